@@ -1,0 +1,5 @@
+import sys
+
+from despeckled.cli import main
+
+sys.exit(main())

@@ -1,0 +1,13 @@
+"""`despeckled status` (placeholder)."""
+
+from __future__ import annotations
+
+
+def add_parser(sub):
+    p = sub.add_parser("status", help="(not yet implemented)")
+    p.add_argument("--config", default=None)
+    return p
+
+
+def run(args) -> int:
+    raise NotImplementedError

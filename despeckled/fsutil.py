@@ -1,0 +1,230 @@
+"""Crash-safe file primitives: write to a temp name, fsync, publish by rename.
+
+Every file despeckled creates goes through :func:`atomic_output`, and every
+file it moves goes through :func:`move_no_clobber`, so that
+
+* nobody ever sees a partial file under its final name;
+* nothing is ever overwritten: a name clash gets a new readable name
+  (``scan0001.tif`` -> ``scan0001-1.tif``);
+* a crash at any instant leaves either the old state or the new one, plus at
+  worst a hidden temp file (``TEMP_MARKER`` in its name) that recovery removes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import errno
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+#: Every temp file despeckled writes has this in its name, and starts with a dot.
+TEMP_MARKER = ".despeckled-tmp"
+
+_RENAME_NOREPLACE = 1
+_AT_FDCWD = -100
+_libc = None
+_renameat2_ok = True
+
+
+def _load_libc():
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    return _libc
+
+
+def temp_name_for(name: str) -> str:
+    """A hidden temp name for ``name``, in the same folder.
+
+    >>> t = temp_name_for("scan.tif")
+    >>> t.startswith(".scan.tif.") and t.endswith(TEMP_MARKER)
+    True
+    """
+    return f".{name}.{secrets.token_hex(4)}{TEMP_MARKER}"
+
+
+def is_temp_name(name: str) -> bool:
+    return name.startswith(".") and name.endswith(TEMP_MARKER)
+
+
+def numbered_name(name: str, n: int) -> str:
+    """The ``n``-th alternative for ``name``; ``n == 0`` is the name itself.
+
+    >>> numbered_name("scan0001.tif", 0)
+    'scan0001.tif'
+    >>> numbered_name("scan0001.tif", 1)
+    'scan0001-1.tif'
+    >>> numbered_name("scan0001.error.json", 2)
+    'scan0001-2.error.json'
+    >>> numbered_name("README", 3)
+    'README-3'
+    """
+    if n == 0:
+        return name
+    stem, dot, rest = name.partition(".")
+    if not stem:  # hidden file such as ".profile": keep the dot on the stem
+        stem, dot, rest = name, "", ""
+    return f"{stem}-{n}{dot}{rest}"
+
+
+def fsync_dir(path: str | os.PathLike[str]) -> None:
+    """fsync a directory so a rename in it survives power loss. Best effort:
+    some network filesystems refuse to open or sync a directory."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def fsync_file(path: str | os.PathLike[str]) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def rename_noreplace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+    """Rename ``src`` to ``dst`` atomically, failing with ``FileExistsError``
+    if ``dst`` exists. Never overwrites.
+
+    Uses ``renameat2(RENAME_NOREPLACE)`` where the filesystem supports it,
+    else ``link`` + ``unlink`` (which never overwrites either; a crash in
+    between leaves two names for one inode, which :func:`same_file` detects),
+    else a check followed by ``rename`` (racy only against other writers of
+    the same target folder, the last resort on filesystems without both).
+    """
+    global _renameat2_ok
+    src_b, dst_b = os.fsencode(src), os.fsencode(dst)
+    if _renameat2_ok:
+        try:
+            libc = _load_libc()
+            rc = libc.renameat2(_AT_FDCWD, src_b, _AT_FDCWD, dst_b, _RENAME_NOREPLACE)
+        except (OSError, AttributeError):
+            _renameat2_ok = False
+        else:
+            if rc == 0:
+                return
+            err = ctypes.get_errno()
+            if err == errno.EEXIST:
+                raise FileExistsError(err, os.strerror(err), os.fsdecode(dst))
+            if err not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP):
+                raise OSError(err, os.strerror(err), os.fsdecode(src))
+            # the filesystem (CIFS, NFS, ...) does not support the flag: fall through
+    try:
+        os.link(src_b, dst_b)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS):
+            raise
+        if os.path.lexists(dst_b):
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), os.fsdecode(dst)) from None
+        os.rename(src_b, dst_b)
+        return
+    os.unlink(src_b)
+
+
+def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """True when ``a`` and ``b`` are two names for one inode."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def publish_unique(tmp: Path, directory: Path, name: str, *, max_tries: int = 10_000) -> Path:
+    """Rename the finished file ``tmp`` into ``directory`` as ``name``, or the
+    first free ``name-N``. Returns the final path. Never overwrites."""
+    for n in range(max_tries):
+        target = directory / numbered_name(name, n)
+        try:
+            rename_noreplace(tmp, target)
+        except FileExistsError:
+            continue
+        fsync_dir(directory)
+        return target
+    raise FileExistsError(errno.EEXIST, f"no free name for {name!r} after {max_tries} tries", str(directory))
+
+
+@contextlib.contextmanager
+def atomic_output(directory: str | os.PathLike[str], name: str) -> Iterator[_Publication]:
+    """Write a new file that appears in ``directory`` only when complete.
+
+    Yields a :class:`_Publication` whose ``.tmp`` path the caller writes to.
+    On a clean exit the file is fsynced and published under ``name`` or the
+    first free ``name-N`` (``.path`` then holds the final path). On an
+    exception the temp file is removed and nothing is published.
+
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> for _ in range(2):
+    ...     with atomic_output(d, "a.txt") as out:
+    ...         _ = out.tmp.write_text("hi")
+    >>> sorted(p.name for p in d.iterdir())
+    ['a-1.txt', 'a.txt']
+    """
+    directory = Path(directory)
+    pub = _Publication(directory / temp_name_for(name))
+    try:
+        yield pub
+        fsync_file(pub.tmp)
+        pub.path = publish_unique(pub.tmp, directory, name)
+    finally:
+        if pub.path is None:
+            with contextlib.suppress(FileNotFoundError):
+                pub.tmp.unlink()
+
+
+class _Publication:
+    __slots__ = ("tmp", "path")
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.path: Path | None = None
+
+
+def move_no_clobber(src: Path, directory: Path, name: str | None = None) -> Path:
+    """Move ``src`` into ``directory`` under ``name`` (default: its own name)
+    or the first free ``name-N``, byte-identical, never overwriting.
+
+    On the same filesystem this is one atomic rename. Across filesystems
+    (``EXDEV``) the bytes are copied to a temp name in ``directory``, fsynced,
+    published, and only then is ``src`` removed: a crash in between leaves two
+    identical copies, never none.
+    """
+    name = name or src.name
+    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        for n in range(10_000):
+            target = directory / numbered_name(name, n)
+            try:
+                rename_noreplace(src, target)
+            except FileExistsError:
+                continue
+            fsync_dir(directory)
+            fsync_dir(src.parent)
+            return target
+        raise FileExistsError(errno.EEXIST, f"no free name for {name!r}", str(directory))
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+    with atomic_output(directory, name) as out:
+        with open(src, "rb") as fin, open(out.tmp, "wb") as fout:
+            shutil.copyfileobj(fin, fout, 1 << 20)
+        shutil.copystat(src, out.tmp)
+    assert out.path is not None
+    src.unlink()
+    fsync_dir(src.parent)
+    return out.path
