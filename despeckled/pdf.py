@@ -1,0 +1,990 @@
+"""Scanned PDFs in, cleaned PDFs out.
+
+``despeckled.images`` sniffs ``%PDF`` and hands PDF files to this module, which
+speaks the same protocol as the image readers and writers:
+
+* :class:`PdfSource` - ``.pages()`` yields one :class:`~despeckled.images.Page`
+  at a time. A *plain* page (its content draws one raster image, upright, and
+  nothing else) yields the embedded image exactly as stored: JPEG bytes
+  decoded, Flate/LZW samples unpacked, CCITT G4 decoded - no re-render. Any
+  other page (MRC layers, vector art, inline images, JBIG2/JPX, masks,
+  rotated placement) is rendered with PDFium at the native resolution of its
+  sharpest image. ``.pass_through`` is set, with a human reason, when any
+  page has vector text or an OCR text layer: such a file is copied unchanged
+  unless cleaning is forced.
+* :class:`PdfSink` - ``add_page`` appends a page of exactly the source page's
+  geometry (MediaBox, CropBox, /Rotate and the image's placement); bilevel
+  pages are stored as CCITT G4, others as Flate (PNG-Up predictor, lossless)
+  or as JPEG at the scan's own estimated quality. Document info, XMP and
+  bookmarks are copied from the source. Pixels are compressed as soon as a
+  page is added, so memory holds compressed streams, never pixel arrays.
+* :func:`verify_complete` - cheap structural check used before claiming a
+  file: raises :class:`~despeckled.errors.TruncatedInputError` while the
+  trailer is not written yet, ``BadInputError(reason=...)`` for encrypted or
+  malformed files, :class:`~despeckled.errors.ImageTooLargeError` for PDF
+  bombs (page count, image dimensions). Returns the page count.
+
+Every pikepdf/PDFium exception is turned into a ``BadInputError`` naming the
+file, so nothing escapes as a bare traceback.
+
+Libraries: pikepdf (qpdf) reads structure, extracts image streams losslessly
+and writes the output; pypdfium2 (PDFium) renders pages that are not plain
+images and decodes JBIG2. Both ship manylinux wheels with their native
+libraries bundled.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import threading
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pikepdf
+from PIL import Image
+
+from despeckled import errors
+from despeckled import images
+
+#: PDF spec: the header must appear in the first 1024 bytes, and readers look
+#: for the end-of-file marker in the last 1024 bytes.
+_HEAD_WINDOW = 1024
+_TAIL_WINDOW = 1024
+
+#: Rendered pages: resolution bounds (dpi) when the page's images suggest one.
+_MIN_RENDER_DPI = 72.0
+_MAX_RENDER_DPI = 1200.0
+_DEFAULT_RENDER_DPI = 300.0
+
+#: Recursion guard for nested Form XObjects.
+_MAX_FORM_DEPTH = 12
+
+#: PDFium is not thread-safe: every call into it is serialised.
+_PDFIUM_LOCK = threading.Lock()
+
+# Operators that paint something other than an image (or set up a clip that
+# changes what an image shows). Their presence makes a page "not plain".
+_PAINT_OPS = frozenset({
+    "S", "s", "f", "F", "f*", "B", "B*", "b", "b*", "sh", "W", "W*",
+})
+_TEXT_SHOW_OPS = frozenset({"Tj", "TJ", "'", '"'})
+
+_IJG_LUMA = np.array([
+    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55,
+    14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
+    18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
+])
+
+
+def is_pdf_header(head: bytes) -> bool:
+    """True when ``head`` (the first bytes of a file) holds a PDF header.
+
+    >>> is_pdf_header(b"%PDF-1.7\\n%...")
+    True
+    >>> is_pdf_header(b"\\x89PNG\\r\\n")
+    False
+    """
+    return b"%PDF-" in head[:_HEAD_WINDOW]
+
+
+def sniff(path: str | Path) -> bool:
+    """True when the file at ``path`` starts like a PDF (reads 1 KiB)."""
+    with open(path, "rb") as f:
+        return is_pdf_header(f.read(_HEAD_WINDOW))
+
+
+# --------------------------------------------------------------------------
+# Geometry helpers (PDF matrices are (a, b, c, d, e, f) tuples)
+
+Matrix = tuple[float, float, float, float, float, float]
+_IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+
+
+def _mul(m: Matrix, n: Matrix) -> Matrix:
+    """``m`` then ``n`` (PDF row-vector convention: ``m x n``).
+
+    >>> _mul((2, 0, 0, 2, 0, 0), (1, 0, 0, 1, 5, 7))
+    (2, 0, 0, 2, 5, 7)
+    """
+    a, b, c, d, e, f = m
+    A, B, C, D, E, F = n
+    return (a * A + b * C, a * B + b * D, c * A + d * C, c * B + d * D, e * A + f * C + E, e * B + f * D + F)
+
+
+def _box(obj: Any) -> tuple[float, float, float, float] | None:
+    if obj is None:
+        return None
+    try:
+        x0, y0, x1, y1 = (float(v) for v in obj)
+    except (TypeError, ValueError):
+        return None
+    return (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+
+
+def estimate_jpeg_quality(tables: dict[int, list[int]] | None) -> int | None:
+    """Estimate the IJG quality (1-100) a JPEG was saved with, from its
+    luminance quantisation table (any coefficient order).
+
+    >>> q50 = list(_IJG_LUMA)
+    >>> estimate_jpeg_quality({0: q50})
+    50
+    >>> estimate_jpeg_quality({0: [max(1, (v * 20 + 50) // 100) for v in q50]})
+    90
+    """
+    if not tables or 0 not in tables:
+        return None
+    table = np.asarray(tables[0], dtype=np.float64)
+    if table.size != 64:
+        return None
+    scale = 100.0 * table.sum() / _IJG_LUMA.sum()
+    if scale <= 0:
+        return 100
+    quality = (200.0 - scale) / 2.0 if scale <= 100.0 else 5000.0 / scale
+    return int(min(100, max(1, round(quality))))
+
+
+# --------------------------------------------------------------------------
+# Content-stream scan
+
+
+@dataclass
+class _Placed:
+    """One image drawn on a page: the XObject (or inline image) and its CTM."""
+
+    obj: Any
+    ctm: Matrix
+    inline: bool = False
+
+
+@dataclass
+class _PageScan:
+    images: list[_Placed] = field(default_factory=list)
+    visible_text: bool = False
+    invisible_text: bool = False
+    other_paint: bool = False        # vector art, shadings, clips, forms...
+
+    @property
+    def has_text(self) -> bool:
+        return self.visible_text or self.invisible_text
+
+
+def _scan_page(page: pikepdf.Page) -> _PageScan:
+    scan = _PageScan()
+    _scan_stream(pikepdf.parse_content_stream(page), page.obj.get("/Resources"), _IDENTITY, scan, 0, set())
+    return scan
+
+
+def _scan_stream(instructions, resources, base_ctm: Matrix, scan: _PageScan, depth: int, seen: set) -> None:
+    ctm = base_ctm
+    render_mode = 0
+    stack: list[tuple[Matrix, int]] = []
+    xobjects = resources.get("/XObject") if resources is not None else None
+    for inst in instructions:
+        if isinstance(inst, pikepdf.ContentStreamInlineImage):
+            scan.images.append(_Placed(inst.iimage, ctm, inline=True))
+            continue
+        op = str(inst.operator)
+        operands = inst.operands
+        if op == "q":
+            stack.append((ctm, render_mode))
+        elif op == "Q":
+            if stack:
+                ctm, render_mode = stack.pop()
+        elif op == "cm" and len(operands) == 6:
+            ctm = _mul(tuple(float(v) for v in operands), ctm)  # type: ignore[arg-type]
+        elif op == "Tr" and operands:
+            render_mode = int(operands[0])
+        elif op in _TEXT_SHOW_OPS:
+            if render_mode in (3, 7):
+                scan.invisible_text = True
+            else:
+                scan.visible_text = True
+        elif op in _PAINT_OPS:
+            scan.other_paint = True
+        elif op == "Do" and operands:
+            xobj = xobjects.get(operands[0]) if xobjects is not None else None
+            if xobj is None:
+                continue
+            subtype = xobj.get("/Subtype")
+            if subtype == "/Image":
+                scan.images.append(_Placed(xobj, ctm))
+            elif subtype == "/Form":
+                scan.other_paint = True
+                key = xobj.objgen
+                if depth >= _MAX_FORM_DEPTH or (key != (0, 0) and key in seen):
+                    continue
+                seen.add(key)
+                form_matrix = tuple(float(v) for v in xobj.get("/Matrix", [1, 0, 0, 1, 0, 0]))
+                form_res = xobj.get("/Resources", resources)
+                _scan_stream(
+                    pikepdf.parse_content_stream(xobj), form_res, _mul(form_matrix, ctm),  # type: ignore[arg-type]
+                    scan, depth + 1, seen,
+                )
+
+
+def _image_dims(obj: Any) -> tuple[int, int]:
+    w = obj.get("/Width", obj.get("/W", 0))
+    h = obj.get("/Height", obj.get("/H", 0))
+    return int(w), int(h)
+
+
+def _filters(obj: Any) -> list[str]:
+    f = obj.get("/Filter", obj.get("/F"))
+    if f is None:
+        return []
+    if isinstance(f, pikepdf.Array):
+        return [str(x) for x in f]
+    return [str(f)]
+
+
+_ENCODING_BY_FILTER = {
+    "/DCTDecode": "jpeg", "/DCT": "jpeg",
+    "/FlateDecode": "flate", "/Fl": "flate",
+    "/LZWDecode": "lzw", "/LZW": "lzw",
+    "/CCITTFaxDecode": "ccitt", "/CCF": "ccitt",
+    "/JBIG2Decode": "jbig2",
+    "/JPXDecode": "jpx",
+    "/RunLengthDecode": "runlength", "/RL": "runlength",
+}
+
+
+def _encoding(obj: Any) -> str:
+    fs = _filters(obj)
+    if not fs:
+        return "raw"
+    return _ENCODING_BY_FILTER.get(fs[-1], fs[-1].lstrip("/").lower())
+
+
+def _colour_components(obj: Any) -> int | None:
+    """Components of an image's colour space if it is gray or RGB, else None."""
+    cs = obj.get("/ColorSpace")
+    if cs is None:
+        bilevel = obj.get("/ImageMask", False) or _encoding(obj) in ("ccitt", "jbig2")
+        return 1 if bilevel else None
+    if isinstance(cs, pikepdf.Name):
+        return {"/DeviceGray": 1, "/CalGray": 1, "/DeviceRGB": 3, "/CalRGB": 3}.get(str(cs))
+    if isinstance(cs, pikepdf.Array) and len(cs) >= 2:
+        family = str(cs[0])
+        if family == "/ICCBased":
+            n = int(cs[1].get("/N", 0))
+            return n if n in (1, 3) else None
+        if family in ("/CalGray", "/CalRGB"):
+            return 1 if family == "/CalGray" else 3
+    return None
+
+
+# Filters we can hand to the cleaner exactly as stored.
+_LOSSLESS_EXTRACT = frozenset({"jpeg", "flate", "lzw", "ccitt", "raw", "runlength"})
+
+
+def _plain_image(scan: _PageScan) -> _Placed | None:
+    """The single image of a plain page, or None if the page needs rendering."""
+    if scan.other_paint or scan.visible_text or len(scan.images) != 1:
+        return None
+    placed = scan.images[0]
+    obj = placed.obj
+    if placed.inline:
+        return None
+    a, b, c, d, _, _ = placed.ctm
+    if abs(b) > 1e-6 or abs(c) > 1e-6 or a <= 0 or d <= 0:
+        return None                      # rotated or mirrored placement
+    if obj.get("/ImageMask", False) or "/SMask" in obj or "/Mask" in obj or "/SMaskInData" in obj:
+        return None
+    if len(_filters(obj)) > 1 or _encoding(obj) not in _LOSSLESS_EXTRACT:
+        return None
+    comps = _colour_components(obj)
+    if comps is None:
+        return None
+    bpc = int(obj.get("/BitsPerComponent", 1 if _encoding(obj) == "ccitt" else 8))
+    if bpc not in (1, 8):
+        return None
+    decode = obj.get("/Decode")
+    if decode is not None and _encoding(obj) != "ccitt":
+        default = [0, 1] * comps
+        if [float(v) for v in decode] != default:
+            return None
+    return placed
+
+
+def _native_dpi(placed: _Placed) -> float | None:
+    """Resolution (dpi) at which an image is drawn, from its size and CTM."""
+    w, h = _image_dims(placed.obj)
+    a, b, c, d, _, _ = placed.ctm
+    sx, sy = math.hypot(a, b), math.hypot(c, d)
+    if w <= 0 or h <= 0 or sx <= 0 or sy <= 0:
+        return None
+    return max(w * 72.0 / sx, h * 72.0 / sy)
+
+
+# --------------------------------------------------------------------------
+# Errors
+
+
+def _malformed(path: Path, detail: object) -> errors.BadInputError:
+    text = str(detail).strip().splitlines()[0] if str(detail).strip() else type(detail).__name__
+    return errors.BadInputError(f"{path.name}: malformed PDF: {text}", reason="malformed_pdf", path=str(path))
+
+
+def _check_envelope(path: Path) -> int:
+    """Header and end-of-file marker, without parsing. Returns the size."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(_HEAD_WINDOW)
+            size = f.seek(0, 2)
+            f.seek(max(0, size - _TAIL_WINDOW))
+            tail = f.read()
+    except IsADirectoryError:
+        raise errors.NotAnImageError(f"{path.name}: is a directory, not a PDF", path=str(path)) from None
+    except PermissionError as exc:
+        raise errors.BadInputError(f"{path.name}: cannot read: {exc.strerror}", reason="unreadable", path=str(path)) from None
+    if size == 0:
+        raise errors.EmptyInputError(f"{path.name}: the file is empty", path=str(path))
+    if not is_pdf_header(head):
+        raise errors.NotAnImageError(f"{path.name}: not a PDF (no %PDF- header)", path=str(path))
+    if b"%%EOF" not in tail:
+        raise errors.TruncatedInputError(
+            f"{path.name}: PDF has no end-of-file marker yet (still being written, or truncated)", path=str(path)
+        )
+    return size
+
+
+def _open(path: Path) -> pikepdf.Pdf:
+    try:
+        return pikepdf.Pdf.open(path)
+    except pikepdf.PasswordError:
+        raise errors.BadInputError(
+            f"{path.name}: PDF is encrypted with a password; cannot read it", reason="encrypted", path=str(path)
+        ) from None
+    except (pikepdf.PdfError, ValueError, RuntimeError) as exc:
+        raise _malformed(path, exc) from None
+
+
+def _check_limits(path: Path, pdf: pikepdf.Pdf, limits: images.Limits) -> int:
+    n = len(pdf.pages)
+    if n == 0:
+        raise errors.BadInputError(f"{path.name}: PDF has no pages", reason="malformed_pdf", path=str(path))
+    if n > limits.max_pages:
+        raise errors.ImageTooLargeError(
+            f"{path.name}: PDF has {n} pages, more than the limit of {limits.max_pages}", path=str(path)
+        )
+    return n
+
+
+def _check_image_limits(path: Path, index: int, scan: _PageScan, limits: images.Limits) -> None:
+    for placed in scan.images:
+        w, h = _image_dims(placed.obj)
+        if w < 0 or h < 0 or w * h > limits.max_pixels:
+            raise errors.ImageTooLargeError(
+                f"{path.name}: page {index + 1} has a {w}x{h} image, more than the limit of "
+                f"{limits.max_pixels} pixels", path=str(path),
+            )
+
+
+# --------------------------------------------------------------------------
+# Source
+
+
+def _make_page(pixels: np.ndarray, dpi: tuple[float, float], index: int, info: dict) -> images.Page:
+    if any(f.name == "info" for f in fields(images.Page)):
+        return images.Page(pixels, dpi, index, info)  # type: ignore[call-arg]
+    page = images.Page(pixels, dpi, index)
+    page.info = info  # type: ignore[attr-defined]
+    return page
+
+
+class PdfSource:
+    """A PDF opened for cleaning, one page at a time.
+
+    Attributes
+    ----------
+    path : Path
+    format : str
+        Always ``"pdf"``.
+    page_count : int
+    pass_through : str or None
+        Why the file should be copied unchanged (vector text, an OCR layer, an
+        owner-password-protected file), or None when it is a plain scan.
+    """
+
+    format = "pdf"
+
+    def __init__(self, path: str | Path, limits: images.Limits | None = None) -> None:
+        self.path = Path(path)
+        self.limits = limits or images.Limits()
+        self._pdfium = None
+        _check_envelope(self.path)
+        self._pdf: pikepdf.Pdf | None = _open(self.path)
+        try:
+            self.page_count = _check_limits(self.path, self._pdf, self.limits)
+            self._scans: list[_PageScan] = []
+            for i, page in enumerate(self._pdf.pages):
+                self._scans.append(self._guard(i, _scan_page, page))
+            self.pass_through = self._why_pass_through()
+        except BaseException:
+            self.close()
+            raise
+
+    # -- context manager / lifecycle
+    def __enter__(self) -> PdfSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._pdfium is not None:
+            with _PDFIUM_LOCK:
+                self._pdfium.close()
+            self._pdfium = None
+        if self._pdf is not None:
+            self._pdf.close()
+            self._pdf = None
+
+    @property
+    def pdf(self) -> pikepdf.Pdf:
+        if self._pdf is None:
+            raise ValueError(f"{self.path.name}: PDF source is closed")
+        return self._pdf
+
+    def _guard(self, index: int, fn, *args):
+        try:
+            return fn(*args)
+        except errors.DespeckledError:
+            raise
+        except Image.DecompressionBombError as exc:
+            raise errors.ImageTooLargeError(f"{self.path.name}: page {index + 1}: {exc}", path=str(self.path)) from None
+        except (pikepdf.PdfError, pikepdf.PikepdfError, ValueError, TypeError, KeyError,
+                RuntimeError, OSError, AttributeError, zlib.error) as exc:
+            raise _malformed(self.path, f"page {index + 1}: {exc}") from None
+
+    def _why_pass_through(self) -> str | None:
+        visible = [i + 1 for i, s in enumerate(self._scans) if s.visible_text]
+        ocr = [i + 1 for i, s in enumerate(self._scans) if s.invisible_text and not s.visible_text]
+        if visible:
+            return f"has vector text (page {_page_list(visible)}); not flattening it into an image"
+        if ocr:
+            return f"has an OCR text layer (page {_page_list(ocr)}); not discarding it"
+        if self.pdf.is_encrypted:
+            return "is encrypted (owner password); cleaning would drop its protection"
+        return None
+
+    # -- pages
+    def page_info(self, index: int) -> dict:
+        """Geometry and encoding of page ``index`` without decoding pixels."""
+        return self._guard(index, self._page_info, index)
+
+    def _page_info(self, index: int) -> dict:
+        page = self.pdf.pages[index]
+        scan = self._scans[index]
+        media = _box(page.obj.get("/MediaBox")) or (0.0, 0.0, 612.0, 792.0)
+        crop = _box(page.obj.get("/CropBox"))
+        plain = _plain_image(scan)
+        info: dict[str, Any] = {
+            "media_box": media,
+            "crop_box": crop,
+            "rotate": int(page.obj.get("/Rotate", 0)) % 360,
+            "user_unit": float(page.obj.get("/UserUnit", 1.0)),
+            "rendered": plain is None,
+            "placement": plain.ctm if plain is not None else None,
+            "encoding": _encoding(plain.obj) if plain is not None else "rendered",
+            "layers": [_encoding(p.obj) if not p.inline else "inline" for p in scan.images],
+            "jpeg_quality": None,
+            "source_bytes": sum(len(p.obj.read_raw_bytes()) for p in scan.images if not p.inline),
+        }
+        return info
+
+    def pages(self) -> Iterator[images.Page]:
+        """Yield each page's pixels, one page at a time (see module docs)."""
+        for index in range(self.page_count):
+            yield self._guard(index, self._load_page, index)
+
+    def _load_page(self, index: int) -> images.Page:
+        scan = self._scans[index]
+        _check_image_limits(self.path, index, scan, self.limits)
+        info = self._page_info(index)
+        plain = _plain_image(scan)
+        if plain is not None:
+            pixels, quality = _extract(plain.obj)
+            h, w = pixels.shape[:2]
+            a, d = plain.ctm[0], plain.ctm[3]
+            dpi = (w * 72.0 / a, h * 72.0 / d)
+            info["jpeg_quality"] = quality
+            return _make_page(pixels, dpi, index, info)
+        return self._render(index, scan, info)
+
+    def _render(self, index: int, scan: _PageScan, info: dict) -> images.Page:
+        import pypdfium2 as pdfium
+
+        dpis = [d for d in (_native_dpi(p) for p in scan.images) if d]
+        dpi = max(dpis) if dpis else _DEFAULT_RENDER_DPI
+        dpi = min(_MAX_RENDER_DPI, max(_MIN_RENDER_DPI, dpi))
+        area = info["crop_box"] or info["media_box"]
+        if info["crop_box"]:
+            m = info["media_box"]
+            area = (max(area[0], m[0]), max(area[1], m[1]), min(area[2], m[2]), min(area[3], m[3]))
+        w_pt, h_pt = area[2] - area[0], area[3] - area[1]
+        unit = info["user_unit"]
+        px = (w_pt * unit * dpi / 72.0) * (h_pt * unit * dpi / 72.0)
+        if px > self.limits.max_pixels:
+            raise errors.ImageTooLargeError(
+                f"{self.path.name}: page {index + 1} would render to {px:.0f} pixels at {dpi:.0f} dpi, "
+                f"more than the limit of {self.limits.max_pixels}", path=str(self.path),
+            )
+        gray = all((_colour_components(p.obj) == 1) for p in scan.images if not p.inline) and bool(scan.images)
+        jpeg_qs = []
+        for p in scan.images:
+            if not p.inline and _encoding(p.obj) == "jpeg":
+                try:
+                    with Image.open(io.BytesIO(p.obj.read_raw_bytes())) as im:
+                        jpeg_qs.append(estimate_jpeg_quality(getattr(im, "quantization", None)))
+                except OSError:
+                    pass
+        jpeg_qs = [q for q in jpeg_qs if q]
+        with _PDFIUM_LOCK:
+            try:
+                if self._pdfium is None:
+                    self._pdfium = pdfium.PdfDocument(str(self.path))
+                page = self._pdfium[index]
+                try:
+                    bitmap = page.render(
+                        scale=dpi * unit / 72.0,
+                        rotation=(360 - info["rotate"]) % 360,
+                        grayscale=gray,
+                        rev_byteorder=True,
+                        draw_annots=False,
+                        may_draw_forms=False,
+                    )
+                    pixels = np.array(bitmap.to_numpy(), copy=True)
+                    bitmap.close()
+                finally:
+                    page.close()
+            except pdfium.PdfiumError as exc:
+                raise _malformed(self.path, f"page {index + 1}: cannot render: {exc}") from None
+        if pixels.ndim == 3 and pixels.shape[2] == 1:
+            pixels = pixels[..., 0]
+        elif pixels.ndim == 3 and pixels.shape[2] == 4:
+            pixels = np.ascontiguousarray(pixels[..., :3])
+        info["placement"] = (w_pt, 0.0, 0.0, h_pt, area[0], area[1])
+        info["jpeg_quality"] = max(jpeg_qs) if jpeg_qs else None
+        return _make_page(pixels, (dpi, dpi), index, info)
+
+
+def _page_list(pages: list[int]) -> str:
+    shown = ", ".join(str(p) for p in pages[:5])
+    return shown + (f" and {len(pages) - 5} more" if len(pages) > 5 else "")
+
+
+def _extract(obj: Any) -> tuple[np.ndarray, int | None]:
+    """Decode a plain page's image losslessly: (pixels, JPEG quality or None).
+
+    Gray -> (H, W) uint8; RGB -> (H, W, 3) uint8; bilevel -> (H, W) uint8 with
+    0 = black, 255 = white.
+    """
+    encoding = _encoding(obj)
+    quality = None
+    if encoding == "jpeg":
+        im = Image.open(io.BytesIO(obj.read_raw_bytes()))
+        quality = estimate_jpeg_quality(getattr(im, "quantization", None))
+    else:
+        im = pikepdf.PdfImage(obj).as_pil_image()
+    try:
+        if im.mode == "1":
+            pixels = np.asarray(im.convert("L"))
+        elif im.mode in ("L", "RGB"):
+            pixels = np.asarray(im)
+        elif im.mode == "P":
+            rgb = im.convert("RGB")
+            arr = np.asarray(rgb)
+            if np.array_equal(arr[..., 0], arr[..., 1]) and np.array_equal(arr[..., 1], arr[..., 2]):
+                arr = np.ascontiguousarray(arr[..., 0])
+            pixels = arr
+        elif im.mode == "LA":
+            pixels = np.asarray(im.convert("L"))
+        else:
+            pixels = np.asarray(im.convert("RGB"))
+    finally:
+        im.close()
+    return pixels, quality
+
+
+def open_source(path: str | Path, limits: images.Limits | None = None) -> PdfSource:
+    return PdfSource(path, limits)
+
+
+# --------------------------------------------------------------------------
+# Sink
+
+
+def encode_g4(ink_free: np.ndarray) -> bytes:
+    """CCITT Group 4 data (``/K -1``, ``/BlackIs1 false``) for a bilevel page.
+
+    Parameters
+    ----------
+    ink_free : ndarray of bool, shape (H, W)
+        True where the page is paper (white), False where it is ink.
+
+    Returns
+    -------
+    bytes
+        One G4 strip, as ``/CCITTFaxDecode`` expects it.
+    """
+    h, w = ink_free.shape
+    # CCITT codes "white" runs for 0 bits; Pillow packs mode "1" as-is, so feed
+    # it the ink mask (1 = ink): ink becomes black runs, paper white runs.
+    im = Image.frombytes("1", (w, h), np.packbits(~np.asarray(ink_free, bool), axis=1).tobytes())
+    buf = io.BytesIO()
+    # one strip: G4 strips cannot be concatenated (each restarts from a white line)
+    im.save(buf, format="TIFF", compression="group4", tiffinfo={278: h})
+    with Image.open(buf) as tif:
+        offsets = tif.tag_v2[273]
+        counts = tif.tag_v2[279]
+    if len(offsets) != 1:
+        raise errors.OutputError("G4 encoder produced more than one strip")
+    data = buf.getbuffer()[offsets[0]:offsets[0] + counts[0]].tobytes()
+    return data
+
+
+def _png_up(pixels: np.ndarray) -> bytes:
+    """Rows prefixed with PNG filter type 2 (Up): lossless, Flate-friendly."""
+    h = pixels.shape[0]
+    rows = pixels.reshape(h, -1)
+    diff = np.empty((h, rows.shape[1] + 1), dtype=np.uint8)
+    diff[:, 0] = 2
+    diff[0, 1:] = rows[0]
+    np.subtract(rows[1:], rows[:-1], out=diff[1:, 1:], dtype=np.uint8)
+    return diff.tobytes()
+
+
+def _to_bilevel(image: np.ndarray) -> np.ndarray:
+    """Paper mask (True = white) of a page that should be stored bilevel."""
+    if image.dtype == bool:
+        return image
+    if image.ndim == 3:
+        image = image[..., :3].mean(axis=2)
+    if image.dtype == np.uint16:
+        return image >= 32768
+    return image >= 128
+
+
+def _is_two_level(image: np.ndarray) -> bool:
+    if image.dtype == bool:
+        return True
+    if image.ndim != 2 or image.dtype != np.uint8:
+        return False
+    counts = np.bincount(image.ravel(), minlength=256)
+    return int(counts[1:255].sum()) == 0
+
+
+@dataclass
+class _OutlineNode:
+    title: str
+    page: int | None
+    location: list = field(default_factory=list)   # e.g. ["/XYZ", 0, 792, None]
+    children: list[_OutlineNode] = field(default_factory=list)
+
+
+class PdfSink:
+    """Write a cleaned PDF to ``tmp_path``, page by page.
+
+    ``images.open_sink`` gives the temp path and publishes the file after
+    :meth:`finish`. ``source`` (a :class:`PdfSource`) supplies document info,
+    XMP metadata and bookmarks; page geometry comes with each page's ``info``.
+    """
+
+    def __init__(self, tmp_path: str | Path, source: PdfSource | None = None) -> None:
+        self.tmp_path = Path(tmp_path)
+        self.path: Path | None = None
+        self.pages = 0
+        self._out = pikepdf.new()
+        self._docinfo: dict[str, Any] = {}
+        self._xmp: bytes | None = None
+        self._outline: list[_OutlineNode] = []
+        self._page_labels = None
+        self._finished = False
+        if isinstance(source, PdfSource):
+            self._take_metadata(source)
+
+    def __enter__(self) -> PdfSink:
+        return self
+
+    def __exit__(self, exc_type, *rest: object) -> None:
+        if exc_type is None:
+            self.finish()
+        else:
+            self.close()
+
+    # -- metadata
+    def _take_metadata(self, source: PdfSource) -> None:
+        pdf = source.pdf
+        try:
+            for key, value in pdf.docinfo.items():
+                if isinstance(value, pikepdf.String):
+                    self._docinfo[str(key)] = pikepdf.String(bytes(value))
+                elif isinstance(value, pikepdf.Name):
+                    self._docinfo[str(key)] = pikepdf.Name(str(value))
+        except (pikepdf.PdfError, ValueError, TypeError):
+            pass
+        try:
+            meta = pdf.Root.get("/Metadata")
+            if isinstance(meta, pikepdf.Stream):
+                self._xmp = meta.read_bytes()
+        except (pikepdf.PdfError, ValueError):
+            self._xmp = None
+        try:
+            self._outline = _read_outline(pdf)
+        except (pikepdf.PdfError, pikepdf.OutlineStructureError, ValueError, TypeError, KeyError, RecursionError):
+            self._outline = []
+
+    # -- pages
+    def add_page(self, image: np.ndarray, dpi: float | tuple[float, float] | None, *, bilevel: bool,
+                 info: dict | None = None) -> None:
+        """Append ``image`` as the next page.
+
+        Parameters
+        ----------
+        image : ndarray, shape (H, W) or (H, W, 3)
+            uint8 (0 = black) / bool (True = white) / uint16 pixels.
+        dpi : float or (float, float), optional
+            Used for the page size only when ``info`` has no geometry.
+        bilevel : bool
+            Store as CCITT G4 (ink where the image is darker than mid-gray).
+        info : dict, optional
+            The source page's ``info`` (geometry, rotation, JPEG quality).
+        """
+        if self._finished:
+            raise ValueError("PdfSink is finished")
+        info = info or {}
+        image = np.asarray(image)
+        h, w = image.shape[:2]
+        out = self._out
+        xobj = self._image_xobject(image, bilevel=bilevel, quality=info.get("jpeg_quality"))
+        if isinstance(dpi, (int, float)):
+            dpi = (float(dpi), float(dpi))
+        media = info.get("media_box")
+        placement = info.get("placement")
+        if media is None:
+            dx, dy = dpi if dpi else (_DEFAULT_RENDER_DPI, _DEFAULT_RENDER_DPI)
+            media = (0.0, 0.0, w * 72.0 / dx, h * 72.0 / dy)
+        if placement is None:
+            crop = info.get("crop_box") or media
+            placement = (crop[2] - crop[0], 0.0, 0.0, crop[3] - crop[1], crop[0], crop[1])
+        content = ("q %s cm /Im0 Do Q" % " ".join(_num(v) for v in placement)).encode()
+        page = pikepdf.Dictionary(
+            Type=pikepdf.Name.Page,
+            MediaBox=pikepdf.Array([_real(v) for v in media]),
+            Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=xobj)),
+            Contents=pikepdf.Stream(out, content),
+        )
+        if info.get("crop_box"):
+            page.CropBox = pikepdf.Array([_real(v) for v in info["crop_box"]])
+        if info.get("rotate"):
+            page.Rotate = int(info["rotate"])
+        if info.get("user_unit", 1.0) != 1.0:
+            page.UserUnit = _real(info["user_unit"])
+        out.pages.append(pikepdf.Page(page))
+        self.pages += 1
+
+    def _image_xobject(self, image: np.ndarray, *, bilevel: bool, quality: int | None) -> pikepdf.Stream:
+        out = self._out
+        h, w = image.shape[:2]
+        if bilevel or _is_two_level(image):
+            data = encode_g4(_to_bilevel(image))
+            return pikepdf.Stream(out, data, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image,
+                                  Width=w, Height=h, ColorSpace=pikepdf.Name.DeviceGray, BitsPerComponent=1,
+                                  Filter=pikepdf.Name.CCITTFaxDecode,
+                                  DecodeParms=pikepdf.Dictionary(K=-1, Columns=w, Rows=h, BlackIs1=False))
+        if image.ndim == 3:
+            image = image[..., :3]
+            if image.shape[2] == 1:
+                image = image[..., 0]
+        image = np.ascontiguousarray(image)
+        colours = 1 if image.ndim == 2 else 3
+        space = pikepdf.Name.DeviceGray if colours == 1 else pikepdf.Name.DeviceRGB
+        if image.dtype != np.uint8 and image.dtype != np.uint16:
+            image = np.clip(image, 0, 255).astype(np.uint8)
+        if quality and image.dtype == np.uint8:
+            buf = io.BytesIO()
+            Image.fromarray(image).save(buf, format="JPEG", quality=int(quality), optimize=True)
+            return pikepdf.Stream(out, buf.getvalue(), Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image,
+                                  Width=w, Height=h, ColorSpace=space, BitsPerComponent=8,
+                                  Filter=pikepdf.Name.DCTDecode)
+        bpc = 8
+        if image.dtype == np.uint16:
+            image = image.astype(">u2")
+            bpc = 16
+        data = zlib.compress(_png_up(image.view(np.uint8).reshape(h, -1)), 6)
+        return pikepdf.Stream(out, data, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image,
+                              Width=w, Height=h, ColorSpace=space, BitsPerComponent=bpc,
+                              Filter=pikepdf.Name.FlateDecode,
+                              DecodeParms=pikepdf.Dictionary(Predictor=12, Colors=colours, BitsPerComponent=bpc,
+                                                             Columns=w))
+
+    # -- finish
+    def finish(self) -> None:
+        """Write the PDF to ``tmp_path`` (not fsynced: the caller publishes)."""
+        if self._finished:
+            return
+        if self.pages == 0:
+            raise errors.OutputError(f"{self.tmp_path.name}: no pages to write")
+        out = self._out
+        for key, value in self._docinfo.items():
+            out.docinfo[key] = value
+        if self._xmp:
+            out.Root.Metadata = pikepdf.Stream(out, self._xmp, Type=pikepdf.Name.Metadata,
+                                               Subtype=pikepdf.Name.XML)
+        if self._outline:
+            with out.open_outline() as outline:
+                outline.root.extend(_build_outline(out, self._outline))
+        try:
+            out.save(self.tmp_path, fix_metadata_version=False,
+                     object_stream_mode=pikepdf.ObjectStreamMode.generate)
+        except (pikepdf.PdfError, OSError) as exc:
+            raise errors.OutputError(f"{self.tmp_path.name}: cannot write PDF: {exc}") from exc
+        finally:
+            self.close()
+        self._finished = True
+
+    def close(self) -> None:
+        self._finished = True
+        self._out.close()
+
+
+def _num(v: float) -> str:
+    """PDF number literal.
+
+    >>> _num(595.0), _num(841.89), _num(-0.0)
+    ('595', '841.89', '0')
+    """
+    s = f"{float(v):.4f}".rstrip("0").rstrip(".")
+    return "0" if s in ("-0", "") else s
+
+
+def _real(v: float) -> int | float:
+    f = float(v)
+    return int(f) if f.is_integer() else f
+
+
+def _read_outline(pdf: pikepdf.Pdf) -> list[_OutlineNode]:
+    page_index = {p.obj.objgen: i for i, p in enumerate(pdf.pages)}
+    names = None
+
+    def resolve(dest) -> tuple[int | None, list]:
+        nonlocal names
+        if isinstance(dest, (pikepdf.String, pikepdf.Name)):
+            key = str(dest).lstrip("/") if isinstance(dest, pikepdf.Name) else str(dest)
+            found = None
+            if "/Names" in pdf.Root and "/Dests" in pdf.Root.Names:
+                if names is None:
+                    names = pikepdf.NameTree(pdf.Root.Names.Dests)
+                found = names.get(key)
+            if found is None and "/Dests" in pdf.Root:
+                found = pdf.Root.Dests.get("/" + key)
+            if found is None:
+                return None, []
+            dest = found
+        if isinstance(dest, pikepdf.Dictionary):
+            dest = dest.get("/D")
+        if not isinstance(dest, pikepdf.Array) or len(dest) == 0:
+            return None, []
+        target = dest[0]
+        if isinstance(target, int) or (isinstance(target, pikepdf.Object) and target._type_code == pikepdf.ObjectType.integer):
+            idx = int(target)
+        else:
+            idx = page_index.get(target.objgen)
+        loc = []
+        for v in list(dest)[1:]:
+            if isinstance(v, pikepdf.Name):
+                loc.append(str(v))
+            elif v is None or (isinstance(v, pikepdf.Object) and v._type_code == pikepdf.ObjectType.null):
+                loc.append(None)
+            else:
+                loc.append(float(v))
+        return idx, loc
+
+    def walk(items, depth=0) -> list[_OutlineNode]:
+        nodes = []
+        for item in items:
+            dest = item.destination
+            if dest is None and item.action is not None and item.action.get("/S") == "/GoTo":
+                dest = item.action.get("/D")
+            idx, loc = resolve(dest) if dest is not None else (None, [])
+            node = _OutlineNode(str(item.title), idx, loc)
+            if depth < 32:
+                node.children = walk(item.children, depth + 1)
+            nodes.append(node)
+        return nodes
+
+    with pdf.open_outline() as outline:
+        return walk(outline.root)
+
+
+def _build_outline(out: pikepdf.Pdf, nodes: list[_OutlineNode]) -> list[pikepdf.OutlineItem]:
+    items = []
+    for node in nodes:
+        dest = None
+        if node.page is not None and 0 <= node.page < len(out.pages):
+            parts: list[Any] = [out.pages[node.page].obj]
+            for v in node.location or ["/Fit"]:
+                parts.append(pikepdf.Name(v) if isinstance(v, str) else v)
+            dest = pikepdf.Array(parts)
+        item = pikepdf.OutlineItem(node.title, dest)
+        item.children.extend(_build_outline(out, node.children))
+        items.append(item)
+    return items
+
+
+# --------------------------------------------------------------------------
+# verify_complete
+
+
+def verify_complete(path: str | Path, limits: images.Limits | None = None) -> int:
+    """Check that a PDF is complete and within limits; return its page count.
+
+    Raises
+    ------
+    TruncatedInputError
+        No ``%%EOF`` in the last 1 KiB yet: still being written, or cut short.
+    BadInputError
+        ``reason="encrypted"`` (needs a password), ``"malformed_pdf"``.
+    NotAnImageError, EmptyInputError
+        Not a PDF at all, or zero bytes.
+    ImageTooLargeError
+        More pages than ``limits.max_pages`` or an image over ``limits.max_pixels``.
+    """
+    path = Path(path)
+    limits = limits or images.Limits()
+    _check_envelope(path)
+    pdf = _open(path)
+    try:
+        n = _check_limits(path, pdf, limits)
+        for index, page in enumerate(pdf.pages):
+            try:
+                scan = _scan_page(page)
+                _check_image_limits(path, index, scan, limits)
+                for placed in scan.images:
+                    if not placed.inline:
+                        _check_stream(placed.obj)
+            except errors.DespeckledError:
+                raise
+            except (pikepdf.PdfError, ValueError, TypeError, KeyError, RuntimeError, AttributeError) as exc:
+                raise _malformed(path, f"page {index + 1}: {exc}") from None
+        return n
+    finally:
+        pdf.close()
+
+
+def _check_stream(obj: Any) -> None:
+    """Cheap integrity check of an image stream without decoding pixels."""
+    enc = _encoding(obj)
+    raw = obj.read_raw_bytes()
+    if enc == "jpeg":
+        if not raw.startswith(b"\xff\xd8") or b"\xff\xd9" not in raw[-64:]:
+            raise ValueError("image JPEG data is truncated")
+    elif enc in ("flate", "lzw", "runlength") and len(_filters(obj)) == 1:
+        obj.read_bytes()   # decodes: fails on a cut-off stream
