@@ -1,13 +1,288 @@
-"""`despeckled check-config` (placeholder)."""
+"""`despeckled check-config [--config FILE] [--json]`
+
+Validate the configuration the way the daemon would load it, then check the
+folders it names:
+
+* each exists, or its nearest existing parent lets it be created;
+* each is writable (by the user running this command: run it as the service
+  user, ``sudo -u despeckled despeckled check-config``);
+* no output/archive/failed folder lies inside a watched input, and no two
+  watches share an input;
+* claiming a file (a rename into the work folder) stays on one filesystem,
+  and where output/archive/failed live on another filesystem than the input
+  the copy + fsync + unlink fallback is stated.
+
+It reports which watches are polled and why, prints the effective
+configuration, and exits 0, or 3 with every problem listed.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from despeckled.config import CONFIG_ENV, AppConfig, ResolvedWatch, load_config, resolve_config_path
+from despeckled.errors import ConfigError
+from despeckled.fsutil import TEMP_MARKER
+
+try:  # the daemon's own decision, so check-config reports exactly what `run` does
+    from despeckled.mounts import needs_polling
+except ImportError:  # pragma: no cover - only while mounts.py is missing
+    needs_polling = None  # type: ignore[assignment]
+
+ROLES = ("output", "archive", "failed")
+
 
 def add_parser(sub):
-    p = sub.add_parser("check-config", help="(not yet implemented)")
-    p.add_argument("--config", default=None)
+    p = sub.add_parser(
+        "check-config",
+        help="validate the configuration and the folders it names, print the effective config",
+        description="Validate the configuration (file and DESPECKLED_* environment) and its folders; "
+        "print the effective configuration and which watches are polled. Exit 3 listing every problem.",
+    )
+    p.add_argument("--config", default=None, metavar="FILE",
+                   help=f"config file (default: ${CONFIG_ENV}, else /etc/despeckled/config.toml)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
     return p
 
 
 def run(args) -> int:
-    raise NotImplementedError
+    path = resolve_config_path(args.config)
+    cfg = load_config(path)  # raises ConfigError listing every problem in the file/env
+    report = check(cfg)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(render_text(cfg, report))
+    sys.stdout.flush()
+    if report["problems"]:
+        raise ConfigError(f"{cfg.source_path or path}: {len(report['problems'])} problem(s)", report["problems"])
+    return 0
+
+
+# --------------------------------------------------------------------------
+# Checks (no output; return data)
+
+
+def _existing_ancestor(path: Path) -> Path:
+    for p in (path, *path.parents):
+        if p.exists():
+            return p
+    return Path("/")
+
+
+def _who() -> str:
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except (ImportError, KeyError):
+        return f"uid {os.geteuid()}"
+
+
+def check_folder(path: Path, key: str, *, need_read: bool = False) -> tuple[list[str], list[str], int | None]:
+    """(problems, notes, st_dev of the folder or of the parent it would be created in)."""
+    problems: list[str] = []
+    notes: list[str] = []
+    mode = os.W_OK | os.X_OK | (os.R_OK if need_read else 0)
+    want = "readable and writable" if need_read else "writable"
+    if path.exists():
+        if not path.is_dir():
+            return [f"{key}: {path} exists but is not a folder"], notes, None
+        if not os.access(path, mode):
+            problems.append(f"{key}: {path} is not {want} by {_who()}")
+        else:
+            why = _write_probe(path)
+            if why:
+                problems.append(f"{key}: {path} is not writable by {_who()}: {why}")
+        return problems, notes, os.stat(path).st_dev
+    anc = _existing_ancestor(path)
+    if not anc.is_dir():
+        problems.append(f"{key}: {path} cannot be created: {anc} is not a folder")
+        return problems, notes, None
+    if not os.access(anc, os.W_OK | os.X_OK):
+        problems.append(f"{key}: {path} does not exist and cannot be created: {anc} is not writable by {_who()}")
+    else:
+        notes.append(f"{key}: {path} does not exist yet; it is created on start")
+    return problems, notes, os.stat(anc).st_dev
+
+
+def _write_probe(folder: Path) -> str | None:
+    """Really create and remove a hidden temp file: access(2) can't see
+    read-only shares, root squash or ACLs on some network filesystems. The
+    name carries the temp marker, so the daemon ignores it."""
+    try:
+        fd, name = tempfile.mkstemp(dir=folder, prefix=".check-config.", suffix=TEMP_MARKER)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    os.close(fd)
+    try:
+        os.unlink(name)
+    except OSError as exc:
+        return f"created a file but could not delete it: {exc.strerror}"
+    return None
+
+
+def _real(p: Path) -> Path:
+    return Path(os.path.realpath(p))
+
+
+def _inside(child: Path, parent: Path) -> bool:
+    return child == parent or parent in child.parents
+
+
+def work_parent(w: ResolvedWatch) -> Path:
+    """The folder the daemon's claim rename lands in: its work folder lives
+    inside the input folder, so a claim is a rename within the input's
+    filesystem unless the input folder itself spans mounts."""
+    return w.input
+
+
+def check(cfg: AppConfig) -> dict[str, Any]:
+    """Check every watch's folders; returns a JSON-able report with
+    ``problems`` (fatal), and per watch its polling decision and notes."""
+    problems: list[str] = []
+    notes: list[str] = []
+    watches = cfg.resolved_watches()
+    if not watches:
+        problems.append("watch: no [[watch]] table: the daemon would have nothing to watch")
+    out_watches = []
+    inputs = [(_real(w.input), i) for i, w in enumerate(watches)]
+    for i, w in enumerate(watches):
+        wnotes: list[str] = []
+        devs: dict[str, int | None] = {}
+        for role in ("input", *ROLES):
+            p, n, dev = check_folder(getattr(w, role), f"watch[{i}].{role}", need_read=role == "input")
+            problems += p
+            wnotes += n
+            devs[role] = dev
+        # no output/archive/failed inside any watched input
+        for role in ROLES:
+            rp = _real(getattr(w, role))
+            for inp, j in inputs:
+                if _inside(rp, inp):
+                    problems.append(
+                        f"watch[{i}].{role}: {getattr(w, role)} lies inside watch[{j}].input {watches[j].input}: "
+                        "files filed there would be picked up again"
+                    )
+        for inp, j in inputs[:i]:
+            if inp == inputs[i][0]:
+                problems.append(f"watch[{i}].input: {w.input} is also watch[{j}].input: two watches would race for each file")
+        # the claim rename must stay on one filesystem
+        wp = work_parent(w)
+        wdev = os.stat(_existing_ancestor(wp)).st_dev if _existing_ancestor(wp).is_dir() else None
+        if devs["input"] is not None and wdev is not None and devs["input"] != wdev:
+            problems.append(
+                f"watch[{i}].input: {w.input} and its work folder parent {wp} are on different filesystems: "
+                "claiming a file by rename would not be atomic"
+            )
+        claim = "rename within one filesystem (atomic)"
+        for role in ROLES:
+            if devs["input"] is not None and devs[role] is not None and devs[role] != devs["input"]:
+                wnotes.append(
+                    f"watch[{i}].{role}: on another filesystem than the input: files are copied there, "
+                    "fsynced, then the source is deleted (no single atomic rename; never lost)"
+                )
+        if needs_polling is not None:
+            poll, reason = needs_polling(w.input, w.polling)
+        else:  # pragma: no cover
+            poll, reason = (w.polling is True), "despeckled.mounts unavailable: cannot tell"
+        out_watches.append({
+            "index": i,
+            "input": str(w.input),
+            "polled": poll,
+            "polling_reason": reason,
+            "claim": claim,
+            "notes": wnotes,
+        })
+    state = cfg.daemon.state_file
+    if state is not None:
+        p, n, _ = check_folder(state.parent, "daemon.state_file")
+        problems += p
+        notes += n
+    if os.geteuid() == 0 and watches:
+        notes.append(
+            "running as root: permissions were checked for root; the service runs as its own user, so run "
+            "`sudo -u despeckled despeckled check-config` to check them as that user"
+        )
+    return {
+        "config_file": str(cfg.source_path) if cfg.source_path else None,
+        "environment": sorted(k for k in os.environ if k.upper().startswith("DESPECKLED_")),
+        "effective": effective_config(cfg),
+        "watches": out_watches,
+        "notes": notes,
+        "problems": problems,
+    }
+
+
+# --------------------------------------------------------------------------
+# Rendering
+
+
+def effective_config(cfg: AppConfig) -> dict[str, Any]:
+    """The configuration as the daemon will use it: paths absolute, per-watch
+    settings filled in, each watch's final cleaning parameters."""
+    data = cfg.model_dump(mode="json", exclude={"watch"})
+    data["watch"] = [w.model_dump(mode="json") for w in cfg.resolved_watches()]
+    return data
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items() if x is not None) + " }"
+    return json.dumps(str(v))
+
+
+def _table(lines: list[str], header: str | None, data: dict[str, Any], *, comment: str = "") -> None:
+    if header:
+        lines.append("")
+        lines.append(header + (f"  # {comment}" if comment else ""))
+    for k, v in data.items():
+        if v is None:
+            lines.append(f"# {k} is unset")
+        else:
+            lines.append(f"{k} = {_toml_value(v)}")
+
+
+def render_text(cfg: AppConfig, report: dict[str, Any]) -> str:
+    eff = report["effective"]
+    lines = [f"# config file: {report['config_file'] or '(none: defaults and environment)'}"]
+    if report["environment"]:
+        lines.append(f"# environment: {', '.join(report['environment'])}")
+    lines.append("# effective configuration:")
+    _table(lines, None, {k: v for k, v in eff.items() if not isinstance(v, (dict, list))})
+    _table(lines, "[daemon]", eff["daemon"])
+    for name, params in eff["profiles"].items():
+        _table(lines, f"[profiles.{name}]", params)
+    for w, info in zip(eff["watch"], report["watches"]):
+        clean = w.pop("clean")
+        _table(lines, "[[watch]]", w)
+        _table(lines, "[watch.clean]", clean, comment=f"effective: profile {w['profile']!r} plus this watch's overrides")
+    lines.append("")
+    lines.append("# checks:")
+    for info in report["watches"]:
+        how = "polled" if info["polled"] else "inotify"
+        lines.append(f"# watch[{info['index']}] {info['input']}")
+        lines.append(f"#   watching: {how} ({info['polling_reason']})")
+        lines.append(f"#   claim: {info['claim']}")
+        for n in info["notes"]:
+            lines.append(f"#   note: {n}")
+    for n in report["notes"]:
+        lines.append(f"# note: {n}")
+    if report["problems"]:
+        lines.append(f"# {len(report['problems'])} problem(s), listed on stderr")
+    else:
+        lines.append(f"# OK: {len(report['watches'])} watch(es), no problems")
+    return "\n".join(lines)
