@@ -2,102 +2,833 @@
 
 Contract (other modules rely on exactly this):
 
-* :data:`SUPPORTED_EXTENSIONS` - lower-case suffixes despeckled takes in.
-* :class:`Limits` - pixel/page limits against decompression bombs.
+* :data:`SUPPORTED_EXTENSIONS` - lower-case suffixes despeckled takes in
+  (callers compare ``suffix.lower()``). The content is sniffed from its magic
+  bytes; the suffix only decides whether a watcher looks at a file at all.
+* :class:`Limits` - pixel/page limits against decompression bombs, checked
+  from the file's header *before* any pixel is decoded.
 * :func:`open_source(path, limits)` - a context manager yielding a
   :class:`Source` whose ``pages()`` iterates :class:`Page` objects one at a
-  time (multi-page files stream; memory is bounded by one page).
+  time (a multi-page TIFF streams frame by frame; memory is bounded by one
+  page). PDF files are handed to :mod:`despeckled.pdf` (``PdfSource``).
 * :func:`verify_complete(path, limits)` - decode every page fully; raises
   :class:`~despeckled.errors.BadInputError` subclasses
-  (``TruncatedInputError`` for a file that ends early). Returns the page count.
-* :func:`open_sink(path_dir, name, fmt, ...)` - a context manager yielding a
-  :class:`Sink`; ``sink.add_page(image, dpi, bilevel=...)`` per page. The file
-  is written to a hidden temp name, fsynced, and published under ``name`` or
-  ``name-N`` only on a clean exit; ``sink.path`` is then the final path.
+  (``TruncatedInputError`` for a file that ends early, which is "not ready
+  yet" while the file may still be growing). Returns the page count.
+* :func:`open_sink(directory, name, fmt, source=...)` - a context manager
+  yielding a :class:`Sink`; ``sink.add_page(image, dpi, bilevel=...)`` per
+  page. The file is written to a hidden temp name in ``directory``, fsynced,
+  and published under ``name`` or ``name-N`` only on a clean exit;
+  ``sink.path`` is then the final path. Nothing is ever overwritten.
 
-(Placeholder implementation: single-page via OpenCV until the full I/O lands.)
+Pixels handed out by :meth:`Source.pages`:
+
+=================================  ==========================================
+file holds                         ``Page.pixels``
+=================================  ==========================================
+1-bit (bilevel)                    ``(H, W)`` uint8, 0 = black, 255 = white;
+                                   ``info["bits"] == 1``
+8-bit gray, gray palette           ``(H, W)`` uint8
+16-bit gray                        ``(H, W)`` uint16 (native byte order)
+RGB, colour palette, CMYK, YCbCr   ``(H, W, 3)`` uint8, RGB order
+RGBA, LA, palette + transparency   ``(H, W, 4)`` uint8, RGBA order
+=================================  ==========================================
+
+16-bit *colour* is read as 8-bit colour (Pillow keeps only 16-bit gray).
+An EXIF/TIFF orientation tag other than "normal" is applied on reading, so the
+output (which carries no orientation tag) looks the way the input displayed.
+``Page.dpi`` is what the file says, ``None`` when it says nothing; whether it
+is plausible is the cleaning engine's business.
+
+Pillow's own decompression-bomb guard (``Image.MAX_IMAGE_PIXELS``) is turned
+off when this module is imported: :class:`Limits` replaces it, so that the
+limit is the configured one and the error is ours
+(:class:`~despeckled.errors.ImageTooLargeError`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
+import struct
+import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-import cv2
 import numpy as np
+from PIL import Image, ImageFile, ImageOps, TiffImagePlugin
 
 from despeckled import errors
 from despeckled.fsutil import atomic_output
 
-SUPPORTED_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"})
+SUPPORTED_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".pdf"})
+
+#: Formats :func:`open_sink` can write, with the suffix a new name gets.
+FORMAT_SUFFIX = {"png": ".png", "jpeg": ".jpg", "tiff": ".tif", "bmp": ".bmp", "pdf": ".pdf"}
+#: Formats that hold one page only; a multi-page source is written as TIFF.
+SINGLE_PAGE_FORMATS = frozenset({"png", "jpeg", "bmp"})
+
+_FORMAT_ALIASES = {
+    "png": "png", "jpeg": "jpeg", "jpg": "jpeg", "jpe": "jpeg", "tiff": "tiff", "tif": "tiff",
+    "bmp": "bmp", "dib": "bmp", "pdf": "pdf",
+}
+
+# Our Limits replace Pillow's guard; a truncated file must raise, never be
+# silently padded with grey.
+Image.MAX_IMAGE_PIXELS = None
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+# errno values that mean "try again later" (network shares, busy files).
+_TRANSIENT_ERRNOS = frozenset(
+    getattr(errno, name) for name in ("EAGAIN", "EBUSY", "ESTALE", "ETIMEDOUT", "EHOSTDOWN",
+                                      "EHOSTUNREACH", "ENOTCONN", "ECONNRESET", "EINTR", "EIO")
+    if hasattr(errno, name)
+)
+
+
+def normalize_format(fmt: str) -> str:
+    """The canonical name of an output format, from a name or a suffix.
+
+    >>> normalize_format(".TIF"), normalize_format("jpg"), normalize_format("PNG")
+    ('tiff', 'jpeg', 'png')
+    """
+    key = fmt.lower().lstrip(".")
+    try:
+        return _FORMAT_ALIASES[key]
+    except KeyError:
+        raise ValueError(f"unknown image format {fmt!r} (choose from {', '.join(FORMAT_SUFFIX)})") from None
+
+
+def format_for_suffix(name: str | os.PathLike[str]) -> str | None:
+    """The format a file name's suffix stands for, or ``None``.
+
+    >>> format_for_suffix("scan0001.TIFF"), format_for_suffix("notes.txt")
+    ('tiff', None)
+    """
+    suffix = Path(name).suffix.lower().lstrip(".")
+    return _FORMAT_ALIASES.get(suffix)
+
+
+def sniff_format(head: bytes) -> str | None:
+    """The format of a file from its first bytes (16 are plenty), or ``None``.
+
+    >>> sniff_format(b"\\x89PNG\\r\\n\\x1a\\n...."), sniff_format(b"II*\\x00"), sniff_format(b"hello")
+    ('png', 'tiff', None)
+    """
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return "tiff"
+    if head.startswith(b"BM") and len(head) >= 14:
+        return "bmp"
+    if b"%PDF-" in head[:1024]:
+        return "pdf"
+    return None
+
+
+_OTHER_IMAGE_MAGIC = {
+    b"GIF87a": "GIF", b"GIF89a": "GIF", b"\x00\x00\x00\x0cjP  ": "JPEG 2000", b"\xffO\xffQ": "JPEG 2000",
+    b"8BPS": "Photoshop", b"\x00\x00\x01\x00": "ICO",
+}
+
+
+def _other_image_kind(head: bytes) -> str | None:
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WebP"
+    if head[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftypavif"):
+        return "HEIF/AVIF"
+    for magic, kind in _OTHER_IMAGE_MAGIC.items():
+        if head.startswith(magic):
+            return kind
+    return None
+
+
+def _is_magic_prefix(head: bytes) -> bool:
+    """A very short file that may become an image once its writer goes on."""
+    prefixes = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"BM", b"%PDF-")
+    return any(p.startswith(head) or head.startswith(p) for p in prefixes)
 
 
 @dataclass(frozen=True)
 class Limits:
+    """Refuse a file before decoding it when its header declares more than this.
+
+    >>> Limits().max_pixels > 8_700_000      # an A4 page at 300 dpi fits easily
+    True
+    """
+
     max_pixels: int = 250_000_000     # per page; A4 at 1200 dpi is ~140 Mpx
     max_pages: int = 2000
+
+    def check_pixels(self, width: int, height: int, index: int = 0) -> None:
+        if width <= 0 or height <= 0:
+            raise errors.BadInputError(f"page {index + 1} declares an empty size {width}x{height}", reason="corrupt")
+        if width * height > self.max_pixels:
+            raise errors.ImageTooLargeError(
+                f"page {index + 1} is {width}x{height} pixels ({width * height / 1e6:.0f} Mpx), "
+                f"over the limit of {self.max_pixels / 1e6:.0f} Mpx"
+            )
+
+    def check_pages(self, count: int) -> None:
+        if count > self.max_pages:
+            raise errors.ImageTooLargeError(f"{count} pages or more, over the limit of {self.max_pages}")
 
 
 @dataclass
 class Page:
+    """One decoded page.
+
+    Attributes
+    ----------
+    pixels : ndarray
+        See the table in the module docstring (shape, dtype, channel order).
+    dpi : (float, float) or None
+        Resolution the file declares, ``None`` when it declares none.
+    index : int
+        0-based page number within the file.
+    info : dict
+        What a writer may want to keep: ``format``, ``mode`` (Pillow mode of
+        the source), ``bits`` (1, 8 or 16), ``compression`` (TIFF),
+        ``jpeg_quality`` (estimated), ``jpeg_subsampling``, ``icc_profile``.
+    """
+
     pixels: np.ndarray
     dpi: tuple[float, float] | None
     index: int = 0
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------
+# reading
+
+
+def _os_error(exc: OSError, what: str = "cannot read the file") -> errors.DespeckledError:
+    if isinstance(exc, FileNotFoundError):
+        return errors.BadInputError("the file does not exist (any more)", reason="missing")
+    if isinstance(exc, PermissionError):
+        return errors.BadInputError(f"{what}: permission denied", reason="unreadable")
+    if isinstance(exc, IsADirectoryError):
+        return errors.BadInputError("is a directory, not a file", reason="not_a_file")
+    if exc.errno in _TRANSIENT_ERRNOS:
+        return errors.TransientIOError(f"{what}: {exc.strerror or exc}")
+    return errors.BadInputError(f"{what}: {exc.strerror or exc}", reason="unreadable")
+
+
+def _tidy_dpi(dpi: Any) -> tuple[float, float] | None:
+    """``(x, y)`` as floats, rounded where a format's integer units blur them
+    (PNG stores pixels per metre: 300 dpi reads back as 299.9994).
+
+    >>> _tidy_dpi((299.9994, 299.9994)), _tidy_dpi((0, 0)), _tidy_dpi(None)
+    ((300.0, 300.0), None, None)
+    """
+    try:
+        x, y = (float(v) for v in dpi)
+    except (TypeError, ValueError):
+        return None
+    if not (x > 0 and y > 0) or not (np.isfinite(x) and np.isfinite(y)):
+        return None
+
+    def tidy(v: float) -> float:
+        return float(round(v)) if abs(v - round(v)) < 0.01 else round(v, 2)
+
+    return tidy(x), tidy(y)
+
+
+# Standard JPEG luminance quantisation table (ITU T.81 Annex K), natural order.
+_STD_LUMA_Q = np.array([
+    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55,
+    14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
+    18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
+], dtype=np.int64)
+_QUALITIES = np.arange(1, 101)
+_SCALES = np.where(_QUALITIES < 50, 5000 // _QUALITIES, 200 - 2 * _QUALITIES)
+_SCALED_TABLES = np.clip((_STD_LUMA_Q[None, :] * _SCALES[:, None] + 50) // 100, 1, 255)
+
+
+def estimate_jpeg_quality(table: Any) -> int | None:
+    """The libjpeg quality (1-100) whose luminance table is closest to ``table``.
+
+    >>> import io
+    >>> buf = io.BytesIO()
+    >>> Image.new("L", (16, 16)).save(buf, "JPEG", quality=83)
+    >>> estimate_jpeg_quality(Image.open(buf).quantization[0])
+    83
+    """
+    try:
+        t = np.asarray(list(table), dtype=np.int64)
+    except (TypeError, ValueError):
+        return None
+    if t.shape != (64,):
+        return None
+    return int(_QUALITIES[np.abs(_SCALED_TABLES - t).sum(axis=1).argmin()])
+
+
+def _to_array(im: Image.Image) -> tuple[np.ndarray, dict[str, Any]]:
+    """Pixels of a loaded Pillow frame, per the table in the module docstring."""
+    mode = im.mode
+    info: dict[str, Any] = {"mode": mode, "bits": 8}
+    if mode == "1":
+        info["bits"] = 1
+        return np.asarray(im.convert("L")), info
+    if mode == "L":
+        return np.asarray(im), info
+    if mode.startswith("I;16"):
+        info["bits"] = 16
+        a = np.asarray(im)
+        return (a.astype(np.uint16) if a.dtype != np.uint16 or not a.dtype.isnative else a), info
+    if mode == "I":
+        a = np.asarray(im)
+        if a.size and (a.min() < 0 or a.max() > 65535):
+            raise errors.UnsupportedInputError("32-bit integer pixels outside the 16-bit range are not supported")
+        info["bits"] = 16
+        return a.astype(np.uint16), info
+    if mode == "P":
+        if "transparency" in im.info:
+            return np.asarray(im.convert("RGBA")), info
+        pal = im.getpalette() or []
+        used = np.asarray(pal, dtype=np.int64).reshape(-1, 3)[: max(1, (np.asarray(im).max() + 1))] if pal else None
+        if used is not None and (used[:, 0] == used[:, 1]).all() and (used[:, 1] == used[:, 2]).all():
+            return np.asarray(im.convert("L")), info
+        return np.asarray(im.convert("RGB")), info
+    if mode in ("RGB", "RGBA"):
+        return np.asarray(im), info
+    if mode in ("LA", "La", "PA", "RGBa"):
+        return np.asarray(im.convert("RGBA")), info
+    if mode in ("RGBX", "CMYK", "YCbCr", "LAB", "HSV"):
+        return np.asarray(im.convert("RGB")), info
+    raise errors.UnsupportedInputError(f"pixel format {mode!r} is not supported")
+
+
+def _orientation(im: Image.Image) -> int:
+    with contextlib.suppress(Exception):
+        return int(im.getexif().get(0x0112, 1) or 1)
+    return 1
 
 
 class Source:
-    def __init__(self, path: Path, limits: Limits) -> None:
+    """An open image file. Use :func:`open_source` rather than building one.
+
+    Attributes: ``path``, ``format`` (``png``/``jpeg``/``tiff``/``bmp``, from
+    the magic bytes), ``page_count``, ``pass_through`` (always ``None`` for
+    raster images; :mod:`despeckled.pdf` sets it for PDFs with a text layer),
+    ``info`` (document-level facts).
+    """
+
+    pass_through: str | None = None
+
+    def __init__(self, path: Path, fh, fmt: str, size: int, limits: Limits) -> None:
         self.path = path
+        self.format = fmt
         self.limits = limits
-        self.format = path.suffix.lower().lstrip(".")
+        self.info: dict[str, Any] = {"file_size": size}
+        self._fh = fh
+        self._size = size
         self.page_count = 1
+        if fmt == "tiff":
+            self.page_count = _check_tiff_layout(fh, size, limits)
+        elif fmt == "png":
+            _check_png_tail(fh, size)
+        with self._decoding("read the header"):
+            self._im = Image.open(fh, formats=[_PIL_FORMAT[fmt]])
+        limits.check_pixels(*self._im.size)
+        if fmt != "tiff":
+            # a PNG/JPEG/BMP is one page (APNG frames and MPO previews are ignored)
+            self.page_count = 1
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._im.close()
+        self._fh.close()
+
+    @contextlib.contextmanager
+    def _decoding(self, what: str) -> Iterator[None]:
+        """Turn whatever Pillow raises into one of our BadInputErrors."""
+        kind = self.format.upper()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                yield
+        except errors.DespeckledError:
+            raise
+        except Image.DecompressionBombError as exc:  # pragma: no cover - guard disabled above
+            raise errors.ImageTooLargeError(str(exc)) from exc
+        except MemoryError as exc:
+            raise errors.ImageTooLargeError("not enough memory to decode the image") from exc
+        except OSError as exc:
+            if exc.errno is not None:
+                raise _os_error(exc) from exc
+            msg = str(exc)
+            if "truncated" in msg.lower() or self._looks_cut():
+                raise errors.TruncatedInputError(f"truncated {kind}: the file ends before its image data does") from exc
+            if isinstance(exc, Image.UnidentifiedImageError):
+                msg = "its header cannot be parsed"
+            raise errors.BadInputError(f"corrupt {kind} ({what}): {_one_line(msg)}", reason="corrupt") from exc
+        except EOFError as exc:
+            raise errors.TruncatedInputError(f"truncated {kind}: the file ends early") from exc
+        except (SyntaxError, ValueError, TypeError, KeyError, IndexError, struct.error, ZeroDivisionError) as exc:
+            if self._looks_cut():
+                raise errors.TruncatedInputError(f"truncated {kind}: the file ends before its image data does") from exc
+            raise errors.BadInputError(f"corrupt {kind} ({what}): {_one_line(str(exc)) or type(exc).__name__}",
+                                       reason="corrupt") from exc
+
+    def _looks_cut(self) -> bool:
+        """Whether the file lacks the end its format promises (so a parse
+        error more likely means "still being written" than "broken")."""
+        try:
+            if self.format == "jpeg":
+                self._fh.seek(max(0, self._size - 65536))
+                tail = self._fh.read().rstrip(b"\x00\r\n\t ")
+                return not tail.endswith(b"\xff\xd9")
+            if self.format == "bmp":
+                self._fh.seek(2)
+                (declared,) = struct.unpack("<I", self._fh.read(4))
+                return declared > self._size
+        except (OSError, struct.error):
+            return True
+        return False
+
+    def _frames(self) -> Iterator[tuple[int, Image.Image]]:
+        """Each frame, loaded, in file order."""
+        for index in range(self.page_count):
+            with self._decoding(f"page {index + 1}"):
+                if index:
+                    self._im.seek(index)
+                self.limits.check_pixels(*self._im.size, index)
+                self._im.load()
+            yield index, self._im
 
     def pages(self) -> Iterator[Page]:
-        data = np.fromfile(self.path, np.uint8)
-        if data.size == 0:
-            raise errors.EmptyInputError(f"{self.path.name}: the file is empty")
-        img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
-        if img is None:
-            raise errors.NotAnImageError(f"{self.path.name}: not a readable image")
-        if img.ndim == 3:
-            img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB if img.shape[2] == 3 else cv2.COLOR_BGRA2RGBA)
-        yield Page(img, None, 0)
+        """Decode and yield the pages one at a time, in file order."""
+        for index, im in self._frames():
+            with self._decoding(f"page {index + 1}"):
+                info: dict[str, Any] = {"format": self.format}
+                orientation = _orientation(im)
+                frame = ImageOps.exif_transpose(im) if orientation in range(2, 9) else im
+                pixels, px_info = _to_array(frame)
+                info.update(px_info)
+                if orientation != 1:
+                    info["orientation_applied"] = orientation
+                dpi = _tidy_dpi(im.info.get("dpi"))
+                if "icc_profile" in im.info and im.info["icc_profile"]:
+                    info["icc_profile"] = im.info["icc_profile"]
+                if self.format == "tiff":
+                    info["compression"] = im.info.get("compression", "raw")
+                elif self.format == "jpeg":
+                    q = getattr(im, "quantization", None) or {}
+                    if 0 in q:
+                        info["jpeg_quality"] = estimate_jpeg_quality(q[0])
+                    from PIL import JpegImagePlugin
+
+                    info["jpeg_subsampling"] = JpegImagePlugin.get_sampling(im)
+            yield Page(pixels, dpi, index, info)
+
+
+_PIL_FORMAT = {"png": "PNG", "jpeg": "JPEG", "tiff": "TIFF", "bmp": "BMP"}
+
+
+def _one_line(msg: str) -> str:
+    return " ".join(msg.split())[:200]
+
+
+def _check_png_tail(fh, size: int) -> None:
+    """A PNG is complete only with its IEND chunk (Pillow decodes one without)."""
+    fh.seek(max(0, size - 4096))
+    tail = fh.read()
+    fh.seek(0)
+    if b"IEND\xaeB`\x82" not in tail:
+        raise errors.TruncatedInputError("truncated PNG: the file ends before its IEND chunk")
+
+
+_TIFF_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4,
+                    16: 8, 17: 8, 18: 8}
+_TIFF_INT_TYPES = {1: "B", 3: "H", 4: "I", 13: "I", 16: "Q", 18: "Q"}
+
+
+def _check_tiff_layout(fh, size: int, limits: Limits) -> int:
+    """Walk a TIFF's IFD chain without decoding pixels; return the page count.
+
+    Raises TruncatedInputError when an IFD or any strip/tile lies (partly)
+    beyond the end of the file - the state of a TIFF whose writer has not
+    finished, which Pillow may otherwise open as a shorter document - and
+    ImageTooLargeError for too many pages or pixels.
+    """
+    def read_at(offset: int, n: int) -> bytes:
+        if offset < 0 or offset + n > size:
+            raise errors.TruncatedInputError("truncated TIFF: a directory or strip lies beyond the end of the file")
+        fh.seek(offset)
+        data = fh.read(n)
+        if len(data) != n:
+            raise errors.TruncatedInputError("truncated TIFF: the file ends early")
+        return data
+
+    head = read_at(0, 8)
+    bo = "<" if head[:2] == b"II" else ">"
+    version = struct.unpack(bo + "H", head[2:4])[0]
+    big = version == 43
+    if big:
+        head = read_at(0, 16)
+        offset = struct.unpack(bo + "Q", head[8:16])[0]
+        count_fmt, entry_size, next_fmt, inline = "Q", 20, "Q", 8
+    else:
+        offset = struct.unpack(bo + "I", head[4:8])[0]
+        count_fmt, entry_size, next_fmt, inline = "H", 12, "I", 4
+    count_size, next_size = struct.calcsize(count_fmt), struct.calcsize(next_fmt)
+    if offset == 0:
+        raise errors.TruncatedInputError("truncated TIFF: no image directory written yet")
+
+    seen: set[int] = set()
+    pages = 0
+    while offset:
+        if offset in seen:
+            raise errors.BadInputError("corrupt TIFF: its directory chain loops", reason="corrupt")
+        seen.add(offset)
+        pages += 1
+        limits.check_pages(pages)
+        n = struct.unpack(bo + count_fmt, read_at(offset, count_size))[0]
+        if n == 0 or n > 4096:
+            raise errors.BadInputError(f"corrupt TIFF: a directory claims {n} entries", reason="corrupt")
+        table = read_at(offset + count_size, n * entry_size + next_size)
+        tags: dict[int, list[int]] = {}
+        for i in range(n):
+            e = table[i * entry_size:(i + 1) * entry_size]
+            tag, typ = struct.unpack(bo + "HH", e[:4])
+            cnt = struct.unpack(bo + ("Q" if big else "I"), e[4:4 + (8 if big else 4)])[0]
+            if tag not in (256, 257, 273, 279, 324, 325) or typ not in _TIFF_INT_TYPES:
+                continue
+            nbytes = cnt * _TIFF_TYPE_SIZES[typ]
+            raw_value = e[entry_size - inline:]
+            if nbytes <= inline:
+                data = raw_value[:nbytes]
+            else:
+                (value_off,) = struct.unpack(bo + ("Q" if big else "I"), raw_value)
+                data = read_at(value_off, nbytes)
+            tags[tag] = list(struct.unpack(f"{bo}{cnt}{_TIFF_INT_TYPES[typ]}", data))
+        width = (tags.get(256) or [0])[0]
+        height = (tags.get(257) or [0])[0]
+        limits.check_pixels(width, height, pages - 1)
+        for off_tag, cnt_tag in ((273, 279), (324, 325)):
+            offs, cnts = tags.get(off_tag), tags.get(cnt_tag)
+            if offs and cnts:
+                end = max(o + c for o, c in zip(offs, cnts, strict=False))
+                if end > size:
+                    raise errors.TruncatedInputError(
+                        f"truncated TIFF: page {pages} needs {end} bytes, the file has {size}")
+        (offset,) = struct.unpack(bo + next_fmt, table[n * entry_size:])
+    fh.seek(0)
+    return pages
 
 
 @contextlib.contextmanager
-def open_source(path: Path, limits: Limits | None = None) -> Iterator[Source]:
-    yield Source(Path(path), limits or Limits())
+def open_source(path: str | os.PathLike[str], limits: Limits | None = None) -> Iterator[Any]:
+    """Open an image (or PDF) file for reading, checking it before decoding.
+
+    Yields a :class:`Source` (or a ``despeckled.pdf.PdfSource`` for a PDF).
+    Raises :class:`~despeckled.errors.BadInputError` subclasses for a file that
+    is missing, a directory, unreadable, empty, not an image, of an
+    unsupported kind, truncated or over ``limits``;
+    :class:`~despeckled.errors.TransientIOError` for I/O errors that may pass.
+    """
+    path = Path(path)
+    limits = limits or Limits()
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 - closed by Source.close
+    except OSError as exc:
+        raise _os_error(exc) from exc
+    try:
+        st = os.fstat(fh.fileno())
+        if not _stat_is_file(st):
+            raise errors.BadInputError("is not a regular file", reason="not_a_file")
+        head = fh.read(1024)
+        fmt = sniff_format(head)
+        if st.st_size == 0:
+            raise errors.EmptyInputError("the file is empty")
+        if fmt is None:
+            other = _other_image_kind(head)
+            if other:
+                raise errors.UnsupportedInputError(f"{other} images are not supported (PNG, JPEG, TIFF, BMP, PDF are)")
+            if len(head) < 8 and _is_magic_prefix(head):
+                raise errors.TruncatedInputError(f"truncated: only {len(head)} bytes so far")
+            raise errors.NotAnImageError("not an image (no PNG, JPEG, TIFF, BMP or PDF signature)")
+        fh.seek(0)
+        if fmt == "pdf":
+            fh.close()
+            with _pdf_source(path, limits) as src:
+                yield src
+            return
+        src = Source(path, fh, fmt, st.st_size, limits)
+    except OSError as exc:
+        fh.close()
+        raise _os_error(exc) from exc
+    except BaseException:
+        fh.close()
+        raise
+    try:
+        yield src
+    finally:
+        src.close()
 
 
-def verify_complete(path: Path, limits: Limits | None = None) -> int:
+def _stat_is_file(st: os.stat_result) -> bool:
+    import stat as _stat
+
+    return _stat.S_ISREG(st.st_mode)
+
+
+def _pdf_module():
+    try:
+        from despeckled import pdf
+    except ImportError as exc:
+        raise errors.UnsupportedInputError(f"PDF support is not available ({exc})") from exc
+    return pdf
+
+
+@contextlib.contextmanager
+def _pdf_source(path: Path, limits: Limits) -> Iterator[Any]:
+    src = _pdf_module().PdfSource(path, limits)
+    try:
+        yield src
+    finally:
+        src.close()
+
+
+def verify_complete(path: str | os.PathLike[str], limits: Limits | None = None) -> int:
+    """Decode every page of ``path`` fully and return the page count.
+
+    Raises the same errors as :func:`open_source`, and
+    :class:`~despeckled.errors.TruncatedInputError` when any page's data ends
+    early (a PNG without IEND, a JPEG without its end, a TIFF whose strips or
+    next page lie beyond the end of the file).
+    """
+    path = Path(path)
+    limits = limits or Limits()
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1024)
+    except OSError as exc:
+        raise _os_error(exc) from exc
+    if sniff_format(head) == "pdf":
+        return int(_pdf_module().verify_complete(path, limits))
     with open_source(path, limits) as src:
-        return sum(1 for _ in src.pages())
+        pages = 0
+        for _ in src._frames():
+            pages += 1
+        return pages
 
 
-class Sink:
+# --------------------------------------------------------------------------
+# writing
+
+
+def _bilevel_image(image: np.ndarray) -> Image.Image:
+    """A Pillow mode '1' image: ``image`` is bool (True = white) or uint8
+    (0 = black, anything else white)."""
+    if image.ndim != 2:
+        raise ValueError(f"a bilevel page must be 2-D, got shape {image.shape}")
+    white = image if image.dtype == bool else image > 127
+    h, w = white.shape
+    return Image.frombytes("1", (w, h), np.packbits(white, axis=1).tobytes())
+
+
+def _pil_image(image: np.ndarray) -> Image.Image:
+    a = np.ascontiguousarray(image)
+    if a.dtype == bool:
+        return _bilevel_image(a)
+    if a.ndim == 2:
+        if a.dtype == np.uint8:
+            return Image.fromarray(a, "L")
+        if a.dtype == np.uint16:
+            return Image.fromarray(a.astype("<u2", copy=False), "I;16")
+        raise ValueError(f"unsupported pixel type {a.dtype}")
+    if a.ndim == 3 and a.shape[2] in (3, 4):
+        if a.dtype == np.uint16:
+            a = (a >> 8).astype(np.uint8)
+        if a.dtype != np.uint8:
+            raise ValueError(f"unsupported pixel type {a.dtype}")
+        return Image.fromarray(a, "RGB" if a.shape[2] == 3 else "RGBA")
+    raise ValueError(f"unsupported page shape {a.shape}")
+
+
+def _flatten_alpha(im: Image.Image) -> Image.Image:
+    """Composite an RGBA image on white (for formats without alpha)."""
+    bg = Image.new("RGB", im.size, (255, 255, 255))
+    bg.paste(im, mask=im.getchannel("A"))
+    return bg
+
+
+def _as_8bit(im: Image.Image) -> Image.Image:
+    if im.mode.startswith("I;16"):
+        return Image.fromarray((np.asarray(im) >> 8).astype(np.uint8), "L")
+    return im
+
+
+def _dpi_kw(dpi: tuple[float, float] | None, integer: bool = False) -> dict[str, Any]:
+    if not dpi:
+        return {}
+    x, y = dpi
+    return {"dpi": (int(round(x)), int(round(y))) if integer else (float(x), float(y))}
+
+
+_LOSSLESS_TIFF = {"raw", "tiff_lzw", "tiff_adobe_deflate", "tiff_deflate", "packbits"}
+
+
+class _SingleWriter:
+    """PNG, JPEG or BMP: exactly one page."""
+
     def __init__(self, tmp: Path, fmt: str) -> None:
         self.tmp = tmp
         self.fmt = fmt
-        self.path: Path | None = None
-        self._pages: list[np.ndarray] = []
+        self.pages = 0
 
-    def add_page(self, image: np.ndarray, dpi: tuple[float, float] | None, *, bilevel: bool) -> None:
-        self._pages.append(image)
+    def add_page(self, image: np.ndarray, dpi, *, bilevel: bool, info: dict | None) -> None:
+        if self.pages:
+            raise errors.OutputError(f"{self.fmt.upper()} holds one page; write multi-page documents as TIFF or PDF")
+        info = info or {}
+        im = _bilevel_image(image) if bilevel else _pil_image(image)
+        kw: dict[str, Any] = {}
+        if self.fmt == "png":
+            kw = {**_dpi_kw(dpi), "compress_level": 6 if im.mode == "1" else 3}
+        elif self.fmt == "jpeg":
+            if im.mode == "RGBA":
+                im = _flatten_alpha(im)
+            if im.mode == "1":
+                im = im.convert("L")
+            im = _as_8bit(im)
+            quality = info.get("jpeg_quality") or 92
+            kw = {**_dpi_kw(dpi, integer=True), "quality": int(min(95, max(75, quality)))}
+            sub = info.get("jpeg_subsampling")
+            if im.mode == "RGB" and isinstance(sub, int) and sub in (0, 1, 2):
+                kw["subsampling"] = sub
+        elif self.fmt == "bmp":
+            im = _as_8bit(im)
+            kw = _dpi_kw(dpi)
+        if not bilevel and info.get("icc_profile") and im.mode in ("L", "RGB", "RGBA") and \
+                _icc_matches(info["icc_profile"], im.mode):
+            kw["icc_profile"] = info["icc_profile"]
+        im.save(self.tmp, _PIL_FORMAT[self.fmt], **kw)
+        self.pages += 1
+
+    def close(self) -> None:
+        if not self.pages:
+            raise errors.OutputError("no page to write")
+
+
+def _icc_matches(profile: bytes, mode: str) -> bool:
+    """An ICC profile's colour space (bytes 16..20) fits the image mode."""
+    space = profile[16:20] if len(profile) >= 20 else b""
+    return (space == b"GRAY") if mode == "L" else (space == b"RGB ")
+
+
+class _TiffWriter:
+    """Multi-page TIFF, streamed: each page is encoded and appended as it
+    comes (Pillow's AppendingTiffWriter), so memory holds one page."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.pages = 0
+        self._fh = open(tmp, "w+b")  # noqa: SIM115 - closed in close()
+        self._tf = TiffImagePlugin.AppendingTiffWriter(self._fh, new=True)
+
+    def add_page(self, image: np.ndarray, dpi, *, bilevel: bool, info: dict | None) -> None:
+        info = info or {}
+        im = _bilevel_image(image) if bilevel else _pil_image(image)
+        if im.mode == "1":
+            kw: dict[str, Any] = {"compression": "group4"}
+        else:
+            src = info.get("compression") or "tiff_adobe_deflate"
+            if src in ("jpeg", "tiff_jpeg") and im.mode in ("L", "RGB"):
+                kw = {"compression": "jpeg", "quality": int(min(95, max(75, info.get("jpeg_quality") or 90)))}
+            else:
+                kw = {"compression": src if src in _LOSSLESS_TIFF else "tiff_adobe_deflate"}
+        kw.update(_dpi_kw(dpi))
+        if not bilevel and info.get("icc_profile") and _icc_matches(info["icc_profile"], im.mode):
+            kw["icc_profile"] = info["icc_profile"]
+        im.save(self._tf, "TIFF", **kw)
+        self._tf.newFrame()
+        self.pages += 1
+
+    def close(self) -> None:
+        try:
+            self._tf.close()
+        finally:
+            self._fh.close()
+        if not self.pages:
+            raise errors.OutputError("no page to write")
+
+
+class Sink:
+    """A file being written. Use :func:`open_sink`.
+
+    ``add_page(image, dpi, *, bilevel, info=None)``: ``image`` is a 2-D uint8
+    (0 = ink) or bool (True = white) page when ``bilevel`` (written 1-bit:
+    PNG bit depth 1, TIFF CCITT G4, BMP 1-bit; a JPEG gets 8-bit gray), or any
+    pixel array of the table in the module docstring; ``dpi`` is written as
+    the file's resolution (PNG pHYs, TIFF X/YResolution, JPEG JFIF density,
+    BMP pixels per metre); ``info`` is the source page's ``Page.info``, used to
+    keep its TIFF compression, JPEG quality and subsampling, ICC profile.
+    """
+
+    def __init__(self, tmp: Path, fmt: str, source: Any = None) -> None:
+        self.tmp = tmp
+        self.format = fmt
+        self.path: Path | None = None
+        if fmt == "tiff":
+            self._writer: Any = _TiffWriter(tmp)
+        elif fmt == "pdf":
+            self._writer = _pdf_module().PdfSink(tmp, source)
+        else:
+            self._writer = _SingleWriter(tmp, fmt)
+
+    @property
+    def pages(self) -> int:
+        return int(getattr(self._writer, "pages", 0))
+
+    def add_page(self, image: np.ndarray, dpi: tuple[float, float] | None, *, bilevel: bool,
+                 info: dict | None = None) -> None:
+        self._writer.add_page(image, dpi, bilevel=bilevel, info=info)
 
     def _finish(self) -> None:
-        ok, buf = cv2.imencode("." + self.fmt, self._pages[0])
-        if not ok:
-            raise errors.OutputError(f"could not encode {self.fmt}")
-        self.tmp.write_bytes(buf.tobytes())
+        finish = getattr(self._writer, "finish", None)
+        if finish is not None:
+            finish()
+        self._writer.close()
+
+    def _abort(self) -> None:
+        with contextlib.suppress(Exception):
+            self._writer.close()
 
 
 @contextlib.contextmanager
-def open_sink(directory: Path, name: str, fmt: str | None = None) -> Iterator[Sink]:
-    fmt = fmt or Path(name).suffix.lower().lstrip(".")
+def open_sink(directory: str | os.PathLike[str], name: str, fmt: str | None = None, *,
+              source: Any = None) -> Iterator[Sink]:
+    """Write a new image file ``directory/name`` (or ``name-N`` on a clash).
+
+    ``fmt`` defaults to the format ``name``'s suffix stands for. The file is
+    built under a hidden temp name in ``directory``, fsynced and renamed into
+    place only when the ``with`` block exits cleanly; on an exception nothing
+    is published and the temp file is removed. ``source`` (an open source)
+    lets writers copy document-level metadata (PDF).
+    """
+    directory = Path(directory)
+    fmt = normalize_format(fmt) if fmt else format_for_suffix(name)
+    if fmt is None:
+        raise errors.OutputError(f"cannot tell the output format from the name {name!r}")
     with atomic_output(directory, name) as out:
-        sink = Sink(out.tmp, fmt)
-        yield sink
-        sink._finish()
+        sink = Sink(out.tmp, fmt, source)
+        try:
+            yield sink
+        except BaseException:
+            sink._abort()
+            raise
+        try:
+            sink._finish()
+        except errors.DespeckledError:
+            raise
+        except OSError as exc:
+            raise errors.OutputError(f"cannot write {name}: {exc.strerror or exc}") from exc
     sink.path = out.path

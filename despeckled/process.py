@@ -1,7 +1,17 @@
 """Clean one file end to end: read pages, clean each, write the result.
 
-Shared by ``despeckled clean`` and the daemon's workers. Streams page by page.
-(Placeholder until the full I/O lands; the signature is the contract.)
+Shared by ``despeckled clean`` (one call per file, in worker processes) and
+the daemon's workers. Streams page by page: memory holds one page at a time.
+
+Output format (:func:`output_format`): the input's own format, unless asked
+otherwise, with two exceptions that never lose anything:
+
+* a **JPEG in binary mode becomes a PNG** (``scan.jpg`` -> ``scan.png``): a
+  bilevel page saved as JPEG is bigger than a 1-bit PNG and smeared with
+  ringing, and a ``.jpg`` name on a 1-bit PNG would mislead. Ask for
+  ``jpeg`` explicitly to get an 8-bit gray JPEG anyway.
+* a **multi-page source asked to become a one-page format** (PNG, JPEG,
+  BMP) is written as a multi-page TIFF instead of dropping pages.
 """
 
 from __future__ import annotations
@@ -9,19 +19,94 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from despeckled import images
+import numpy as np
+
+from despeckled import errors, images
 from despeckled.clean import CleanParams, clean_page
+from despeckled.fsutil import atomic_output
 
 
 @dataclass
 class FileReport:
+    """What :func:`clean_file` did with one file."""
+
     source: Path
-    output: Path
+    output: Path | None
     pages: int = 0
     specks_removed: int = 0
     seconds: float = 0.0
     stats: dict = field(default_factory=dict)
+    passed_through: str | None = None   # the reason the bytes were copied unchanged
+    format: str | None = None           # the output's format
+    overlays: list[Path] = field(default_factory=list)
+
+
+def output_format(source_format: str, mode: str, requested: str | None = None, page_count: int = 1) -> str:
+    """The format to write a cleaned file in (see the module docstring).
+
+    >>> output_format("tiff", "binary"), output_format("jpeg", "binary"), output_format("jpeg", "gray")
+    ('tiff', 'png', 'jpeg')
+    >>> output_format("png", "binary", "jpg"), output_format("tiff", "binary", "png", page_count=3)
+    ('jpeg', 'tiff')
+    """
+    if requested:
+        fmt = images.normalize_format(requested)
+    elif source_format == "jpeg" and mode == "binary":
+        fmt = "png"
+    else:
+        fmt = source_format
+    if fmt in images.SINGLE_PAGE_FORMATS and page_count > 1:
+        fmt = "tiff"
+    return fmt
+
+
+def output_name(source_name: str, source_format: str, fmt: str) -> str:
+    """The output file's name: the source's own name when the format is
+    unchanged (suffix case kept), else the stem with the new format's suffix.
+
+    >>> output_name("Scan 1.TIF", "tiff", "tiff"), output_name("scan.JPG", "jpeg", "png")
+    ('Scan 1.TIF', 'scan.png')
+    """
+    if fmt == source_format and images.format_for_suffix(source_name) == fmt:
+        return source_name
+    return Path(source_name).stem + images.FORMAT_SUFFIX[fmt]
+
+
+def _plain(value: Any) -> Any:
+    """Make engine stats JSON/pickle friendly (numpy scalars -> Python)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _overlay_target(show_removed: Path, stem: str, index: int, page_count: int) -> tuple[Path, str]:
+    """Folder and name of the overlay for one page.
+
+    A directory gets ``STEM.removed.png`` (``STEM.pNNNN.removed.png`` per page
+    of a multi-page file); a file path is used as it is for a one-page file,
+    and as ``NAME.pNNNN.SUFFIX`` per page otherwise.
+    """
+    if show_removed.is_dir():
+        page = f".p{index + 1:04d}" if page_count > 1 else ""
+        return show_removed, f"{stem}{page}.removed.png"
+    if page_count > 1:
+        return show_removed.parent, f"{show_removed.stem}.p{index + 1:04d}{show_removed.suffix or '.png'}"
+    return show_removed.parent, show_removed.name
+
+
+def _copy_unchanged(src: Path, out_dir: Path, name: str) -> Path:
+    with atomic_output(out_dir, name) as out:
+        with open(src, "rb") as fin, open(out.tmp, "wb") as fout:
+            while chunk := fin.read(1 << 20):
+                fout.write(chunk)
+    assert out.path is not None
+    return out.path
 
 
 def clean_file(
@@ -32,20 +117,99 @@ def clean_file(
     out_name: str | None = None,
     out_format: str | None = None,
     limits: images.Limits | None = None,
+    show_removed: Path | None = None,
+    force_pdf: bool = False,
 ) -> FileReport:
-    """Clean ``src`` into ``out_dir`` / ``out_name`` (default: the source's
-    name), never overwriting (a clash gets ``name-N``). Raises
-    :class:`~despeckled.errors.BadInputError` for a file that can't be read."""
+    """Clean ``src`` into ``out_dir``, never overwriting (a clash gets ``name-N``).
+
+    Parameters
+    ----------
+    src : Path
+        The input file (PNG, JPEG, TIFF, BMP or PDF, sniffed from its content).
+    out_dir : Path
+        Existing folder the output is published in.
+    params : CleanParams
+        Cleaning settings; ``params.mode`` decides bilevel or gray output.
+    out_name : str, optional
+        Output file name; default: the source's name (with the new suffix when
+        the format changes). When ``out_format`` is not given, a known suffix
+        on ``out_name`` chooses the format.
+    out_format : str, optional
+        ``png``, ``tiff``, ``jpeg``, ``bmp`` or ``pdf`` (see :func:`output_format`).
+    limits : images.Limits, optional
+    show_removed : Path, optional
+        Write a before/after overlay per page here (a folder or a file name;
+        see :func:`_overlay_target`).
+    force_pdf : bool
+        Clean a PDF even when :mod:`despeckled.pdf` would pass it through
+        (it has a text layer).
+
+    Returns
+    -------
+    FileReport
+        ``passed_through`` is the reason when the bytes were copied unchanged.
+
+    Raises
+    ------
+    despeckled.errors.BadInputError
+        The input can never be processed (its ``reason`` says why).
+    despeckled.errors.TransientIOError
+        An I/O error that may go away.
+    despeckled.errors.OutputError
+        The output could not be written.
+    """
     t0 = time.perf_counter()
-    name = out_name or src.name
-    report = FileReport(src, out_dir / name)
-    with images.open_source(src, limits) as source, images.open_sink(out_dir, name, out_format) as sink:
-        for page in source.pages():
-            dpi = page.dpi[0] if page.dpi else None
-            result = clean_page(page.pixels, params, dpi)
-            sink.add_page(result.image, page.dpi, bilevel=params.mode == "binary")
-            report.pages += 1
-            report.specks_removed += int(result.stats.get("specks_removed", 0))
+    src = Path(src)
+    out_dir = Path(out_dir)
+    if out_format is None and out_name and images.format_for_suffix(out_name):
+        out_format = images.format_for_suffix(out_name)
+    report = FileReport(src, None)
+    with images.open_source(src, limits) as source:
+        if source.pass_through and not force_pdf:
+            report.output = _copy_unchanged(src, out_dir, out_name or src.name)
+            report.passed_through = source.pass_through
+            report.format = source.format
+            report.pages = int(source.page_count or 0)
+            report.seconds = time.perf_counter() - t0
+            return report
+        fmt = output_format(source.format, params.mode, out_format, int(source.page_count or 1))
+        name = out_name or output_name(src.name, source.format, fmt)
+        if out_name and images.format_for_suffix(out_name) != fmt:
+            name = Path(out_name).stem + images.FORMAT_SUFFIX[fmt]
+        totals: dict[str, float] = {}
+        per_page: list[dict] = []
+        with images.open_sink(out_dir, name, fmt, source=source) as sink:
+            for page in source.pages():
+                dpi = page.dpi[0] if page.dpi else None
+                result = clean_page(page.pixels, params, dpi)
+                bilevel = params.mode == "binary" or page.info.get("bits") == 1
+                sink.add_page(result.image, page.dpi, bilevel=bilevel, info=page.info)
+                if show_removed is not None:
+                    report.overlays.append(
+                        _write_overlay(page, result, Path(show_removed), src, int(source.page_count or 1)))
+                stats = _plain(dict(result.stats))
+                per_page.append(stats)
+                for key, value in stats.items():
+                    if isinstance(value, (int, float)) and not isinstance(value, bool) and key.endswith(
+                            ("_removed", "_kept", "removed", "kept")):
+                        totals[key] = totals.get(key, 0) + value
+                report.pages += 1
+                del page, result  # keep memory bounded by one page
     report.output = sink.path
+    report.format = fmt
+    report.specks_removed = int(totals.get("specks_removed", 0))
+    report.stats = {**totals, "per_page": per_page}
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _write_overlay(page: images.Page, result, target: Path, src: Path, page_count: int) -> Path:
+    from despeckled.overlay import removed_overlay
+
+    rgb = removed_overlay(page.pixels, result.removed, result.kept_small)
+    folder, name = _overlay_target(target, src.stem, page.index, page_count)
+    folder.mkdir(parents=True, exist_ok=True)
+    with images.open_sink(folder, name, "png") as sink:
+        sink.add_page(rgb, page.dpi, bilevel=False)
+    assert sink.path is not None
+    return sink.path
