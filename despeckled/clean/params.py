@@ -3,6 +3,10 @@
 One model serves ``despeckled clean --set key=value``, the ``[profiles.*]``
 tables of the config file, and the daemon's per-watch overrides, so a setting
 is spelled and validated the same way everywhere.
+
+Sizes are page-relative: ``s`` is the page's measured stroke width and ``x``
+its measured x-height (see :mod:`despeckled.clean.scale`), so the same
+defaults work at 200, 300 and 600 dpi.
 """
 
 from __future__ import annotations
@@ -29,3 +33,23 @@ class CleanParams(BaseModel):
     remove_dust: bool = Field(True, description="also remove large isolated non-text blobs (dust clumps)")
     opening: bool = Field(False, description="morphological opening that never erases strokes thinner than the page's stroke width")
     fallback_dpi: float = Field(300.0, gt=0, description="resolution assumed when the file's DPI tag is missing or implausible")
+
+    # Page-relative sizes (s = stroke width, x = x-height, both measured per page).
+    tiny_area: float = Field(
+        0.8, ge=0, description="marks smaller than this many s^2 are noise wherever they are (a period is ~1.5 s^2 or more)"
+    )
+    glyph_size: float = Field(
+        0.5, gt=0, le=2, description="components at least this many x tall or wide are glyphs; smaller ones are 'marks' that need text context"
+    )
+    mark_gap: float = Field(
+        0.5, ge=0, le=2, description="how far (in x) an i-dot, accent or punctuation mark may sit from its glyph"
+    )
+    dust_max_area: float = Field(
+        1.2, ge=0, description="largest dust clump, in x^2; bigger blobs are never removed"
+    )
+    dust_thickness: float = Field(
+        1.6, gt=0, description="a blob whose thickness exceeds this many s is not a stroke (dust candidate)"
+    )
+    halftone_density: int = Field(
+        20, ge=3, description="a small mark with at least this many small marks within ~1.25 x is part of a dot field (halftone) and kept"
+    )

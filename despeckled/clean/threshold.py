@@ -1,0 +1,149 @@
+"""Thresholds: global Otsu, background-normalised (adaptive) and fixed."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def otsu_level(hist: np.ndarray) -> int:
+    """Otsu's threshold from a 256-bin histogram.
+
+    Parameters
+    ----------
+    hist : ndarray, shape (256,)
+        Pixel counts per gray level.
+
+    Returns
+    -------
+    level : int
+        Gray levels ``<= level`` are the dark class.
+
+    Examples
+    --------
+    >>> h = np.zeros(256); h[40] = 10; h[200] = 90
+    >>> 40 <= otsu_level(h) < 200
+    True
+    """
+    p = np.asarray(hist, dtype=np.float64)
+    total = p.sum()
+    if total <= 0:
+        return 127
+    p = p / total
+    levels = np.arange(256, dtype=np.float64)
+    w0 = np.cumsum(p)
+    mu = np.cumsum(p * levels)
+    w1 = 1.0 - w0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = (mu[-1] * w0 - mu) ** 2 / (w0 * w1)
+    between[~np.isfinite(between)] = -1.0
+    best = np.flatnonzero(between == between.max())
+    return int(best[len(best) // 2])
+
+
+def sample_histogram(gray: np.ndarray, step: int = 2) -> np.ndarray:
+    """256-bin histogram of every ``step``-th row and column.
+
+    Parameters
+    ----------
+    gray : ndarray of uint8, shape (H, W)
+    step : int
+        Subsampling stride in pixels; 2 reads a quarter of the page, which
+        leaves the shape of the histogram unchanged and costs a quarter.
+
+    Returns
+    -------
+    hist : ndarray of int64, shape (256,)
+    """
+    return np.bincount(gray[::step, ::step].ravel(), minlength=256)
+
+
+def background_lowres(image: np.ndarray, window_px: float) -> tuple[np.ndarray, int]:
+    """Estimate the paper at reduced resolution with a max (closing-like) filter.
+
+    Text is dark and narrow, paper is bright and everywhere, so the brightest
+    value in a window wider than any stroke is paper. The work is done on an
+    image reduced by ``factor`` so it costs a few milliseconds per page.
+
+    Parameters
+    ----------
+    image : ndarray of uint8, shape (H, W) or (H, W, C)
+        Gray or colour page.
+    window_px : float
+        Full-resolution width of the max filter, in pixels. Must exceed the
+        widest dark feature that is not background (bold strokes, rules).
+
+    Returns
+    -------
+    background : ndarray of uint8, shape (ceil(H / factor), ceil(W / factor)[, C])
+        Paper level per low-resolution cell.
+    factor : int
+        Reduction factor: full-resolution pixel ``(y, x)`` maps to cell
+        ``(y // factor, x // factor)``.
+
+    Examples
+    --------
+    >>> g = np.full((64, 64), 200, np.uint8); g[30:34, :] = 20
+    >>> bg, f = background_lowres(g, 16)
+    >>> int(bg.min()) >= 190
+    True
+    """
+    h, w = image.shape[:2]
+    factor = max(1, int(round(window_px / 8.0)))
+    lw, lh = max(1, -(-w // factor)), max(1, -(-h // factor))
+    if factor > 1:
+        # Pad to a multiple of factor so cell (y // factor) is exact.
+        pad_b, pad_r = lh * factor - h, lw * factor - w
+        src = image
+        if pad_b or pad_r:
+            src = cv2.copyMakeBorder(image, 0, pad_b, 0, pad_r, cv2.BORDER_REPLICATE)
+        small = cv2.resize(src, (lw, lh), interpolation=cv2.INTER_AREA)
+    else:
+        small = image
+    k = max(3, int(np.ceil(window_px / factor)) | 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
+    bg = cv2.dilate(small, kernel, borderType=cv2.BORDER_REPLICATE)
+    bg = cv2.blur(bg, (k, k), borderType=cv2.BORDER_REPLICATE)
+    # The box blur pulls the level down next to dark regions; a second max
+    # restores it so normalised paper stays at the top of the range.
+    bg = cv2.dilate(bg, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)), borderType=cv2.BORDER_REPLICATE)
+    return bg, factor
+
+
+def upsample(low: np.ndarray, factor: int, shape: tuple[int, int]) -> np.ndarray:
+    """Bring a low-resolution map back to full resolution (bilinear).
+
+    Parameters
+    ----------
+    low : ndarray, shape (h, w)
+        Map from :func:`background_lowres`.
+    factor : int
+        Its reduction factor.
+    shape : (H, W)
+        Full-resolution shape.
+
+    Returns
+    -------
+    full : ndarray, shape (H, W), same dtype as ``low``
+    """
+    if factor == 1:
+        return low
+    h, w = shape
+    big = cv2.resize(low, (low.shape[1] * factor, low.shape[0] * factor), interpolation=cv2.INTER_LINEAR)
+    return big[:h, :w]
+
+
+def normalise(gray: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """Divide the page by its paper level so the paper becomes uniform white.
+
+    Parameters
+    ----------
+    gray : ndarray of uint8, shape (H, W)
+    background : ndarray of uint8, shape (H, W)
+
+    Returns
+    -------
+    flat : ndarray of uint8, shape (H, W)
+        ``255 * gray / background``, saturated at 255.
+    """
+    return cv2.divide(gray, np.maximum(background, 1), scale=255)
