@@ -1,34 +1,405 @@
-"""`despeckled clean INPUT... (-o OUTPUT | --output-dir DIR)` (first cut)."""
+"""`despeckled clean INPUT... (-o OUTPUT | --output-dir DIR)`: clean files once and exit.
+
+* Many inputs in one process, cleaned in parallel by a pool of worker
+  processes (``--jobs``, default: every core); each worker reads, cleans and
+  writes a whole file, so results arrive in any order.
+* A directory INPUT stands for the supported files directly inside it
+  (not recursive; hidden files skipped), in name order.
+* A bad file (missing, unreadable, empty, not an image, truncated, absurd
+  dimensions, a directory without images) prints one line
+  ``despeckled: error: FILE: reason`` and the rest carry on.
+* Exit status: 0 all done; 4 some input failed; 5 an output could not be
+  written; 2 bad usage (including ``--set``); 3 bad config.
+"""
 
 from __future__ import annotations
 
+import argparse
+import difflib
+import os
+import shutil
 import sys
+import time
+import tomllib
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from despeckled import errors
+from despeckled import errors, images
 from despeckled.clean import CleanParams
-from despeckled.process import clean_file
+from despeckled.errors import ExitCode
+
+
+class UsageError(errors.DespeckledError):
+    exit_code = ExitCode.bad_args
 
 
 def add_parser(sub):
-    p = sub.add_parser("clean", help="clean image files once and exit")
-    p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT")
+    p = sub.add_parser(
+        "clean",
+        help="clean image files once and exit",
+        description="Remove specks and dots from scanned pages (PNG, JPEG, TIFF, BMP, PDF) without "
+                    "damaging the text. A directory INPUT stands for the supported files in it.",
+    )
+    p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="image files or folders of them")
     g = p.add_mutually_exclusive_group(required=True)
-    g.add_argument("-o", "--output", type=Path)
-    g.add_argument("--output-dir", type=Path)
+    g.add_argument("-o", "--output", type=Path, metavar="FILE",
+                   help="output file (exactly one INPUT); never overwritten: a clash gets FILE-1")
+    g.add_argument("--output-dir", type=Path, metavar="DIR", help="folder for the cleaned files (created if needed)")
+    p.add_argument("--config", type=Path, metavar="FILE", help="config file to take the cleaning profile from")
+    p.add_argument("--profile", default="default", help="profile of the config file to use (default: %(default)s)")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                   help="override one cleaning setting, value in TOML syntax (e.g. --set mode=gray --set median=true)")
+    p.add_argument("--format", dest="out_format", metavar="FMT",
+                   help="output format: png, tiff, jpeg, bmp or pdf (default: the input's; a JPEG in binary mode "
+                        "becomes PNG)")
+    p.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
+                   help="worker processes (default: the number of cores)")
+    p.add_argument("--show-removed", type=Path, metavar="FILE_OR_DIR",
+                   help="write a before/after overlay: removed ink red, kept small marks green "
+                        "(a folder: NAME.removed.png per file; a file name: with one INPUT only)")
+    p.add_argument("--force-pdf", action="store_true",
+                   help="clean PDFs that have a text layer too (by default they are copied unchanged)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary (errors still print)")
     return p
 
 
-def run(args) -> int:
-    params = CleanParams()
-    failed = 0
-    for src in args.inputs:
-        out_dir = args.output_dir or args.output.parent
-        name = None if args.output_dir else args.output.name
-        out_dir.mkdir(parents=True, exist_ok=True)
+# --------------------------------------------------------------------------
+# settings
+
+
+def parse_set(items: list[str]) -> dict[str, Any]:
+    """``["mode=gray", "median=true"]`` -> ``{"mode": "gray", "median": True}``.
+
+    Values are TOML scalars; a bare word that is not valid TOML is a string.
+    Unknown keys raise :class:`UsageError` naming the closest valid key.
+
+    >>> parse_set(["mode=gray", "median=true", "threshold_value=140"])
+    {'mode': 'gray', 'median': True, 'threshold_value': 140}
+    >>> parse_set(["medain=true"])
+    Traceback (most recent call last):
+    ...
+    despeckled.commands.clean.UsageError: --set medain=true: unknown setting 'medain' (did you mean 'median'?)
+    """
+    fields = list(CleanParams.model_fields)
+    out: dict[str, Any] = {}
+    for item in items:
+        key, eq, raw = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not eq or not key:
+            raise UsageError(f"--set {item}: expected KEY=VALUE")
+        if key not in CleanParams.model_fields:
+            close = difflib.get_close_matches(key, fields, n=1, cutoff=0.5)
+            hint = f"did you mean {close[0]!r}?" if close else "valid: " + ", ".join(fields)
+            raise UsageError(f"--set {item}: unknown setting {key!r} ({hint})")
+        raw = raw.strip()
         try:
-            clean_file(src, out_dir, params, out_name=name)
-        except errors.BadInputError as exc:
-            print(f"despeckled: {src}: {exc}", file=sys.stderr)
-            failed += 1
-    return int(errors.ExitCode.input_file) if failed else 0
+            value = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw
+        out[key] = value
+    return out
+
+
+def resolve_params(args) -> tuple[CleanParams, images.Limits]:
+    from pydantic import ValidationError
+
+    from despeckled.config import load_config
+
+    cfg = load_config(args.config, missing_ok=True)
+    try:
+        base = cfg.profiles[args.profile]
+    except KeyError:
+        raise errors.ConfigError(
+            f"no profile {args.profile!r}" + (f" in {args.config}" if args.config else ""),
+            [f"available profiles: {', '.join(sorted(cfg.profiles)) or '(none)'}"],
+        ) from None
+    sets = parse_set(args.sets)
+    try:
+        params = CleanParams.model_validate({**base.model_dump(), **sets})
+    except ValidationError as exc:
+        problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']} (got {e.get('input')!r})" for e in exc.errors()]
+        raise UsageError("invalid --set value: " + "; ".join(problems)) from None
+    limits = images.Limits(max_pixels=cfg.daemon.max_pixels, max_pages=cfg.daemon.max_pages)
+    return params, limits
+
+
+# --------------------------------------------------------------------------
+# inputs
+
+
+def expand_inputs(inputs: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Files to clean, and (input, reason) for inputs that are bad up front.
+
+    A directory stands for the supported files directly inside it. A missing
+    path or a folder with nothing to clean is reported; everything else is
+    left to the reader, which says precisely what is wrong with a file.
+    """
+    files: list[Path] = []
+    bad: list[tuple[Path, str]] = []
+    for path in inputs:
+        if path.is_dir():
+            found = sorted(
+                p for p in path.iterdir()
+                if not p.name.startswith(".") and p.suffix.lower() in images.SUPPORTED_EXTENSIONS and p.is_file()
+            )
+            if not found:
+                bad.append((path, "is a directory with no PNG, JPEG, TIFF, BMP or PDF files in it"))
+            files.extend(found)
+        elif not path.exists() and not path.is_symlink():
+            bad.append((path, "no such file"))
+        else:
+            files.append(path)
+    return files, bad
+
+
+# --------------------------------------------------------------------------
+# the work, in worker processes
+
+
+@dataclass
+class Outcome:
+    source: Path
+    report: Any = None                 # process.FileReport when it worked
+    error: str | None = None
+    exit_code: int = 0
+
+
+def _worker_init() -> None:
+    """Each worker cleans one file at a time on one core: OpenCV's own
+    threads would only fight the other workers for the same cores."""
+    import signal
+
+    import cv2
+
+    cv2.setNumThreads(1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+
+
+def _clean_one(src: Path, out_dir: Path, params: CleanParams, out_name: str | None, out_format: str | None,
+               limits: images.Limits, show_removed: Path | None, force_pdf: bool) -> Outcome:
+    """Clean one file; never raises (errors come back as an Outcome)."""
+    from despeckled.process import clean_file
+
+    try:
+        report = clean_file(src, out_dir, params, out_name=out_name, out_format=out_format, limits=limits,
+                            show_removed=show_removed, force_pdf=force_pdf)
+        return Outcome(src, report)
+    except errors.DespeckledError as exc:
+        return Outcome(src, error=str(exc).replace("\n", " "), exit_code=int(exc.exit_code))
+    except MemoryError:
+        return Outcome(src, error="out of memory while cleaning this file", exit_code=int(ExitCode.input_file))
+    except OSError as exc:
+        return Outcome(src, error=f"{exc.strerror or exc}", exit_code=int(ExitCode.output_file))
+    except Exception as exc:  # a bug: say so, and go on with the other files
+        return Outcome(src, error=f"internal error ({type(exc).__name__}: {exc})", exit_code=int(ExitCode.other_error))
+
+
+# --------------------------------------------------------------------------
+# progress
+
+
+class Progress:
+    """A one-line progress bar on a terminal; silent anywhere else."""
+
+    def __init__(self, total: int, stream=None, enabled: bool = True) -> None:
+        self.stream = stream or sys.stderr
+        self.total = total
+        self.done = 0
+        self.pages = 0
+        self.t0 = time.monotonic()
+        self.enabled = enabled and total > 1 and _isatty(self.stream)
+        self._last = 0.0
+
+    def advance(self, pages: int = 0) -> None:
+        self.done += 1
+        self.pages += pages
+        self.draw()
+
+    def draw(self, force: bool = False) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if not force and self.done < self.total and now - self._last < 0.1:
+            return
+        self._last = now
+        width = shutil.get_terminal_size((80, 20)).columns
+        elapsed = now - self.t0
+        rate = f"{self.pages / elapsed:.1f} pages/s" if elapsed > 0 and self.pages else ""
+        eta = ""
+        if 0 < self.done < self.total:
+            eta = f"ETA {_clock(elapsed / self.done * (self.total - self.done))}"
+        text = f" {self.done}/{self.total} files {rate} {eta}".rstrip()
+        bar_w = max(10, min(40, width - len(text) - 3))
+        filled = bar_w * self.done // max(1, self.total)
+        line = f"[{'#' * filled}{'.' * (bar_w - filled)}]{text}"
+        self.stream.write("\r" + line[: width - 1] + "\x1b[K")
+        self.stream.flush()
+
+    def message(self, text: str) -> None:
+        """Print a line without tearing the bar."""
+        if self.enabled:
+            self.stream.write("\r\x1b[K")
+        print(text, file=self.stream, flush=True)
+        self.draw(force=True)
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+
+def _isatty(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def _clock(seconds: float) -> str:
+    s = int(seconds + 0.5)
+    return f"{s // 60}:{s % 60:02d}"
+
+
+# --------------------------------------------------------------------------
+
+
+def run(args) -> int:
+    params, limits = resolve_params(args)
+    if args.out_format:
+        try:
+            out_format = images.normalize_format(args.out_format)
+        except ValueError as exc:
+            raise UsageError(f"--format: {exc}") from None
+    else:
+        out_format = None
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+
+    files, bad = expand_inputs(args.inputs)
+    if args.output is not None and len(files) + len(bad) != 1:
+        raise UsageError(f"-o/--output takes exactly one INPUT file, got {len(files) + len(bad)}; "
+                         "use --output-dir DIR for several")
+    show_removed: Path | None = args.show_removed
+    if show_removed is not None:
+        as_file = show_removed.suffix.lower() == ".png" and not show_removed.is_dir()
+        if as_file and len(files) > 1:
+            raise UsageError("--show-removed FILE takes one INPUT; give a folder for several")
+        if not as_file:
+            show_removed.mkdir(parents=True, exist_ok=True)
+        else:
+            show_removed.parent.mkdir(parents=True, exist_ok=True)
+
+    if args.output is not None:
+        out_dir, out_name = (args.output.parent if str(args.output.parent) else Path(".")), args.output.name
+    else:
+        out_dir, out_name = args.output_dir, None
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise errors.OutputError(f"cannot create {out_dir}: {exc.strerror or exc}") from None
+
+    progress = Progress(len(files) + len(bad), enabled=not args.quiet)
+    t0 = time.monotonic()
+    codes: list[int] = []
+    totals = {"files": 0, "pages": 0, "specks": 0, "passed": 0}
+
+    def record(outcome: Outcome) -> None:
+        if outcome.error is not None:
+            codes.append(outcome.exit_code)
+            progress.message(f"despeckled: error: {outcome.source}: {outcome.error}")
+            progress.advance()
+            return
+        r = outcome.report
+        totals["files"] += 1
+        totals["pages"] += r.pages
+        totals["specks"] += r.specks_removed
+        if r.passed_through:
+            totals["passed"] += 1
+            if not args.quiet:
+                progress.message(f"despeckled: {outcome.source}: copied unchanged ({r.passed_through})")
+        progress.advance(r.pages)
+
+    for path, reason in bad:
+        record(Outcome(path, error=reason, exit_code=int(ExitCode.input_file)))
+
+    task = (out_dir, params, out_name, out_format, limits, show_removed, args.force_pdf)
+    jobs = args.jobs or os.cpu_count() or 1
+    jobs = min(jobs, len(files)) if files else 1
+    try:
+        if jobs <= 1:
+            for src in files:
+                record(_clean_one(src, *_task_args(task)))
+        else:
+            _run_pool(files, task, jobs, record)
+    except KeyboardInterrupt:
+        progress.close()
+        print("despeckled: interrupted", file=sys.stderr)
+        return int(ExitCode.interrupted)
+    progress.close()
+
+    failed = len(codes)
+    if not args.quiet:
+        elapsed = time.monotonic() - t0
+        per_page = f", {elapsed / totals['pages']:.2f} s/page" if totals["pages"] else ""
+        passed = f", {totals['passed']} copied unchanged" if totals["passed"] else ""
+        print(f"despeckled: {totals['files']} file{'s' if totals['files'] != 1 else ''} cleaned "
+              f"({totals['pages']} page{'s' if totals['pages'] != 1 else ''}), "
+              f"{totals['specks']} specks removed{passed}, {failed} failed, in {elapsed:.1f} s{per_page}",
+              file=sys.stderr)
+    if not codes:
+        return int(ExitCode.ok)
+    non_input = [c for c in codes if c != ExitCode.input_file]
+    return non_input[0] if non_input else int(ExitCode.input_file)
+
+
+def _task_args(task):
+    out_dir, params, out_name, out_format, limits, show_removed, force_pdf = task
+    return out_dir, params, out_name, out_format, limits, show_removed, force_pdf
+
+
+def _run_pool(files: list[Path], task, jobs: int, record) -> None:
+    """Keep ``jobs`` workers busy. A worker that dies (killed, out of memory)
+    breaks the pool for every file in flight; those are tried again one at a
+    time, so only the file that kills its worker fails."""
+    for src in _run_batch(files, task, jobs, record):
+        for culprit in _run_batch([src], task, 1, record):
+            record(Outcome(culprit, error="the worker process died while cleaning this file "
+                                          "(out of memory or killed)", exit_code=int(ExitCode.other_error)))
+
+
+def _run_batch(files: list[Path], task, jobs: int, record) -> list[Path]:
+    """Clean ``files`` with ``jobs`` workers; return those whose worker died."""
+    suspects: list[Path] = []
+    pending = list(reversed(files))
+    while pending:
+        pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init)
+        running: dict[Future, Path] = {}
+        broken = False
+        try:
+            while (pending and not broken) or running:
+                # a short queue per worker: no idle core, little to cancel on Ctrl-C
+                while pending and not broken and len(running) < 2 * jobs:
+                    src = pending.pop()
+                    try:
+                        running[pool.submit(_clean_one, src, *_task_args(task))] = src
+                    except BrokenProcessPool:
+                        pending.append(src)
+                        broken = True
+                if not running:
+                    break
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    src = running.pop(fut)
+                    try:
+                        outcome = fut.result()
+                    except BrokenProcessPool:
+                        suspects.append(src)
+                        broken = True
+                    else:
+                        record(outcome)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return suspects
