@@ -70,7 +70,7 @@ _PDFIUM_LOCK = threading.Lock()
 # Operators that paint something other than an image (or set up a clip that
 # changes what an image shows). Their presence makes a page "not plain".
 _PAINT_OPS = frozenset({
-    "S", "s", "f", "F", "f*", "B", "B*", "b", "b*", "sh", "W", "W*",
+    "S", "s", "", "F", "f*", "B", "B*", "b", "b*", "sh", "W", "W*",
 })
 _TEXT_SHOW_OPS = frozenset({"Tj", "TJ", "'", '"'})
 
@@ -312,6 +312,18 @@ def _plain_image(scan: _PageScan) -> _Placed | None:
     return placed
 
 
+def _bits(obj: Any) -> int:
+    if obj.get("/ImageMask", False) or _encoding(obj) in ("ccitt", "jbig2"):
+        return 1
+    return int(obj.get("/BitsPerComponent", 8))
+
+
+def _rendered_bits(scan: _PageScan) -> int:
+    """1 when every layer of a rendered page is bilevel (e.g. JBIG2 pages)."""
+    layers = [p for p in scan.images if not p.inline]
+    return 1 if layers and not scan.other_paint and all(_bits(p.obj) == 1 for p in layers) else 8
+
+
 def _native_dpi(placed: _Placed) -> float | None:
     """Resolution (dpi) at which an image is drawn, from its size and CTM."""
     w, h = _image_dims(placed.obj)
@@ -328,7 +340,8 @@ def _native_dpi(placed: _Placed) -> float | None:
 
 def _malformed(path: Path, detail: object) -> errors.BadInputError:
     text = str(detail).strip().splitlines()[0] if str(detail).strip() else type(detail).__name__
-    return errors.BadInputError(f"{path.name}: malformed PDF: {text}", reason="malformed_pdf", path=str(path))
+    text = text.replace(f"{path}: ", "").replace(str(path), path.name)
+    return errors.BadInputError(f"malformed PDF: {text}", reason="malformed_pdf", path=str(path))
 
 
 def _check_envelope(path: Path) -> int:
@@ -340,16 +353,16 @@ def _check_envelope(path: Path) -> int:
             f.seek(max(0, size - _TAIL_WINDOW))
             tail = f.read()
     except IsADirectoryError:
-        raise errors.NotAnImageError(f"{path.name}: is a directory, not a PDF", path=str(path)) from None
+        raise errors.NotAnImageError("is a directory, not a PDF", path=str(path)) from None
     except PermissionError as exc:
-        raise errors.BadInputError(f"{path.name}: cannot read: {exc.strerror}", reason="unreadable", path=str(path)) from None
+        raise errors.BadInputError(f"cannot read: {exc.strerror}", reason="unreadable", path=str(path)) from None
     if size == 0:
-        raise errors.EmptyInputError(f"{path.name}: the file is empty", path=str(path))
+        raise errors.EmptyInputError("the file is empty", path=str(path))
     if not is_pdf_header(head):
-        raise errors.NotAnImageError(f"{path.name}: not a PDF (no %PDF- header)", path=str(path))
+        raise errors.NotAnImageError("not a PDF (no %PDF- header)", path=str(path))
     if b"%%EOF" not in tail:
         raise errors.TruncatedInputError(
-            f"{path.name}: PDF has no end-of-file marker yet (still being written, or truncated)", path=str(path)
+            "PDF has no end-of-file marker yet (still being written, or truncated)", path=str(path)
         )
     return size
 
@@ -359,7 +372,7 @@ def _open(path: Path) -> pikepdf.Pdf:
         return pikepdf.Pdf.open(path)
     except pikepdf.PasswordError:
         raise errors.BadInputError(
-            f"{path.name}: PDF is encrypted with a password; cannot read it", reason="encrypted", path=str(path)
+            "PDF is encrypted with a password; cannot read it", reason="encrypted", path=str(path)
         ) from None
     except (pikepdf.PdfError, ValueError, RuntimeError) as exc:
         raise _malformed(path, exc) from None
@@ -368,10 +381,10 @@ def _open(path: Path) -> pikepdf.Pdf:
 def _check_limits(path: Path, pdf: pikepdf.Pdf, limits: images.Limits) -> int:
     n = len(pdf.pages)
     if n == 0:
-        raise errors.BadInputError(f"{path.name}: PDF has no pages", reason="malformed_pdf", path=str(path))
+        raise errors.BadInputError("PDF has no pages", reason="malformed_pdf", path=str(path))
     if n > limits.max_pages:
         raise errors.ImageTooLargeError(
-            f"{path.name}: PDF has {n} pages, more than the limit of {limits.max_pages}", path=str(path)
+            f"PDF has {n} pages, more than the limit of {limits.max_pages}", path=str(path)
         )
     return n
 
@@ -381,7 +394,7 @@ def _check_image_limits(path: Path, index: int, scan: _PageScan, limits: images.
         w, h = _image_dims(placed.obj)
         if w < 0 or h < 0 or w * h > limits.max_pixels:
             raise errors.ImageTooLargeError(
-                f"{path.name}: page {index + 1} has a {w}x{h} image, more than the limit of "
+                f"page {index + 1} has a {w}x{h} image, more than the limit of "
                 f"{limits.max_pixels} pixels", path=str(path),
             )
 
@@ -449,7 +462,7 @@ class PdfSource:
     @property
     def pdf(self) -> pikepdf.Pdf:
         if self._pdf is None:
-            raise ValueError(f"{self.path.name}: PDF source is closed")
+            raise ValueError("PDF source is closed")
         return self._pdf
 
     def _guard(self, index: int, fn, *args):
@@ -458,7 +471,7 @@ class PdfSource:
         except errors.DespeckledError:
             raise
         except Image.DecompressionBombError as exc:
-            raise errors.ImageTooLargeError(f"{self.path.name}: page {index + 1}: {exc}", path=str(self.path)) from None
+            raise errors.ImageTooLargeError(f"page {index + 1}: {exc}", path=str(self.path)) from None
         except (pikepdf.PdfError, pikepdf.PikepdfError, ValueError, TypeError, KeyError,
                 RuntimeError, OSError, AttributeError, zlib.error) as exc:
             raise _malformed(self.path, f"page {index + 1}: {exc}") from None
@@ -495,6 +508,8 @@ class PdfSource:
             "encoding": _encoding(plain.obj) if plain is not None else "rendered",
             "layers": [_encoding(p.obj) if not p.inline else "inline" for p in scan.images],
             "jpeg_quality": None,
+            "format": "pdf",
+            "bits": _bits(plain.obj) if plain is not None else _rendered_bits(scan),
             "source_bytes": sum(len(p.obj.read_raw_bytes()) for p in scan.images if not p.inline),
         }
         return info
@@ -533,7 +548,7 @@ class PdfSource:
         px = (w_pt * unit * dpi / 72.0) * (h_pt * unit * dpi / 72.0)
         if px > self.limits.max_pixels:
             raise errors.ImageTooLargeError(
-                f"{self.path.name}: page {index + 1} would render to {px:.0f} pixels at {dpi:.0f} dpi, "
+                f"page {index + 1} would render to {px:.0f} pixels at {dpi:.0f} dpi, "
                 f"more than the limit of {self.limits.max_pixels}", path=str(self.path),
             )
         gray = all((_colour_components(p.obj) == 1) for p in scan.images if not p.inline) and bool(scan.images)
@@ -566,6 +581,12 @@ class PdfSource:
                     page.close()
             except pdfium.PdfiumError as exc:
                 raise _malformed(self.path, f"page {index + 1}: cannot render: {exc}") from None
+        # PDFium rounds the bitmap size up; keep the page's true pixel size
+        want_h = max(1, int(round(h_pt * unit * dpi / 72.0)))
+        want_w = max(1, int(round(w_pt * unit * dpi / 72.0)))
+        if info["rotate"] in (90, 270) and pixels.shape[0] != want_h:
+            want_h, want_w = want_w, want_h
+        pixels = pixels[:want_h, :want_w]
         if pixels.ndim == 3 and pixels.shape[2] == 1:
             pixels = pixels[..., 0]
         elif pixels.ndim == 3 and pixels.shape[2] == 4:
@@ -831,7 +852,7 @@ class PdfSink:
         if self._finished:
             return
         if self.pages == 0:
-            raise errors.OutputError(f"{self.tmp_path.name}: no pages to write")
+            raise errors.OutputError("no pages to write")
         out = self._out
         for key, value in self._docinfo.items():
             out.docinfo[key] = value
@@ -845,14 +866,17 @@ class PdfSink:
             out.save(self.tmp_path, fix_metadata_version=False,
                      object_stream_mode=pikepdf.ObjectStreamMode.generate)
         except (pikepdf.PdfError, OSError) as exc:
-            raise errors.OutputError(f"{self.tmp_path.name}: cannot write PDF: {exc}") from exc
+            raise errors.OutputError(f"cannot write PDF: {exc}") from exc
         finally:
             self.close()
         self._finished = True
 
     def close(self) -> None:
+        """Release the document; does not write (use :meth:`finish`)."""
         self._finished = True
-        self._out.close()
+        if self._out is not None:
+            self._out.close()
+            self._out = None
 
 
 def _num(v: float) -> str:
@@ -986,5 +1010,14 @@ def _check_stream(obj: Any) -> None:
     if enc == "jpeg":
         if not raw.startswith(b"\xff\xd8") or b"\xff\xd9" not in raw[-64:]:
             raise ValueError("image JPEG data is truncated")
-    elif enc in ("flate", "lzw", "runlength") and len(_filters(obj)) == 1:
-        obj.read_bytes()   # decodes: fails on a cut-off stream
+    elif enc in ("flate", "lzw", "runlength", "raw") and len(_filters(obj)) <= 1:
+        data = obj.read_bytes()          # qpdf decodes (and un-predicts) it
+        comps = _colour_components(obj)
+        if comps is None and obj.get("/ColorSpace") == "/DeviceCMYK":
+            comps = 4
+        if comps is not None:
+            w, h = _image_dims(obj)
+            bpc = int(obj.get("/BitsPerComponent", 8))
+            need = (w * comps * bpc + 7) // 8 * h
+            if len(data) < need:
+                raise ValueError(f"image data is cut short ({len(data)} of {need} bytes)")
