@@ -1,13 +1,63 @@
-"""`despeckled run` (placeholder)."""
+"""`despeckled run [--config FILE]`: the daemon, in the foreground.
+
+Runs until SIGTERM or SIGINT, then finishes in-flight files (within
+``daemon.stop_timeout_seconds``) and exits 0. SIGHUP reloads the config.
+The config path comes from ``--config``, else ``$DESPECKLED_CONFIG``, else
+``/etc/despeckled/config.toml``.
+"""
 
 from __future__ import annotations
 
+import argparse
+import os
+from pathlib import Path
+
+from despeckled.errors import ConfigError
+
 
 def add_parser(sub):
-    p = sub.add_parser("run", help="(not yet implemented)")
-    p.add_argument("--config", default=None)
+    p = sub.add_parser(
+        "run",
+        help="watch the configured drop folders and clean every scan that lands there (foreground daemon)",
+        description="Watch drop folders, wait until each scan is complete, clean it, file it away. "
+        "SIGTERM/SIGINT stop gracefully, SIGHUP reloads the config.",
+    )
+    p.add_argument("--config", type=Path, default=None,
+                   help="config file (default: $DESPECKLED_CONFIG, else /etc/despeckled/config.toml)")
+    p.add_argument("--state", type=Path, default=None, help=argparse.SUPPRESS)  # tests, benchmarks
     return p
 
 
+def config_path(arg: Path | None) -> Path:
+    """An explicit argument wins over the environment, which wins over the default."""
+    from despeckled.config import DEFAULT_CONFIG_PATH
+
+    if arg is not None:
+        return arg
+    env = os.environ.get("DESPECKLED_CONFIG")
+    return Path(env) if env else DEFAULT_CONFIG_PATH
+
+
+def load(path: Path):
+    from despeckled.config import load_config
+
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path} (use --config FILE or set DESPECKLED_CONFIG)")
+    try:
+        return load_config(path)
+    except ConfigError:
+        raise
+    except Exception as exc:  # pydantic ValidationError, TOML syntax error
+        raise ConfigError(f"invalid config {path}:\n{exc}") from exc
+
+
 def run(args) -> int:
-    raise NotImplementedError
+    from despeckled import log
+    from despeckled.service import Service
+
+    path = config_path(args.config)
+    cfg = load(path)
+    json_mode = {"auto": None, "json": True, "console": False}[cfg.log_format]
+    log.configure_logging(json=json_mode, level=cfg.log_level)
+    service = Service(cfg, path, state_path=args.state, log_json=json_mode)
+    return service.run()

@@ -1,0 +1,643 @@
+"""One file's life: claim, clean, publish, archive -- or fail -- and recover.
+
+Crash safety comes from a maildir-style hand-off plus a small manifest that is
+always written (atomically) *before* the step it describes, so that a restart
+after ``kill -9`` at any instant can finish exactly what was begun:
+
+``<input>/.despeckled/work/<claim_id>/``
+    ``manifest.json`` and the claimed original under its own name. The claim
+    is a single ``rename`` from the inbox (same filesystem), so the original
+    is never copied or rewritten.
+``<output>/.despeckled/staging/<claim_id>/``
+    where :func:`despeckled.process.clean_file` writes the cleaned file. It is
+    then renamed (no-replace) into ``output``; the manifest records the chosen
+    final name first, so recovery can tell "published" from "not yet".
+
+States (``manifest["state"]``) and what recovery does in each:
+
+============  ==========================================================
+claiming      manifest written, rename maybe not: if the original is in the
+              work folder it is claimed, else the claim is dropped (the
+              inbox still holds the file and it is picked up again).
+claimed       (re)clean from scratch: wipe the staging folder, clean again.
+publishing    ``output`` target recorded: staged file gone -> published;
+              both names for one inode -> published; else publish again.
+archiving     ``archive`` target recorded: same rule for the original.
+failing       ``failed`` target recorded: same rule, then the sidecar.
+============  ==========================================================
+
+Every placement goes through :func:`_place`, which never overwrites (a taken
+name gets ``name-N``) and copes with ``EXDEV`` (archive on another
+filesystem) by copying to a temp name recorded in the manifest, publishing it,
+and only then removing the source.
+
+These functions run in worker processes; they log through
+:mod:`despeckled.log` and return an :class:`Outcome` to the service.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import errno
+import filecmp
+import json
+import os
+import shutil
+import stat
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from despeckled import __version__, errors, images, log
+from despeckled.clean import CleanParams
+from despeckled.fsutil import (
+    TEMP_MARKER,
+    fsync_dir,
+    fsync_file,
+    is_temp_name,
+    numbered_name,
+    rename_noreplace,
+    replace_atomic,
+    same_file,
+)
+
+#: Hidden folder despeckled keeps inside each input and output folder.
+STATE_DIR = ".despeckled"
+MANIFEST = "manifest.json"
+#: A file whose worker crashed or timed out this many times is failed, never
+#: retried in a loop. Counted in the manifest, so it survives restarts.
+MAX_CRASHES = 3
+
+#: errno values that may go away by themselves: retried with backoff.
+TRANSIENT_ERRNOS = frozenset({
+    errno.EBUSY, errno.ESTALE, errno.EAGAIN, errno.EIO, errno.EINTR, errno.ETIMEDOUT,
+    errno.ENOLCK, errno.EHOSTDOWN, errno.EHOSTUNREACH, errno.ENETDOWN, errno.ENETUNREACH,
+    errno.ECONNRESET, errno.ECONNABORTED, errno.ENOTCONN, errno.ENOSPC, errno.EDQUOT,
+    errno.ENOENT,  # a parent folder gone for a moment (share blip)
+})
+
+
+def is_transient(exc: BaseException) -> bool:
+    return isinstance(exc, errors.TransientIOError) or (
+        isinstance(exc, OSError) and exc.errno in TRANSIENT_ERRNOS
+    )
+
+
+def work_root(input_dir: Path) -> Path:
+    return Path(input_dir) / STATE_DIR / "work"
+
+
+def staging_root(output_dir: Path) -> Path:
+    return Path(output_dir) / STATE_DIR / "staging"
+
+
+@dataclass(frozen=True)
+class WatchSpec:
+    """What a worker needs to know about a watch (picklable)."""
+
+    input: Path
+    output: Path
+    archive: Path
+    failed: Path
+    clean: CleanParams
+    output_format: str | None = None
+    max_pixels: int = 250_000_000
+    max_pages: int = 2000
+    max_retries: int = 5
+
+    @property
+    def limits(self) -> images.Limits:
+        return images.Limits(max_pixels=self.max_pixels, max_pages=self.max_pages)
+
+
+@dataclass(frozen=True)
+class Job:
+    """A unit of work for a worker.
+
+    ``kind == "new"``: verify ``rel`` (relative to the input folder) is still the
+    settled file (``signature``) and decodes completely, then claim it as
+    ``claim_id`` and carry it through. ``kind == "resume"``: carry on an
+    existing claim (recovery, retry after a transient error, or after the
+    worker died: ``crash`` then says why, and is counted).
+    ``fail`` = ``(reason, message)`` claims and fails without decoding.
+    """
+
+    kind: str
+    watch: WatchSpec
+    claim_id: str
+    rel: str = ""
+    signature: tuple[int, int, int] | None = None
+    crash: str | None = None
+    fail: tuple[str, str] | None = None
+    transient: bool = False
+
+
+@dataclass
+class Outcome:
+    """What became of a job. ``status``:
+
+    ``done`` (cleaned, published, archived), ``failed`` (moved to failed),
+    ``not_ready`` (still changing or truncated: keep tracking), ``gone``
+    (vanished before the claim), ``transient`` (claimed; retry later).
+    """
+
+    status: str
+    claim_id: str
+    rel: str = ""
+    reason: str = ""
+    message: str = ""
+    output: str = ""
+    archived: str = ""
+    failed_to: str = ""
+    pages: int = 0
+    specks_removed: int = 0
+    seconds: float = 0.0
+    size: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def signature(st: os.stat_result) -> tuple[int, int, int]:
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+# --------------------------------------------------------------------------
+# manifest
+
+
+class Claim:
+    """A claimed file: its work folder and manifest."""
+
+    def __init__(self, spec: WatchSpec, claim_id: str, manifest: dict[str, Any] | None = None) -> None:
+        self.spec = spec
+        self.id = claim_id
+        self.dir = work_root(spec.input) / claim_id
+        self.m: dict[str, Any] = manifest if manifest is not None else {}
+
+    @property
+    def name(self) -> str:
+        return self.m["name"]
+
+    @property
+    def rel(self) -> str:
+        return self.m["rel"]
+
+    @property
+    def rel_dir(self) -> Path:
+        return Path(self.rel).parent
+
+    @property
+    def work_file(self) -> Path:
+        return self.dir / self.name
+
+    @property
+    def staging(self) -> Path:
+        return staging_root(self.spec.output) / self.id
+
+    def save(self) -> None:
+        replace_atomic(self.dir / MANIFEST, json.dumps(self.m, indent=1).encode())
+        fsync_dir(self.dir)
+
+    @classmethod
+    def load(cls, spec: WatchSpec, claim_id: str) -> Claim | None:
+        path = work_root(spec.input) / claim_id / MANIFEST
+        try:
+            m = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (ValueError, UnicodeDecodeError):
+            m = {}
+        return cls(spec, claim_id, m)
+
+    def finish(self) -> None:
+        """Remove the staging and work folders (only our own files remain)."""
+        shutil.rmtree(self.staging, ignore_errors=True)
+        with contextlib.suppress(FileNotFoundError):
+            (self.dir / MANIFEST).unlink()
+        _remove_own_dir(self.dir)
+
+
+def _remove_own_dir(d: Path) -> None:
+    """Remove a work folder holding only despeckled's temp files; leave
+    anything else (never delete a file we were given)."""
+    try:
+        for p in d.iterdir():
+            if is_temp_name(p.name):
+                p.unlink()
+        d.rmdir()
+    except FileNotFoundError:
+        pass
+    except OSError:
+        pass
+
+
+# --------------------------------------------------------------------------
+# placing files without overwriting
+
+
+def _identical(a: Path, b: Path) -> bool:
+    try:
+        if os.path.islink(a) or os.path.islink(b):
+            return os.path.islink(a) and os.path.islink(b) and os.readlink(a) == os.readlink(b)
+        return filecmp.cmp(a, b, shallow=False)
+    except OSError:
+        return False
+
+
+def _copy_then_publish(src: Path, target: Path, tmp: Path) -> None:
+    """Cross-filesystem move, step 1: copy ``src`` to ``tmp``, fsync, publish
+    as ``target`` (no-replace). The caller removes ``src`` afterwards."""
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    if os.path.islink(src):
+        os.symlink(os.readlink(src), tmp)  # the link itself, never its target
+    else:
+        with open(src, "rb") as fin, open(tmp, "wb") as fout:
+            shutil.copyfileobj(fin, fout, 1 << 20)
+            fout.flush()
+            os.fsync(fout.fileno())
+        shutil.copystat(src, tmp)
+    try:
+        rename_noreplace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+
+
+def _place(claim: Claim, src: Path, directory: Path, name: str, key: str, *, sidecar: bool = False) -> Path:
+    """Move ``src`` to ``directory/name`` or the first free ``name-N``, never
+    overwriting, recording the target in the manifest (``key``) before the
+    move so a restart can tell whether it happened. Idempotent."""
+    tmp = directory / f".{claim.id}.{key}{TEMP_MARKER}"
+    n = 0
+    recorded = claim.m.get(key)
+    if recorded:
+        target = Path(recorded)
+        n = int(claim.m.get(key + "_n", 0))
+        if not os.path.lexists(src):
+            return target  # moved before the crash
+        if os.path.lexists(target) and (same_file(src, target) or _identical(src, target)):
+            # link+unlink fallback or cross-filesystem copy interrupted: two
+            # names or two copies; the target is complete, drop the source
+            src.unlink()
+            fsync_dir(src.parent)
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+            return target
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    directory.mkdir(parents=True, exist_ok=True)
+    while True:
+        target = directory / numbered_name(name, n)
+        if os.path.lexists(target) or (sidecar and os.path.lexists(_sidecar_path(target))):
+            n += 1
+            continue
+        claim.m[key], claim.m[key + "_n"] = str(target), n
+        claim.save()
+        try:
+            rename_noreplace(src, target)
+        except FileExistsError:
+            n += 1
+            continue
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            try:
+                _copy_then_publish(src, target, tmp)
+            except FileExistsError:
+                n += 1
+                continue
+            src.unlink()
+        fsync_dir(directory)
+        fsync_dir(src.parent)
+        return target
+
+
+def _sidecar_path(target: Path) -> Path:
+    return target.with_name(target.name + ".error.json")
+
+
+def _write_sidecar(claim: Claim, target: Path) -> Path:
+    """Write ``NAME.error.json`` next to the failed file (temp, fsync,
+    no-replace rename). Idempotent: an existing sidecar is kept."""
+    path = _sidecar_path(target)
+    if os.path.lexists(path):
+        return path
+    err = claim.m.get("error", {})
+    doc = {
+        "file": target.name,
+        "original_path": str(claim.spec.input / claim.rel),
+        "reason": err.get("reason", "unknown"),
+        "message": err.get("message", ""),
+        "failed_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "claimed_at": claim.m.get("claimed_at"),
+        "attempts": claim.m.get("attempts", 0),
+        "crashes": claim.m.get("crashes", 0),
+        "transient_errors": claim.m.get("transient", 0),
+        "daemon_version": __version__,
+    }
+    tmp = path.with_name(f".{claim.id}.sidecar{TEMP_MARKER}")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(doc, f, indent=1)
+        f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+    try:
+        rename_noreplace(tmp, path)
+    except FileExistsError:
+        tmp.unlink()
+    fsync_dir(path.parent)
+    return path
+
+
+# --------------------------------------------------------------------------
+# the steps
+
+
+def claim_file(spec: WatchSpec, claim_id: str, rel: str, *, extra: dict[str, Any] | None = None) -> Claim:
+    """Claim ``input/rel`` by atomic rename into its work folder. The
+    manifest is written first (state ``claiming``)."""
+    src = spec.input / rel
+    claim = Claim(spec, claim_id)
+    claim.dir.mkdir(parents=True, exist_ok=False)
+    claim.m = {
+        "claim_id": claim_id,
+        "rel": rel,
+        "name": src.name,
+        "state": "claiming",
+        "claimed_at": time.time(),
+        "attempts": 0,
+        "crashes": 0,
+        "transient": 0,
+        **(extra or {}),
+    }
+    claim.save()
+    try:
+        rename_noreplace(src, claim.work_file)
+    except BaseException:
+        _drop_claim(claim)
+        raise
+    fsync_dir(src.parent)
+    claim.m["state"] = "claimed"
+    claim.save()
+    return claim
+
+
+def _drop_claim(claim: Claim) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        (claim.dir / MANIFEST).unlink()
+    _remove_own_dir(claim.dir)
+
+
+def _outcome(claim: Claim, status: str, **kw: Any) -> Outcome:
+    return Outcome(status, claim.id, claim.m.get("rel", ""), size=int(claim.m.get("size", 0)), **kw)
+
+
+def fail_claim(claim: Claim, reason: str, message: str, logger=None) -> Outcome:
+    """Move the claimed original to ``failed`` (keeping its relative folder)
+    and write the sidecar."""
+    logger = logger or log.get_logger("lifecycle")
+    if claim.m.get("state") != "failing":
+        claim.m["state"] = "failing"
+        claim.m["error"] = {"reason": reason, "message": message}
+        claim.save()
+    err = claim.m.get("error", {"reason": reason, "message": message})
+    target = _place(claim, claim.work_file, claim.spec.failed / claim.rel_dir, claim.name, "failed_to", sidecar=True)
+    _write_sidecar(claim, target)
+    shutil.rmtree(claim.staging, ignore_errors=True)
+    claim.finish()
+    logger.error(log.FAILED, path=str(claim.spec.input / claim.rel), failed_to=str(target),
+                 reason=err["reason"], message=err["message"], size=claim.m.get("size"))
+    return _outcome(claim, "failed", reason=err["reason"], message=err["message"], failed_to=str(target))
+
+
+def _output_name(spec: WatchSpec, name: str) -> str:
+    if spec.output_format:
+        return Path(name).stem + "." + spec.output_format.lower().lstrip(".")
+    return name
+
+
+def _clean(claim: Claim, logger) -> Outcome | None:
+    """State ``claimed``: clean into the staging folder; on success move to
+    ``publishing``. Returns an Outcome when the file failed."""
+    from despeckled.process import clean_file  # heavy import, workers only
+
+    spec = claim.spec
+    shutil.rmtree(claim.staging, ignore_errors=True)
+    claim.staging.mkdir(parents=True, exist_ok=True)
+    claim.m["attempts"] = int(claim.m.get("attempts", 0)) + 1
+    claim.save()
+    out_name = _output_name(spec, claim.name)
+    t0 = time.perf_counter()
+    try:
+        report = clean_file(claim.work_file, claim.staging, spec.clean, out_name=out_name,
+                            out_format=spec.output_format, limits=spec.limits)
+    except errors.BadInputError as exc:
+        return fail_claim(claim, exc.reason, str(exc), logger)
+    except MemoryError:
+        return fail_claim(claim, "too_large", f"{claim.name}: out of memory while cleaning", logger)
+    staged = Path(report.output)
+    claim.m.update(
+        state="publishing", staged=str(staged), out_name=out_name,
+        pages=int(report.pages), specks_removed=int(report.specks_removed),
+        clean_seconds=round(time.perf_counter() - t0, 4),
+        passed_through=bool(getattr(report, "passed_through", False)),
+    )
+    claim.save()
+    logger.info(log.PASSED_THROUGH if claim.m["passed_through"] else log.CLEANED,
+                path=str(spec.input / claim.rel), size=claim.m.get("size"), pages=report.pages,
+                specks_removed=report.specks_removed, seconds=claim.m["clean_seconds"])
+    return None
+
+
+def advance(claim: Claim, logger=None, crash: str | None = None) -> Outcome:
+    """Carry a claim through to the end from whatever state it is in."""
+    logger = logger or log.get_logger("lifecycle")
+    spec = claim.spec
+    state = claim.m.get("state")
+    if not claim.m.get("rel") or not claim.m.get("name"):
+        return _recover_orphan(claim, logger)
+    if state == "claiming":
+        src = spec.input / claim.rel
+        if os.path.lexists(claim.work_file):
+            if os.path.lexists(src) and same_file(src, claim.work_file):
+                src.unlink()  # link+unlink fallback interrupted
+            claim.m["state"] = state = "claimed"
+            claim.save()
+        else:
+            _drop_claim(claim)
+            return _outcome(claim, "not_ready", reason="claim_interrupted")
+    if crash and state in ("claimed", "publishing"):
+        claim.m["crashes"] = int(claim.m.get("crashes", 0)) + 1
+        claim.m["last_crash"] = crash
+        claim.save()
+    if state == "failing":
+        err = claim.m.get("error", {})
+        return fail_claim(claim, err.get("reason", "unknown"), err.get("message", ""), logger)
+    if state == "claimed":
+        if int(claim.m.get("crashes", 0)) >= MAX_CRASHES:
+            last = claim.m.get("last_crash", "worker crashed")
+            reason = "timeout" if "timeout" in last else "crashed"
+            return fail_claim(claim, reason, f"{claim.name}: gave up after {claim.m['crashes']} tries: {last}", logger)
+        if not os.path.lexists(claim.work_file):
+            claim.finish()  # nothing left to do (should not happen)
+            return _outcome(claim, "gone", reason="work_file_missing")
+        failed = _clean(claim, logger)
+        if failed is not None:
+            return failed
+        state = "publishing"
+    if state == "publishing":
+        staged = Path(claim.m["staged"])
+        if not claim.m.get("output") and not os.path.lexists(staged):
+            # staged output lost before publishing was recorded: clean again
+            claim.m["state"] = "claimed"
+            claim.save()
+            return advance(claim, logger)
+        target = _place(claim, staged, spec.output / claim.rel_dir, claim.m["out_name"], "output")
+        claim.m["state"] = state = "archiving"
+        claim.save()
+    if state == "archiving":
+        day = _dt.date.fromtimestamp(float(claim.m.get("claimed_at", time.time()))).isoformat()
+        archived = _place(claim, claim.work_file, spec.archive / day / claim.rel_dir, claim.name, "archived")
+        output = claim.m.get("output", "")
+        claim.finish()
+        seconds = round(time.time() - float(claim.m.get("claimed_at", time.time())), 4)
+        logger.info(log.ARCHIVED, path=str(spec.input / claim.rel), output=output, archived=str(archived),
+                    size=claim.m.get("size"), pages=claim.m.get("pages"),
+                    specks_removed=claim.m.get("specks_removed"), seconds=seconds)
+        return _outcome(claim, "done", output=output, archived=str(archived), pages=int(claim.m.get("pages", 0)),
+                        specks_removed=int(claim.m.get("specks_removed", 0)), seconds=seconds)
+    return _recover_orphan(claim, logger)
+
+
+def _recover_orphan(claim: Claim, logger) -> Outcome:
+    """A work folder without a usable manifest: keep every non-temp file by
+    failing it (never delete what we were given), then drop the folder."""
+    outcome = _outcome(claim, "gone", reason="orphan")
+    try:
+        entries = [p for p in claim.dir.iterdir() if p.name != MANIFEST and not is_temp_name(p.name)]
+    except FileNotFoundError:
+        return outcome
+    for p in entries:
+        c = Claim(claim.spec, claim.id, {"rel": p.name, "name": p.name, "claim_id": claim.id,
+                                         "state": "failing", "claimed_at": time.time(),
+                                         "error": {"reason": "recovered", "message":
+                                                   f"{p.name}: found in an interrupted work folder without a manifest"}})
+        c.save()
+        outcome = fail_claim(c, "recovered", c.m["error"]["message"], logger)
+    _drop_claim(claim)
+    return outcome
+
+
+def process_new(job: Job, logger=None) -> Outcome:
+    """Verify a settled file, claim it, and carry it through."""
+    logger = logger or log.get_logger("lifecycle")
+    spec = job.watch
+    src = spec.input / job.rel
+    try:
+        st = os.lstat(src)
+    except FileNotFoundError:
+        return Outcome("gone", job.claim_id, job.rel)
+    extra = {"size": st.st_size}
+    if job.fail is not None:
+        reason, message = job.fail
+    elif stat.S_ISLNK(st.st_mode):
+        reason, message = "symlink", f"{job.rel}: is a symbolic link; links are never followed (the link itself was moved)"
+    elif not stat.S_ISREG(st.st_mode):
+        reason, message = "not_a_file", f"{job.rel}: not a regular file"
+    else:
+        if job.signature is not None and signature(st) != tuple(job.signature):
+            return Outcome("not_ready", job.claim_id, job.rel, reason="changed")
+        reason = message = ""
+        try:
+            pages = images.verify_complete(src, spec.limits)
+        except errors.TruncatedInputError as exc:
+            return Outcome("not_ready", job.claim_id, job.rel, reason="truncated", message=str(exc))
+        except errors.BadInputError as exc:
+            reason, message = exc.reason, str(exc)
+        except FileNotFoundError:
+            return Outcome("gone", job.claim_id, job.rel)
+        except PermissionError as exc:
+            reason, message = "unreadable", f"{job.rel}: cannot be read: {exc.strerror}"
+        except OSError as exc:
+            if is_transient(exc):
+                return Outcome("not_ready", job.claim_id, job.rel, reason="transient", message=str(exc))
+            reason, message = "unreadable", f"{job.rel}: cannot be read: {exc}"
+        except MemoryError:
+            reason, message = "too_large", f"{job.rel}: out of memory while decoding"
+        except Exception as exc:  # a decoder bug: fail the file, keep the daemon
+            reason, message = "decode_error", f"{job.rel}: could not be decoded: {type(exc).__name__}: {exc}"
+        else:
+            extra["pages"] = pages
+        if not reason:
+            try:
+                st2 = os.lstat(src)
+            except FileNotFoundError:
+                return Outcome("gone", job.claim_id, job.rel)
+            if signature(st2) != signature(st):
+                return Outcome("not_ready", job.claim_id, job.rel, reason="changed")
+    try:
+        claim = claim_file(spec, job.claim_id, job.rel, extra=extra)
+    except FileNotFoundError:
+        return Outcome("gone", job.claim_id, job.rel)
+    except OSError as exc:
+        return Outcome("not_ready", job.claim_id, job.rel, reason="claim_failed", message=str(exc))
+    logger.info(log.CLAIMED, path=str(src), size=st.st_size, claim_id=job.claim_id)
+    if reason:
+        return fail_claim(claim, reason, message, logger)
+    return advance(claim, logger)
+
+
+def run_job(job: Job, logger=None) -> Outcome:
+    """Entry point in a worker: never raises (an unexpected error leaves the
+    claim for a retry, reported as ``transient``)."""
+    logger = logger or log.get_logger("worker")
+    try:
+        if job.kind == "new":
+            return process_new(job, logger)
+        claim = Claim.load(job.watch, job.claim_id)
+        if claim is None:
+            if job.kind == "resume" and (work_root(job.watch.input) / job.claim_id).exists():
+                claim = Claim(job.watch, job.claim_id, {})
+                return _recover_orphan(claim, logger)
+            return Outcome("gone", job.claim_id, job.rel, reason="no_claim")
+        if job.transient:
+            claim.m["transient"] = int(claim.m.get("transient", 0)) + 1
+            claim.save()
+            if claim.m["transient"] > job.watch.max_retries and claim.m.get("state") in ("claimed", "publishing"):
+                last = claim.m.get("last_transient", "I/O error")
+                return fail_claim(claim, "io_error", f"{claim.name}: I/O kept failing after {claim.m['transient']} tries: {last}", logger)
+        return advance(claim, logger, crash=job.crash)
+    except Exception as exc:
+        msg = f"{type(exc).__name__}: {exc}"
+        with contextlib.suppress(Exception):
+            claim = Claim.load(job.watch, job.claim_id)
+            if claim is not None:
+                claim.m["last_transient"] = msg
+                claim.save()
+        logger.warning(log.RETRYING, path=str(job.watch.input / job.rel) if job.rel else None,
+                       claim_id=job.claim_id, error=msg)
+        return Outcome("transient", job.claim_id, job.rel, reason="transient" if is_transient(exc) else "error",
+                       message=msg)
+
+
+def pending_claims(input_dir: Path) -> list[str]:
+    """Claim ids with a work folder (to resume at startup)."""
+    try:
+        return sorted(p.name for p in work_root(input_dir).iterdir() if p.is_dir() and not p.is_symlink())
+    except FileNotFoundError:
+        return []
+
+
+def clean_staging(output_dir: Path, keep: set[str]) -> None:
+    """Remove staging folders of claims that no longer exist (crash after the
+    claim was finished but before its staging folder went)."""
+    try:
+        entries = list(staging_root(output_dir).iterdir())
+    except FileNotFoundError:
+        return
+    for p in entries:
+        if p.name not in keep:
+            shutil.rmtree(p, ignore_errors=True)

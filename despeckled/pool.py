@@ -1,0 +1,243 @@
+"""A small bounded pool of worker *processes*, one job each at a time.
+
+Why not ``concurrent.futures.ProcessPoolExecutor``: it cannot kill one
+worker that hangs in a decoder (a per-file timeout needs exactly that), and
+one crashed worker (a segfault in a codec) breaks the whole executor. Here
+each worker has its own pipe; the service can kill and replace a single
+worker, and a crash costs only that job (which the service resumes, counting
+the crash in the job's manifest so a poison file is failed, not looped).
+
+Workers are started with ``spawn`` (the daemon has watchdog threads; fork
+would copy their locks), ignore SIGINT/SIGTERM (the daemon decides when they
+stop) and die with the daemon (``PR_SET_PDEATHSIG``), so a ``kill -9`` of the
+daemon never leaves an orphan worker racing the next start. A worker is
+replaced after ``max_jobs`` jobs to keep memory flat.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import multiprocessing as mp
+import multiprocessing.connection
+import os
+import signal
+import time
+from dataclasses import dataclass
+from typing import Any
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent_pid:  # the parent died before prctl
+        os._exit(1)
+
+
+def _worker_main(conn, parent_pid: int, log_json: bool | None, log_level: str) -> None:
+    _die_with_parent(parent_pid)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    from despeckled import lifecycle, log
+
+    log.configure_logging(json=log_json, level=log_level)
+    logger = log.get_logger("worker", worker_pid=os.getpid())
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        outcome = lifecycle.run_job(job, logger)
+        try:
+            conn.send(outcome)
+        except (BrokenPipeError, OSError):
+            return
+
+
+@dataclass
+class Slot:
+    proc: Any
+    conn: Any
+    job: Any = None
+    started: float = 0.0
+    jobs_done: int = 0
+
+
+class WorkerPool:
+    """``submit(job)`` to an idle worker; ``collect(timeout)`` returns
+    ``(job, outcome_or_None, error)`` for finished jobs, where ``None``
+    means the worker died (``error`` says how)."""
+
+    def __init__(self, size: int, *, log_json: bool | None = None, log_level: str = "info",
+                 max_jobs: int = 500, clock=time.monotonic) -> None:
+        self.size = size
+        self.log_json = log_json
+        self.log_level = log_level
+        self.max_jobs = max_jobs
+        self.clock = clock
+        self._ctx = mp.get_context("spawn")
+        self.slots: list[Slot] = []
+        self._retiring: list[Slot] = []
+
+    def _spawn(self) -> Slot:
+        parent, child = self._ctx.Pipe(duplex=True)
+        proc = self._ctx.Process(target=_worker_main, args=(child, os.getpid(), self.log_json, self.log_level),
+                                 name="despeckled-worker", daemon=True)
+        proc.start()
+        child.close()
+        return Slot(proc, parent)
+
+    def start(self) -> None:
+        while len(self.slots) < self.size:
+            self.slots.append(self._spawn())
+
+    def resize(self, size: int) -> None:
+        self.size = size
+        self.start()
+        # shrink: idle extra workers go now, busy ones when they finish
+        for s in [s for s in self.slots if s.job is None][: max(0, len(self.slots) - size)]:
+            self.slots.remove(s)
+            self._stop_slot(s)
+
+    @property
+    def idle(self) -> int:
+        return sum(1 for s in self.slots if s.job is None)
+
+    @property
+    def busy(self) -> list[Slot]:
+        return [s for s in self.slots if s.job is not None]
+
+    def submit(self, job: Any) -> bool:
+        for s in self.slots:
+            if s.job is None:
+                try:
+                    s.conn.send(job)
+                except (BrokenPipeError, OSError):
+                    self._replace(s)
+                    return False
+                s.job, s.started = job, self.clock()
+                return True
+        return False
+
+    def wait_objects(self) -> list:
+        return [s.conn for s in self.slots if s.job is not None] + [s.proc.sentinel for s in self.slots]
+
+    def collect(self, timeout: float = 0.0) -> list[tuple[Any, Any, str | None]]:
+        out: list[tuple[Any, Any, str | None]] = []
+        if self._retiring:
+            self._reap()
+        objs = self.wait_objects()
+        if not objs:
+            if timeout > 0:
+                time.sleep(timeout)
+            return out
+        ready = multiprocessing.connection.wait(objs, timeout=timeout)
+        if not ready:
+            return out
+        for s in list(self.slots):
+            if s.job is not None and s.conn in ready:
+                try:
+                    outcome = s.conn.recv()
+                except (EOFError, OSError):
+                    outcome = None
+                if outcome is not None:
+                    job, s.job = s.job, None
+                    s.jobs_done += 1
+                    out.append((job, outcome, None))
+                    if s.jobs_done >= self.max_jobs or len(self.slots) > self.size:
+                        self._retire(s)
+                    continue
+            if s.proc.sentinel in ready or not s.proc.is_alive():
+                s.proc.join(timeout=0.1)
+                code = s.proc.exitcode
+                job = s.job
+                self._replace(s)
+                if job is not None:
+                    out.append((job, None, f"worker died (exit code {code})"))
+        return out
+
+    def kill_overdue(self, timeout: float) -> list[tuple[Any, Any, str | None]]:
+        """Kill workers whose job has run longer than ``timeout`` seconds."""
+        now = self.clock()
+        out = []
+        for s in list(self.slots):
+            if s.job is not None and now - s.started > timeout:
+                job = s.job
+                self._kill(s)
+                self._replace(s)
+                out.append((job, None, f"timeout after {timeout:g} s"))
+        return out
+
+    def _retire(self, s: Slot) -> None:
+        self.slots.remove(s)
+        self._stop_slot(s)
+        if len(self.slots) < self.size:
+            self.slots.append(self._spawn())
+
+    def _replace(self, s: Slot) -> None:
+        if s in self.slots:
+            self.slots.remove(s)
+        self._kill(s)
+        if len(self.slots) < self.size:
+            self.slots.append(self._spawn())
+
+    def _stop_slot(self, s: Slot) -> None:
+        try:
+            s.conn.send(None)
+        except (BrokenPipeError, OSError):
+            pass
+        self._retiring.append(s)
+        self._reap()
+
+    def _reap(self) -> None:
+        for s in list(self._retiring):
+            if not s.proc.is_alive():
+                s.proc.join(0)
+                s.conn.close()
+                self._retiring.remove(s)
+
+    @staticmethod
+    def _kill(s: Slot) -> None:
+        try:
+            if s.proc.is_alive():
+                s.proc.kill()
+            s.proc.join(timeout=5)
+        except Exception:  # noqa: BLE001
+            pass
+        try:
+            s.conn.close()
+        except Exception:  # noqa: BLE001
+            pass
+        s.job = None
+
+    def pids(self) -> list[int]:
+        return [s.proc.pid for s in self.slots + self._retiring if s.proc.pid]
+
+    def shutdown(self, kill: bool = False, timeout: float = 5.0) -> None:
+        for s in self.slots:
+            if kill:
+                self._kill(s)
+            else:
+                try:
+                    s.conn.send(None)
+                except (BrokenPipeError, OSError):
+                    pass
+        deadline = time.monotonic() + timeout
+        for s in self.slots + self._retiring:
+            try:
+                s.proc.join(timeout=max(0.0, deadline - time.monotonic()))
+                if s.proc.is_alive():
+                    s.proc.kill()
+                    s.proc.join(1)
+            except Exception:  # noqa: BLE001
+                pass
+        self.slots = []
+        self._retiring = []

@@ -1,0 +1,182 @@
+"""Is a file finished? Settle tracking with an injected clock.
+
+The watcher only *proposes* paths. :class:`SettleTracker` decides when a path
+has been quiet long enough: its size, mtime and inode unchanged across
+``settle_seconds`` of observation. (The file's own mtime is not compared with
+our clock: a NAS clock may be off by minutes.) Decoding every page is the
+second half of readiness; it happens in a worker right before the claim
+(:func:`despeckled.lifecycle.process_new`), which reports ``not_ready`` for
+a truncated file: :meth:`SettleTracker.not_ready` puts it back to wait again.
+
+A path that has not become ready ``stuck_after`` seconds after it was first
+seen is reported stuck by :meth:`poll` (once, then again every
+``stuck_after``); it is never dropped. A settled file that still decodes as
+truncated after ``stuck_after`` is broken for good: :meth:`not_ready` says so
+and the service fails it.
+
+Everything takes ``now`` (a monotonic time in seconds) from the caller, so
+tests drive it step by step without sleeping.
+
+>>> import tempfile, pathlib
+>>> d = pathlib.Path(tempfile.mkdtemp()); f = d / "a.png"; _ = f.write_bytes(b"x")
+>>> t = SettleTracker(settle_seconds=5, stuck_after=60)
+>>> t.propose(f, now=0.0)
+True
+>>> t.poll(now=0.0).ready      # first look: remember size, mtime, inode
+[]
+>>> t.poll(now=4.9).ready
+[]
+>>> [c.path.name for c in t.poll(now=5.0).ready]
+['a.png']
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class Candidate:
+    path: Path
+    first_seen: float
+    stable_since: float
+    sig: tuple[int, int, int] | None = None
+    next_check: float = 0.0
+    handed_out: bool = False
+    truncated_since: float | None = None
+    stuck_reported: float | None = None
+    crashes: int = 0
+    detected_logged: bool = False
+
+    @property
+    def size(self) -> int:
+        return self.sig[0] if self.sig else 0
+
+
+@dataclass
+class PollResult:
+    ready: list[Candidate] = field(default_factory=list)
+    stuck: list[Candidate] = field(default_factory=list)
+    vanished: list[Path] = field(default_factory=list)
+    detected: list[Candidate] = field(default_factory=list)
+
+
+def _sig(st: os.stat_result) -> tuple[int, int, int]:
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+class SettleTracker:
+    """Tracks proposed paths until they are settled, for one watch."""
+
+    def __init__(self, settle_seconds: float, stuck_after: float, recheck_seconds: float | None = None) -> None:
+        self.settle = float(settle_seconds)
+        self.stuck_after = float(stuck_after)
+        # how often a settled-but-truncated file is decoded again
+        self.recheck = recheck_seconds if recheck_seconds is not None else max(self.settle, 0.5)
+        self.items: dict[Path, Candidate] = {}
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __contains__(self, path: object) -> bool:
+        return path in self.items
+
+    def propose(self, path: Path, now: float, st: os.stat_result | None = None) -> bool:
+        """A hint that ``path`` exists or changed. Returns True if it is new."""
+        c = self.items.get(path)
+        if c is None:
+            c = Candidate(path, first_seen=now, stable_since=now, next_check=now)
+            if st is not None:
+                c.sig = _sig(st)
+                c.next_check = now + self.settle
+            self.items[path] = c
+            return True
+        if not c.handed_out:
+            c.next_check = min(c.next_check, now)  # look again soon
+        return False
+
+    def forget(self, path: Path) -> None:
+        self.items.pop(path, None)
+
+    def pending(self) -> list[Candidate]:
+        return [c for c in self.items.values() if not c.handed_out]
+
+    def oldest_age(self, now: float) -> float:
+        return max((now - c.first_seen for c in self.items.values()), default=0.0)
+
+    def poll(self, now: float, limit: int | None = None) -> PollResult:
+        """Stat the candidates that are due; return the newly settled ones
+        (at most ``limit``: backpressure), the stuck ones and the vanished."""
+        res = PollResult()
+        for c in list(self.items.values()):
+            if c.handed_out:
+                continue
+            if c.next_check > now:
+                self._check_stuck(c, now, res)
+                continue
+            try:
+                st = os.lstat(c.path)
+            except FileNotFoundError:
+                del self.items[c.path]
+                res.vanished.append(c.path)
+                continue
+            except OSError:
+                c.next_check = now + max(self.settle, 0.5)  # share blip: try later
+                continue
+            sig = _sig(st)
+            if not c.detected_logged:
+                c.detected_logged = True
+                res.detected.append(c)
+            if sig != c.sig:
+                c.sig = sig
+                c.stable_since = now
+                c.truncated_since = None
+                c.next_check = now + self.settle
+                self._check_stuck(c, now, res)
+                continue
+            if now - c.stable_since >= self.settle:
+                if limit is not None and len(res.ready) >= limit:
+                    c.next_check = now  # ready, but no room: next poll
+                    continue
+                c.handed_out = True
+                res.ready.append(c)
+            else:
+                c.next_check = c.stable_since + self.settle
+                self._check_stuck(c, now, res)
+        return res
+
+    def _check_stuck(self, c: Candidate, now: float, res: PollResult) -> None:
+        if now - c.first_seen < self.stuck_after:
+            return
+        if c.stuck_reported is None or now - c.stuck_reported >= self.stuck_after:
+            c.stuck_reported = now
+            res.stuck.append(c)
+
+    def stuck(self, now: float) -> list[Candidate]:
+        return [c for c in self.items.values() if not c.handed_out and now - c.first_seen >= self.stuck_after]
+
+    def not_ready(self, path: Path, now: float, truncated: bool = False) -> bool:
+        """The worker found ``path`` changed or truncated: wait again.
+        Returns True when a truncated file has stayed settled-and-truncated
+        for ``stuck_after`` seconds: it is broken for good."""
+        c = self.items.get(path)
+        if c is None:
+            c = self.items[path] = Candidate(path, first_seen=now, stable_since=now)
+        c.handed_out = False
+        if truncated:
+            if c.truncated_since is None:
+                c.truncated_since = now
+            if now - c.truncated_since >= self.stuck_after:
+                return True
+            c.next_check = now + self.recheck
+        else:
+            c.sig = None
+            c.stable_since = now
+            c.next_check = now
+        return False
+
+    def release(self, path: Path) -> None:
+        """The file was claimed (or is gone): stop tracking it."""
+        self.items.pop(path, None)

@@ -1,0 +1,565 @@
+"""The daemon: wires config, watchers, readiness, the worker pool, signals,
+sd_notify and the state file.
+
+Everything the daemon does happens in :meth:`Service.step`, a single,
+non-blocking-by-default step with an injectable clock (``now``), so tests can
+drive it deterministically; :meth:`Service.run` just calls it in a loop until
+a signal asks it to stop. One step:
+
+1. drain watcher events (hints) into the per-watch :class:`SettleTracker`;
+2. supervise observers, run due scans (start, periodic, after a restart);
+3. poll the trackers: newly settled files join the watch's ready queue;
+4. collect finished jobs from the workers, kill overdue ones;
+5. dispatch: resumed claims first, then settled files, only to idle workers
+   (backpressure: a file is claimed only when a worker is free to take it);
+6. every second: state file, ``STATUS=`` and (if healthy) ``WATCHDOG=1``.
+
+``READY=1`` is sent once every watch is being watched, interrupted claims
+have been queued for recovery, and the files already present are tracked.
+"""
+
+from __future__ import annotations
+
+import collections
+import fcntl
+import heapq
+import itertools
+import os
+import queue
+import secrets
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from despeckled import __version__, lifecycle, log, mounts
+from despeckled.config import AppConfig, ResolvedWatch, load_config
+from despeckled.errors import ConfigError, DespeckledError
+from despeckled.lifecycle import Job, Outcome, WatchSpec
+from despeckled.pool import WorkerPool
+from despeckled.readiness import Candidate, SettleTracker
+from despeckled.sdnotify import Notifier, watchdog_interval
+from despeckled.state import StateFile, choose_path
+from despeckled.watcher import Change, DefaultFilter, WatchSource
+
+
+def _inside(child: Path, parent: Path) -> bool:
+    return child == parent or parent in child.parents
+
+
+def check_layout(watches: list[ResolvedWatch]) -> None:
+    """Refuse configurations that would loop or double-process: an output,
+    archive or failed folder inside a watched input, or nested inputs.
+
+    >>> from despeckled.clean import CleanParams
+    >>> w = ResolvedWatch(input="/s/in", output="/s/in/clean", archive="/s/a", failed="/s/f", polling="auto",
+    ...                   settle_seconds=1, poll_interval_seconds=1, stuck_after_seconds=9, output_format=None,
+    ...                   clean=CleanParams())
+    >>> check_layout([w])
+    Traceback (most recent call last):
+    ...
+    despeckled.errors.ConfigError: the configuration would make a loop
+      - watch /s/in: output folder /s/in/clean lies inside the watched input /s/in
+    """
+    problems = []
+    resolved = [(w, Path(os.path.realpath(w.input))) for w in watches]
+    for w, _ in resolved:
+        for key in ("output", "archive", "failed"):
+            dest = Path(os.path.realpath(getattr(w, key)))
+            for other, inp in resolved:
+                if _inside(dest, inp):
+                    problems.append(f"watch {w.input}: {key} folder {getattr(w, key)} lies inside the watched input {other.input}")
+    for (a, ia), (b, ib) in itertools.combinations(resolved, 2):
+        if _inside(ia, ib) or _inside(ib, ia):
+            problems.append(f"watch inputs overlap: {a.input} and {b.input}")
+    if problems:
+        raise ConfigError("the configuration would make a loop", problems)
+
+
+@dataclass
+class Watch:
+    """Runtime state of one watch folder."""
+
+    resolved: ResolvedWatch
+    spec: WatchSpec
+    source: WatchSource
+    tracker: SettleTracker
+    polling: bool
+    polling_reason: str
+    ready: collections.deque = field(default_factory=collections.deque)
+    done: int = 0
+    failed: int = 0
+    in_flight: int = 0
+    last_error: str | None = None
+    lock_fd: int | None = None
+    retired: bool = False
+
+    @property
+    def key(self) -> str:
+        return str(self.spec.input)
+
+
+@dataclass
+class InFlight:
+    watch: Watch
+    job: Job
+    path: Path | None
+    started: float
+    transient_tries: int = 0
+
+
+class Service:
+    def __init__(
+        self,
+        config: AppConfig,
+        config_path: Path | None = None,
+        *,
+        state_path: Path | None = None,
+        notifier: Notifier | None = None,
+        clock=time.monotonic,
+        log_json: bool | None = None,
+    ) -> None:
+        self.config = config
+        self.config_path = config_path
+        self.clock = clock
+        self.log = log.get_logger("service")
+        self.notifier = notifier or Notifier()
+        self.log_json = log_json
+        self.events: queue.SimpleQueue = queue.SimpleQueue()
+        self.watches: dict[str, Watch] = {}
+        self.jobs: collections.deque[tuple[Watch, Job, Path | None]] = collections.deque()
+        self.delayed: list[tuple[float, int, Watch, Job, Path | None]] = []
+        self._seq = itertools.count()
+        self.inflight: dict[str, InFlight] = {}
+        self.transient_tries: dict[str, int] = {}
+        self.pool = WorkerPool(config.daemon.workers, log_json=log_json, log_level=config.log_level)
+        self.state = StateFile(choose_path(state_path, config.daemon.state_file))
+        self.started_wall = time.time()
+        self.stop_requested = False
+        self.reload_requested = False
+        self.ready_sent = False
+        self.last_progress = clock()
+        self._next_state = 0.0
+        self._next_watchdog = 0.0
+        self._watchdog_every = watchdog_interval()
+        self._rr = 0
+
+    # ------------------------------------------------------------------ setup
+    def _make_watch(self, rw: ResolvedWatch) -> Watch:
+        d = self.config.daemon
+        spec = WatchSpec(
+            input=Path(rw.input), output=Path(rw.output), archive=Path(rw.archive), failed=Path(rw.failed),
+            clean=rw.clean, output_format=rw.output_format, max_pixels=d.max_pixels, max_pages=d.max_pages,
+            max_retries=d.max_retries,
+        )
+        polling, reason = mounts.needs_polling(spec.input, rw.polling)
+        source = WatchSource(spec.input, self.events, str(spec.input), polling=polling,
+                             poll_interval=rw.poll_interval_seconds, rescan_interval=d.rescan_interval_seconds,
+                             filt=DefaultFilter(spec.input))
+        tracker = SettleTracker(rw.settle_seconds, rw.stuck_after_seconds)
+        return Watch(rw, spec, source, tracker, polling, reason)
+
+    def _prepare_folders(self, w: Watch) -> None:
+        for p in (w.spec.input, w.spec.output, w.spec.archive, w.spec.failed):
+            p.mkdir(parents=True, exist_ok=True)
+        lifecycle.work_root(w.spec.input).mkdir(parents=True, exist_ok=True)
+        lock_path = w.spec.input / lifecycle.STATE_DIR / "lock"
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise DespeckledError(f"another despeckled is already watching {w.spec.input} (lock {lock_path})") from None
+        except OSError:
+            pass  # filesystems without flock: carry on
+        w.lock_fd = fd
+
+    def _recover(self, w: Watch) -> int:
+        claims = lifecycle.pending_claims(w.spec.input)
+        for cid in claims:
+            self.jobs.append((w, Job("resume", w.spec, cid), None))
+        if claims:
+            self.log.info("recovering", watch=w.key, claims=len(claims))
+        return len(claims)
+
+    def _clean_staging(self) -> None:
+        keep: set[str] = set()
+        for w in self.watches.values():
+            keep.update(lifecycle.pending_claims(w.spec.input))
+        for out in {w.spec.output for w in self.watches.values()}:
+            lifecycle.clean_staging(out, keep)
+
+    def _add_watch(self, rw: ResolvedWatch, now: float) -> Watch:
+        w = self._make_watch(rw)
+        self._prepare_folders(w)
+        self.watches[w.key] = w
+        self._recover(w)
+        w.source.start()
+        self._scan(w, now)
+        self.log.info("watching", watch=w.key, output=str(w.spec.output), archive=str(w.spec.archive),
+                      failed=str(w.spec.failed), polling=w.polling, polling_reason=w.polling_reason,
+                      settle_seconds=rw.settle_seconds)
+        return w
+
+    def start(self) -> None:
+        """Validate, create folders, take locks, recover interrupted claims,
+        start watching and take in the files already present; then READY=1."""
+        watches = self.config.resolved_watches()
+        if not watches:
+            raise ConfigError("no [[watch]] folders configured: nothing to do")
+        check_layout(watches)
+        now = self.clock()
+        self.pool.start()
+        try:
+            for rw in watches:
+                w = self._make_watch(rw)
+                self._prepare_folders(w)
+                self.watches[w.key] = w
+            self._clean_staging()
+            for w in self.watches.values():
+                self._recover(w)
+                w.source.start()
+                self._scan(w, now)
+                self.log.info("watching", watch=w.key, output=str(w.spec.output), archive=str(w.spec.archive),
+                              failed=str(w.spec.failed), polling=w.polling, polling_reason=w.polling_reason,
+                              settle_seconds=w.resolved.settle_seconds)
+        except BaseException:
+            self.close(kill=True)
+            raise
+        self._write_state(now, force=True)
+        self.notifier.ready(self._status_line(now))
+        self.ready_sent = True
+        self.log.info("ready", watches=len(self.watches), pending=sum(len(w.tracker) for w in self.watches.values()),
+                      recovering=len(self.jobs), state_file=str(self.state.path), version=__version__)
+
+    # ------------------------------------------------------------------ the step
+    def _scan(self, w: Watch, now: float, start: Path | None = None) -> None:
+        res = w.source.scan(now, start)
+        if res.errors:
+            w.last_error = res.errors[0]
+        for path, st in res.files:
+            if w.tracker.propose(path, now, st):
+                pass
+
+    def _drain_events(self, now: float, limit: int = 100_000) -> None:
+        for _ in range(limit):
+            try:
+                change, path, key = self.events.get_nowait()
+            except queue.Empty:
+                return
+            w = self.watches.get(key)
+            if w is None or w.retired:
+                continue
+            if change == Change.directory:
+                if w.source.filter(change, path):
+                    self._scan(w, now, start=path)
+                continue
+            if change == Change.deleted:
+                c = w.tracker.items.get(path)
+                if c is not None and not c.handed_out:
+                    c.next_check = now
+                continue
+            if w.source.filter(change, path):
+                w.tracker.propose(path, now)
+
+    def step(self, now: float | None = None, wait: float = 0.0) -> None:
+        """One iteration. ``wait`` bounds how long to block for worker results."""
+        now = self.clock() if now is None else now
+        if self.reload_requested:
+            self.reload_requested = False
+            self.reload(now)
+        self._drain_events(now)
+        if not self.stop_requested:
+            for w in self.watches.values():
+                if w.source.supervise(now):
+                    w.last_error = None
+                if w.source.scan_due(now):
+                    self._scan(w, now)
+                self._poll_tracker(w, now)
+        self._collect(wait, now)
+        if not self.stop_requested:
+            self._dispatch(now)
+        self._write_state(now)
+
+    def _poll_tracker(self, w: Watch, now: float) -> None:
+        res = w.tracker.poll(now)
+        for c in res.detected:
+            self.log.info(log.DETECTED, path=str(c.path), size=c.size)
+        for p in res.vanished:
+            self.log.info("vanished", path=str(p), note="deleted or moved away before it settled")
+        for c in res.stuck:
+            self.log.warning(log.STUCK, path=str(c.path), size=c.size, waiting_seconds=round(now - c.first_seen, 1),
+                             note="still changing or incomplete; it stays in the inbox")
+        for c in res.ready:
+            self.log.info(log.SETTLED, path=str(c.path), size=c.size, settle_seconds=round(now - c.stable_since, 2))
+            w.ready.append(c)
+
+    def _collect(self, wait: float, now: float) -> None:
+        finished = self.pool.collect(timeout=wait)
+        finished += self.pool.kill_overdue(self.config.daemon.file_timeout_seconds)
+        if finished:
+            now = self.clock()
+        for job, outcome, error in finished:
+            inf = self.inflight.pop(job.claim_id, None)
+            if inf is None:
+                continue
+            inf.watch.in_flight -= 1
+            self.last_progress = now
+            try:
+                self._handle(inf, outcome, error, now)
+            except Exception as exc:  # noqa: BLE001 - one bad outcome never stops the loop
+                self.log.exception("internal_error", error=str(exc), claim_id=job.claim_id)
+
+    def _handle(self, inf: InFlight, outcome: Outcome | None, error: str | None, now: float) -> None:
+        w, job, path = inf.watch, inf.job, inf.path
+        if outcome is None:
+            self.log.error("worker_lost", path=str(path) if path else None, claim_id=job.claim_id, error=error)
+            w.last_error = f"{path or job.claim_id}: {error}"
+            claimed = (lifecycle.work_root(w.spec.input) / job.claim_id).exists()
+            if job.kind == "resume" or claimed:
+                self.jobs.append((w, Job("resume", w.spec, job.claim_id, rel=job.rel, crash=error), path))
+                return
+            c = w.tracker.items.get(path) if path else None
+            if c is not None:
+                c.crashes += 1
+                if c.crashes >= lifecycle.MAX_CRASHES:
+                    reason = "timeout" if "timeout" in (error or "") else "crashed"
+                    msg = f"{job.rel}: gave up after {c.crashes} tries: {error}"
+                    self.jobs.append((w, Job("new", w.spec, self._new_claim_id(), rel=job.rel, fail=(reason, msg)), path))
+                    return
+                w.tracker.not_ready(path, now)
+            return
+        st = outcome.status
+        if st == "done":
+            w.done += 1
+            self.transient_tries.pop(job.claim_id, None)
+            if path:
+                w.tracker.release(path)
+        elif st == "failed":
+            w.failed += 1
+            w.last_error = f"{outcome.rel}: {outcome.reason}: {outcome.message}"
+            self.transient_tries.pop(job.claim_id, None)
+            if path:
+                w.tracker.release(path)
+        elif st == "gone":
+            if path:
+                w.tracker.release(path)
+        elif st == "not_ready":
+            if path is None:
+                return
+            if outcome.reason == "truncated":
+                if w.tracker.not_ready(path, now, truncated=True):
+                    msg = outcome.message or f"{job.rel}: the file ends early"
+                    self.jobs.append((w, Job("new", w.spec, self._new_claim_id(), rel=job.rel,
+                                             fail=("truncated", msg)), path))
+            else:
+                w.tracker.not_ready(path, now)
+        elif st == "transient":
+            claimed = (lifecycle.work_root(w.spec.input) / job.claim_id).exists()
+            if not claimed:
+                if path:
+                    w.tracker.not_ready(path, now)
+                return
+            n = self.transient_tries.get(job.claim_id, 0) + 1
+            self.transient_tries[job.claim_id] = n
+            delay = min(2.0 ** (n - 1), 60.0)
+            w.last_error = f"{outcome.rel or job.claim_id}: {outcome.message}"
+            self.log.warning(log.RETRYING, path=str(path) if path else None, claim_id=job.claim_id,
+                             error=outcome.message, retry_in=delay, tries=n)
+            heapq.heappush(self.delayed, (now + delay, next(self._seq), w,
+                                          Job("resume", w.spec, job.claim_id, rel=job.rel, transient=True), path))
+
+    @staticmethod
+    def _new_claim_id() -> str:
+        return f"{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(6)}"
+
+    def _submit(self, w: Watch, job: Job, path: Path | None, now: float) -> bool:
+        if not self.pool.submit(job):
+            return False
+        self.inflight[job.claim_id] = InFlight(w, job, path, now)
+        w.in_flight += 1
+        return True
+
+    def _dispatch(self, now: float) -> None:
+        while self.delayed and self.delayed[0][0] <= now:
+            _, _, w, job, path = heapq.heappop(self.delayed)
+            self.jobs.append((w, job, path))
+        while self.jobs and self.pool.idle:
+            w, job, path = self.jobs[0]
+            if not self._submit(w, job, path, now):
+                return
+            self.jobs.popleft()
+        watches = [w for w in self.watches.values() if w.ready and not w.retired]
+        while watches and self.pool.idle:
+            self._rr = (self._rr + 1) % len(watches)
+            w = watches[self._rr]
+            c: Candidate = w.ready.popleft()
+            if c.path not in w.tracker or not c.handed_out:
+                pass
+            else:
+                rel = os.path.relpath(c.path, w.spec.input)
+                job = Job("new", w.spec, self._new_claim_id(), rel=rel, signature=c.sig)
+                if not self._submit(w, job, c.path, now):
+                    w.ready.appendleft(c)
+                    return
+            watches = [w for w in self.watches.values() if w.ready and not w.retired]
+
+    # ------------------------------------------------------------------ status
+    def counts(self, now: float) -> dict[str, Any]:
+        ws = list(self.watches.values())
+        return {
+            "queue": sum(len(w.tracker.pending()) + len(w.ready) for w in ws) + len(self.jobs) + len(self.delayed),
+            "in_flight": len(self.inflight),
+            "done": sum(w.done for w in ws),
+            "failed": sum(w.failed for w in ws),
+            "oldest_pending_seconds": round(max((w.tracker.oldest_age(now) for w in ws), default=0.0), 1),
+        }
+
+    def _status_line(self, now: float) -> str:
+        c = self.counts(now)
+        return (f"queue={c['queue']} in_flight={c['in_flight']} done={c['done']} failed={c['failed']} "
+                f"oldest={c['oldest_pending_seconds']:.0f}s")
+
+    def healthy(self, now: float) -> bool:
+        """Watchers alive and work moving (not wedged)."""
+        if not all(w.source.alive for w in self.watches.values()):
+            return False
+        if self.inflight and now - self.last_progress > self.config.daemon.file_timeout_seconds * 1.5 + 5:
+            return False
+        return True
+
+    def snapshot(self, now: float) -> dict[str, Any]:
+        watches = []
+        for w in self.watches.values():
+            stuck = w.tracker.stuck(now)
+            watches.append({
+                "input": str(w.spec.input), "output": str(w.spec.output), "archive": str(w.spec.archive),
+                "failed_dir": str(w.spec.failed), "polling": w.polling, "polling_reason": w.polling_reason,
+                "watcher_alive": w.source.alive, "watcher_restarts": w.source.restarts,
+                "queue": len(w.tracker.pending()) + len(w.ready), "in_flight": w.in_flight,
+                "done": w.done, "failed": w.failed,
+                "stuck": [str(c.path) for c in stuck[:50]], "stuck_count": len(stuck),
+                "last_error": w.last_error or w.source.last_error,
+            })
+        return {
+            "version": __version__, "config": str(self.config_path) if self.config_path else None,
+            "started_at": self.started_wall, "ready": self.ready_sent, "stopping": self.stop_requested,
+            "healthy": self.healthy(now), "workers": self.pool.size, "worker_pids": self.pool.pids(),
+            **self.counts(now), "watches": watches,
+        }
+
+    def _write_state(self, now: float, force: bool = False) -> None:
+        if not force and now < self._next_state:
+            return
+        self._next_state = now + 1.0
+        try:
+            self.state.write(self.snapshot(now))
+        except OSError as exc:
+            self.log.warning("state_file_error", path=str(self.state.path), error=str(exc))
+        self.notifier.status(self._status_line(now))
+        if self._watchdog_every is not None and now >= self._next_watchdog and self.healthy(now):
+            self.notifier.watchdog()
+            self._next_watchdog = now + self._watchdog_every
+
+    # ------------------------------------------------------------------ reload
+    def reload(self, now: float | None = None) -> bool:
+        """SIGHUP: load the config again. An invalid one is logged and the
+        running one stays. In-flight work is never dropped."""
+        now = self.clock() if now is None else now
+        try:
+            new = load_config(self.config_path)
+            watches = new.resolved_watches()
+            if not watches:
+                raise ConfigError("no [[watch]] folders configured")
+            check_layout(watches)
+        except Exception as exc:  # noqa: BLE001
+            self.log.error("reload_failed", error=str(exc), note="keeping the running configuration")
+            return False
+        old_cfg, self.config = self.config, new
+        wanted = {str(Path(rw.input)): rw for rw in watches}
+        for key in list(self.watches):
+            if key not in wanted:
+                w = self.watches.pop(key)
+                w.retired = True
+                w.source.stop()
+                if w.lock_fd is not None:
+                    os.close(w.lock_fd)
+                self.log.info("unwatching", watch=key)
+        for key, rw in wanted.items():
+            old = self.watches.get(key)
+            if old is not None and old.resolved == rw and old_cfg.daemon == new.daemon:
+                continue
+            if old is not None:
+                # changed: new settings for new work; trackers keep their paths
+                fresh = self._make_watch(rw)
+                old.source.stop()
+                fresh.source.start()
+                fresh.source.next_scan = now
+                old.resolved, old.spec, old.source = rw, fresh.spec, fresh.source
+                old.polling, old.polling_reason = fresh.polling, fresh.polling_reason
+                old.tracker.settle = rw.settle_seconds
+                old.tracker.stuck_after = rw.stuck_after_seconds
+                self.log.info("watch_updated", watch=key, polling=old.polling)
+                continue
+            try:
+                self._add_watch(rw, now)
+            except Exception as exc:  # noqa: BLE001
+                self.log.error("watch_add_failed", watch=key, error=str(exc))
+        if new.daemon.workers != self.pool.size:
+            self.pool.resize(new.daemon.workers)
+        log.configure_logging(json=self.log_json, level=new.log_level)
+        self._watchdog_every = watchdog_interval()
+        self.log.info("reloaded", watches=len(self.watches), workers=new.daemon.workers)
+        self._write_state(now, force=True)
+        return True
+
+    # ------------------------------------------------------------------ run / stop
+    def request_stop(self, *_: object) -> None:
+        self.stop_requested = True
+
+    def request_reload(self, *_: object) -> None:
+        self.reload_requested = True
+
+    def run(self) -> int:
+        """Run until SIGTERM/SIGINT; finish in-flight work within
+        ``stop_timeout_seconds``; exit 0."""
+        signal.signal(signal.SIGTERM, self.request_stop)
+        signal.signal(signal.SIGINT, self.request_stop)
+        signal.signal(signal.SIGHUP, self.request_reload)
+        self.start()
+        try:
+            while not self.stop_requested:
+                self.step(wait=0.1)
+            self.shutdown()
+        finally:
+            self.close(kill=True)
+        return 0
+
+    def shutdown(self) -> None:
+        now = self.clock()
+        self.notifier.stopping()
+        self.log.info("stopping", in_flight=len(self.inflight), stop_timeout=self.config.daemon.stop_timeout_seconds)
+        for w in self.watches.values():
+            w.source.stop()
+        deadline = now + self.config.daemon.stop_timeout_seconds
+        while self.inflight and self.clock() < deadline:
+            self.step(wait=min(0.1, max(0.0, deadline - self.clock())))
+        if self.inflight:
+            self.log.warning("stop_timeout", abandoned=len(self.inflight),
+                             note="interrupted files are recovered on the next start")
+        self.log.info("stopped", done=sum(w.done for w in self.watches.values()),
+                      failed=sum(w.failed for w in self.watches.values()))
+
+    def close(self, kill: bool = False) -> None:
+        for w in self.watches.values():
+            w.source.stop()
+            if w.lock_fd is not None:
+                try:
+                    os.close(w.lock_fd)
+                except OSError:
+                    pass
+                w.lock_fd = None
+        self.pool.shutdown(kill=kill)
+        self.state.remove()
+        self.notifier.close()
