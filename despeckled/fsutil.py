@@ -228,3 +228,29 @@ def move_no_clobber(src: Path, directory: Path, name: str | None = None) -> Path
     src.unlink()
     fsync_dir(src.parent)
     return out.path
+
+
+def replace_atomic(path: str | os.PathLike[str], data: bytes, *, fsync: bool = True) -> None:
+    """Replace the whole content of ``path`` (a file despeckled owns, such as
+    its state file, never a user's file) so readers see the old or the new
+    bytes, never a mix: temp name in the same folder, fsync, ``rename``.
+
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "state.json"
+    >>> replace_atomic(p, b"1"); replace_atomic(p, b"2")
+    >>> p.read_bytes(), sorted(x.name for x in p.parent.iterdir())
+    (b'2', ['state.json'])
+    """
+    path = Path(path)
+    tmp = path.with_name(temp_name_for(path.name))
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            if fsync:
+                f.flush()
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
