@@ -415,6 +415,8 @@ class Source:
                 if orientation != 1:
                     info["orientation_applied"] = orientation
                 dpi = _tidy_dpi(im.info.get("dpi"))
+                if self.format == "tiff" and 282 not in getattr(im, "tag_v2", {}):
+                    dpi = None  # Pillow reports (1, 1) for a TIFF without XResolution
                 if "icc_profile" in im.info and im.info["icc_profile"]:
                     info["icc_profile"] = im.info["icc_profile"]
                 if self.format == "tiff":
@@ -641,16 +643,16 @@ def _pil_image(image: np.ndarray) -> Image.Image:
         return _bilevel_image(a)
     if a.ndim == 2:
         if a.dtype == np.uint8:
-            return Image.fromarray(a, "L")
+            return Image.fromarray(a)
         if a.dtype == np.uint16:
-            return Image.fromarray(a.astype("<u2", copy=False), "I;16")
+            return Image.fromarray(a.astype("<u2", copy=False))  # mode I;16
         raise ValueError(f"unsupported pixel type {a.dtype}")
     if a.ndim == 3 and a.shape[2] in (3, 4):
         if a.dtype == np.uint16:
             a = (a >> 8).astype(np.uint8)
         if a.dtype != np.uint8:
             raise ValueError(f"unsupported pixel type {a.dtype}")
-        return Image.fromarray(a, "RGB" if a.shape[2] == 3 else "RGBA")
+        return Image.fromarray(a)  # RGB or RGBA from the shape
     raise ValueError(f"unsupported page shape {a.shape}")
 
 
@@ -663,7 +665,7 @@ def _flatten_alpha(im: Image.Image) -> Image.Image:
 
 def _as_8bit(im: Image.Image) -> Image.Image:
     if im.mode.startswith("I;16"):
-        return Image.fromarray((np.asarray(im) >> 8).astype(np.uint8), "L")
+        return Image.fromarray((np.asarray(im) >> 8).astype(np.uint8))
     return im
 
 
