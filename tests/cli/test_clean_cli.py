@@ -1,0 +1,201 @@
+"""`despeckled clean` as a real subprocess: outputs, exit codes, error lines,
+--set, --config, --show-removed, the progress bar."""
+
+from __future__ import annotations
+
+import os
+import pty
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from despeckled.errors import ExitCode
+from despeckled.fsutil import TEMP_MARKER
+from despeckled.overlay import REMOVED_RGB
+
+ENV = {**os.environ, "PYTHONWARNINGS": "ignore"}
+ENV.pop("DESPECKLED_CONFIG", None)
+
+
+def despeckled(*args, cwd=None, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "despeckled", "clean", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, env=ENV, timeout=120, **kw)
+
+
+def make_page(seed: int = 0, h: int = 300, w: int = 260) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """A page with text-like strokes and isolated 2x2 specks; returns the
+    page and the specks' top-left corners."""
+    rng = np.random.default_rng(seed)
+    page = np.full((h, w), 255, np.uint8)
+    for i in range(4):
+        y = 40 + 50 * i
+        for x in range(20, w - 40, 22):      # "letters": short vertical strokes
+            page[y:y + 24, x:x + 4] = 0
+    specks = []
+    for _ in range(4):
+        y, x = int(rng.integers(10, h - 10)), int(rng.integers(w - 30, w - 10))
+        page[y:y + 2, x:x + 2] = 0
+        specks.append((y, x))
+    return page, specks
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    d = tmp_path / "in"
+    d.mkdir()
+    for i, name in enumerate(["a.png", "b.TIF", "c.jpg"]):
+        page, _ = make_page(i)
+        Image.fromarray(page).save(d / name, dpi=(300, 300))
+    return d
+
+
+def error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if "error:" in line]
+
+
+def test_batch_with_a_bad_file_among_good_ones(tmp_path, inputs):
+    (inputs / "broken.png").write_text("not really a png\n")
+    good = sorted(p for p in inputs.iterdir() if p.name != "broken.png")
+    out = tmp_path / "out"
+    res = despeckled(*good[:2], inputs / "broken.png", good[2], "--output-dir", out, "--jobs", "2")
+    assert res.returncode == ExitCode.input_file, res.stderr
+    lines = error_lines(res.stderr)
+    assert len(lines) == 1
+    assert lines[0].startswith("despeckled: error: ") and "broken.png" in lines[0] and "not an image" in lines[0]
+    assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.TIF", "c.png"]
+    assert "3 files cleaned" in res.stderr and "1 failed" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)) + \
+        chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+def test_every_kind_of_bad_input_gets_one_line_and_the_rest_carry_on(tmp_path, inputs):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "empty.png").write_bytes(b"")
+    data = (inputs / "a.png").read_bytes()
+    (bad / "cut.png").write_bytes(data[: len(data) // 2])
+    (bad / "huge.png").write_bytes(png_header_only(100_000, 100_000))
+    (bad / "text.tif").write_text("hello")
+    (bad / "nothing-here").mkdir()
+    wanted = {
+        "empty.png": "empty", "cut.png": "truncated", "huge.png": "100000x100000", "text.tif": "not an image",
+        "nothing-here": "directory", "missing.png": "no such file",
+    }
+    args = [bad / name for name in wanted] + [inputs / "a.png"]
+    res = despeckled(*args, "--output-dir", tmp_path / "out")
+    assert res.returncode == ExitCode.input_file, res.stderr
+    lines = error_lines(res.stderr)
+    assert len(lines) == len(wanted), res.stderr
+    for name, why in wanted.items():
+        (line,) = [x for x in lines if f"{bad / name}:" in x]
+        assert why in line, line
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["a.png"]
+    assert "Traceback" not in res.stderr
+
+
+def test_all_ok_exit_zero_and_directory_input_expands(tmp_path, inputs):
+    out = tmp_path / "out"
+    (inputs / ".hidden.png").write_bytes(b"junk")
+    (inputs / "notes.txt").write_text("ignored")
+    res = despeckled(inputs, "--output-dir", out)
+    assert res.returncode == 0, res.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.TIF", "c.png"]
+    assert not [p for p in out.iterdir() if TEMP_MARKER in p.name]
+    for p in out.iterdir():
+        assert Image.open(p).mode == "1"
+
+
+def test_output_file_needs_exactly_one_input(tmp_path, inputs):
+    res = despeckled(inputs / "a.png", inputs / "c.jpg", "-o", tmp_path / "x.png")
+    assert res.returncode == ExitCode.bad_args
+    assert "exactly one" in res.stderr
+    res = despeckled(inputs / "a.png", "-o", tmp_path / "x.tif", "-q")
+    assert res.returncode == 0 and res.stderr == ""
+    assert Image.open(tmp_path / "x.tif").format == "TIFF"
+
+
+def test_output_never_overwrites(tmp_path, inputs):
+    target = tmp_path / "x.png"
+    target.write_bytes(b"precious")
+    res = despeckled(inputs / "a.png", "-o", target)
+    assert res.returncode == 0
+    assert target.read_bytes() == b"precious" and (tmp_path / "x-1.png").exists()
+
+
+def test_set_unknown_key_names_the_closest_one(tmp_path, inputs):
+    res = despeckled(inputs / "a.png", "-o", tmp_path / "x.png", "--set", "medain=true")
+    assert res.returncode == ExitCode.bad_args
+    assert "'medain'" in res.stderr and "'median'" in res.stderr
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_set_bad_value_and_good_values(tmp_path, inputs):
+    res = despeckled(inputs / "a.png", "-o", tmp_path / "x.png", "--set", "mode=grey")
+    assert res.returncode == ExitCode.bad_args and "mode" in res.stderr
+    res = despeckled(inputs / "c.jpg", "-o", tmp_path / "g.jpg", "--set", "mode=gray", "--set", "median=true")
+    assert res.returncode == 0, res.stderr
+    assert Image.open(tmp_path / "g.jpg").mode == "L"
+
+
+def test_config_profile(tmp_path, inputs):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[profiles.soft]\nmode = "gray"\n')
+    res = despeckled(inputs / "a.png", "-o", tmp_path / "x.png", "--config", cfg, "--profile", "soft")
+    assert res.returncode == 0, res.stderr
+    assert Image.open(tmp_path / "x.png").mode == "L"
+    res = despeckled(inputs / "a.png", "-o", tmp_path / "y.png", "--config", cfg, "--profile", "nope")
+    assert res.returncode == ExitCode.bad_config
+    assert "nope" in res.stderr
+
+
+def test_show_removed_writes_red_where_specks_were(tmp_path):
+    page, specks = make_page(7)
+    Image.fromarray(page).save(tmp_path / "p.png", dpi=(300, 300))
+    res = despeckled(tmp_path / "p.png", "-o", tmp_path / "clean.png", "--show-removed", tmp_path / "ov.png")
+    assert res.returncode == 0, res.stderr
+    ov = np.asarray(Image.open(tmp_path / "ov.png").convert("RGB"))
+    red = np.all(ov == REMOVED_RGB, axis=2)
+    for y, x in specks:
+        assert red[y:y + 2, x:x + 2].all()
+    assert red.sum() == 4 * len(specks)
+
+    res = despeckled(tmp_path / "p.png", "--output-dir", tmp_path / "o", "--show-removed", tmp_path / "ovdir")
+    assert res.returncode == 0, res.stderr
+    assert [p.name for p in (tmp_path / "ovdir").iterdir()] == ["p.removed.png"]
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path, inputs):
+    res = despeckled(inputs, "--output-dir", tmp_path / "o1")
+    assert "\r" not in res.stderr and "[#" not in res.stderr
+
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "despeckled", "clean", str(inputs), "--output-dir",
+                                 str(tmp_path / "o2")], stdout=subprocess.DEVNULL, stderr=follower, env=ENV)
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                data = os.read(leader, 4096)
+            except OSError:       # EIO: the child closed the terminal
+                break
+            if not data:
+                break
+            chunks.append(data)
+        assert proc.wait(timeout=120) == 0
+    finally:
+        os.close(leader)
+    text = b"".join(chunks).decode()
+    assert "\r[" in text and "3/3 files" in text
