@@ -35,6 +35,8 @@ except ImportError:  # pragma: no cover - only while mounts.py is missing
     needs_polling = None  # type: ignore[assignment]
 
 ROLES = ("output", "archive", "failed")
+#: systemd's RuntimeDirectory=despeckled[/NAME] lives here, created at service start.
+RUNTIME_ROOT = Path("/run/despeckled")
 
 
 def add_parser(sub):
@@ -201,9 +203,12 @@ def check(cfg: AppConfig) -> dict[str, Any]:
         })
     state = cfg.daemon.state_file
     if state is not None:
-        p, n, _ = check_folder(state.parent, "daemon.state_file")
-        problems += p
-        notes += n
+        if not state.parent.exists() and _inside(state.parent, RUNTIME_ROOT):
+            notes.append(f"daemon.state_file: {state.parent} is created by systemd (RuntimeDirectory=) when the service starts")
+        else:
+            p, n, _ = check_folder(state.parent, "daemon.state_file")
+            problems += p
+            notes += n
     if os.geteuid() == 0 and watches:
         notes.append(
             "running as root: permissions were checked for root; the service runs as its own user, so run "
