@@ -138,10 +138,13 @@ def _inside(child: Path, parent: Path) -> bool:
 
 
 def work_parent(w: ResolvedWatch) -> Path:
-    """The folder the daemon's claim rename lands in: its work folder lives
-    inside the input folder, so a claim is a rename within the input's
-    filesystem unless the input folder itself spans mounts."""
-    return w.input
+    """The folder the daemon's claim rename lands in (``<input>/.despeckled/work``):
+    a claim is one rename, so it must be on the input's filesystem."""
+    try:
+        from despeckled.lifecycle import work_root
+    except ImportError:  # pragma: no cover
+        return w.input
+    return work_root(w.input)
 
 
 def check(cfg: AppConfig) -> dict[str, Any]:
@@ -176,7 +179,8 @@ def check(cfg: AppConfig) -> dict[str, Any]:
                 problems.append(f"watch[{i}].input: {w.input} is also watch[{j}].input: two watches would race for each file")
         # the claim rename must stay on one filesystem
         wp = work_parent(w)
-        wdev = os.stat(_existing_ancestor(wp)).st_dev if _existing_ancestor(wp).is_dir() else None
+        anc = _existing_ancestor(wp)
+        wdev = os.stat(anc).st_dev if anc.is_dir() else None
         if devs["input"] is not None and wdev is not None and devs["input"] != wdev:
             problems.append(
                 f"watch[{i}].input: {w.input} and its work folder parent {wp} are on different filesystems: "

@@ -131,7 +131,8 @@ def test_cleanparams_block_matches_the_code():
     start, end = text.index(BEGIN), text.index(END) + len(END)
     expected = expected_cleanparams_block()
     assert text[start:end] == expected, (
-        "config.example.toml's CleanParams block is out of date; replace it with:\n\n" + expected
+        "config.example.toml's CleanParams block is out of date: run "
+        "`.venv/bin/python tests/config/test_config_example.py` to rewrite it, or replace it with:\n\n" + expected
     )
 
 
@@ -139,3 +140,15 @@ def test_cleanparams_block_matches_the_code():
 def test_every_cleanparams_field_has_a_description(key):
     desc = CleanParams.model_fields[key].description
     assert desc and "\n" not in desc, f"CleanParams.{key} needs a one-line description (it documents the example)"
+
+
+def rewrite_cleanparams_block() -> None:
+    """Regenerate the example's CleanParams block from the code."""
+    text = EXAMPLE.read_text()
+    start, end = text.index(BEGIN), text.index(END) + len(END)
+    EXAMPLE.write_text(text[:start] + expected_cleanparams_block() + text[end:])
+
+
+if __name__ == "__main__":
+    rewrite_cleanparams_block()
+    print(f"rewrote the CleanParams block of {EXAMPLE}")
