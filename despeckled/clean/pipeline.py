@@ -56,7 +56,7 @@ class Decision:
     kept_small: np.ndarray
 
 
-def binarize(gray: np.ndarray, params: CleanParams, res_dpi: float) -> tuple[np.ndarray, int, tuple[np.ndarray, int] | None]:
+def binarize(gray: np.ndarray, params: CleanParams, res_dpi: float) -> tuple[np.ndarray, np.ndarray, int, tuple[np.ndarray, int] | None]:
     """Threshold a gray page into an ink mask.
 
     Parameters
@@ -71,6 +71,9 @@ def binarize(gray: np.ndarray, params: CleanParams, res_dpi: float) -> tuple[np.
     -------
     ink : ndarray of uint8, shape (H, W)
         1 = ink, 0 = paper.
+    levels : ndarray of uint8, shape (H, W)
+        The page that was thresholded (background-normalised for
+        ``adaptive``, else ``gray`` itself).
     level : int
         Gray level used (on the normalised page for ``adaptive``).
     background : (ndarray, int) or None
@@ -93,18 +96,30 @@ def binarize(gray: np.ndarray, params: CleanParams, res_dpi: float) -> tuple[np.
         # ~255 after normalisation, so ink must be clearly darker than that.
         level = min(level, 200)
     _, ink = cv2.threshold(src, level, 1, cv2.THRESH_BINARY_INV)
-    return ink, level, bg
+    return ink, src, level, bg
 
 
-def classify(c: Components, scale: Scale, params: CleanParams) -> Decision:
+def classify(c: Components, scale: Scale, params: CleanParams, darkest: np.ndarray, ink_level: float, paper_level: float) -> Decision:
     """Decide, per component, what is a speck, what is dust and which small
     marks are kept because text puts marks there.
+
+    Components at least ``glyph_size`` x-heights tall or wide are glyphs.
+    Smaller ones are *marks*: a mark is kept only if it is as dark as the
+    page's text and sits where text puts marks -- above a glyph (i-dots,
+    accents), on the baseline right after a glyph (periods, commas),
+    hyphen-like between glyphs, quote-like beside a glyph's top, in a row of
+    similar marks (leaders, ellipses), next to a kept mark of similar size
+    (colons, umlauts, double quotes), or in a dense dot field (halftone).
 
     Parameters
     ----------
     c : Components
     scale : Scale
     params : CleanParams
+    darkest : ndarray of float, shape (n,)
+        Darkest (normalised) gray level of each component.
+    ink_level, paper_level : float
+        Typical darkest level of glyphs, and the paper level, on the same scale.
 
     Returns
     -------
@@ -116,67 +131,117 @@ def classify(c: Components, scale: Scale, params: CleanParams) -> Decision:
     area = c.area.astype(np.float64)
     w, h = c.width.astype(np.float64), c.height.astype(np.float64)
     x0, y0, x1, y1 = (a.astype(np.float64) for a in (c.x0, c.y0, c.x1, c.y1))
+    cx, cy = c.cx, c.cy
     real = np.arange(n) > 0
-    big_dim = np.maximum(w, h)
-    glyph = real & (big_dim >= params.glyph_size * x) & (area >= 0.3 * params.glyph_size * x * s)
+    glyph = real & (np.maximum(w, h) >= params.glyph_size * x) & (area >= 0.3 * params.glyph_size * x * s)
     mark = real & ~glyph
     tiny = mark & (area < params.tiny_area * s * s)
+    dark_enough = darkest <= ink_level + params.mark_contrast * (paper_level - ink_level)
 
-    # Dust: compact fat blobs of letter size with no glyph nearby.
-    fat = (c.thickness >= params.dust_thickness * s) & (area <= params.dust_max_area * x * x)
-    fill = area / np.maximum(w * h, 1)
-    blob = fat & (fill >= 0.35) & (w <= 3 * h) & (h <= 3 * w)
-    dust = np.zeros(n, bool)
-    gi = np.flatnonzero(glyph)
-    if params.remove_dust:
-        cand = np.flatnonzero(glyph & blob)
-        r = 0.8 * x
-        pi, bi = points_in_boxes(c.cx[cand], c.cy[cand], x0[gi] - r, y0[gi] - r, x1[gi] + r, y1[gi] + r, 2 * x)
-        other = gi[bi] != cand[pi]
-        # nearest distance from candidate bbox to the other glyph's bbox
-        g, m = gi[bi], cand[pi]
-        gap = np.maximum(np.maximum(x0[g] - x1[m], x0[m] - x1[g]), np.maximum(y0[g] - y1[m], y0[m] - y1[g]))
-        has_neighbour = any_per(pi, other & (gap <= r), cand.size)
-        dust[cand[~has_neighbour]] = True
-        # isolated dust-sized marks that are fat blobs are dust too
-    anchors = np.flatnonzero(glyph & ~dust & (h <= 5 * x))
+    # Letters that anchor marks: glyph-sized, not huge.
+    letter = glyph & (h <= 2.5 * x) & (w <= 30 * x)
+    li = np.flatnonzero(letter)
 
-    # Context for marks.
-    mi = np.flatnonzero(mark & ~tiny)
-    kept = np.zeros(n, bool)
-    if mi.size and anchors.size:
-        r = params.mark_gap * x + 0.2 * x
-        pi, bi = points_in_boxes(c.cx[mi], c.cy[mi], x0[anchors] - r, y0[anchors] - r, x1[anchors] + r, y1[anchors] + r, x)
-        m, g = mi[pi], anchors[bi]
-        gap_x = params.mark_gap * x
-        mcx = c.cx[m]
-        small_enough = (area[m] <= area[g]) & (h[m] <= 0.75 * x)
-        above = (y1[m] <= y0[g] + 0.2 * x) & (y0[g] - y1[m] <= gap_x) & (mcx >= x0[g] - 0.25 * x) & (mcx <= x1[g] + 0.25 * x)
-        below = (y0[m] >= y1[g] - 0.2 * x) & (y0[m] - y1[g] <= 0.8 * gap_x) & (mcx >= x0[g] - 0.15 * x) & (mcx <= x1[g] + 0.15 * x)
-        hgap = np.maximum(x0[m] - x1[g], x0[g] - x1[m])
-        beside = (hgap >= -0.15 * x) & (hgap <= 1.2 * gap_x) & (c.cy[m] >= y0[g] - 0.2 * x) & (c.cy[m] <= y1[g] + 0.4 * x)
-        kept[mi] = any_per(pi, small_enough & (above | below | beside), mi.size)
+    # Pairs (component, letter) with the letter's box grown by 4 x sideways
+    # and 1 x up and down: everything a rule below looks at.
+    qi = np.flatnonzero(real & ~tiny)
+    pi, bi = points_in_boxes(cx[qi], cy[qi], x0[li] - 4 * x, y0[li] - x, x1[li] + 4 * x, y1[li] + x, 2 * x)
+    q, g = qi[pi], li[bi]
+    not_self = q != g
+    hgap_r = x0[q] - x1[g] - 1          # q right of g
+    hgap_l = x0[g] - x1[q] - 1          # q left of g
+    hgap = np.maximum(hgap_r, hgap_l)
+    vgap = np.maximum(y0[q] - y1[g], y0[g] - y1[q]) - 1
+    near = not_self & (hgap <= 0.5 * x) & (vgap <= 0.5 * x)
+    # The local baseline: a letter within 4 x on the same line whose bottom
+    # is where the mark's bottom (period) or middle (comma) is.
+    same_line = not_self & (letter[g]) & (h[g] >= 0.6 * x) & (y0[g] <= y1[q]) & (y1[g] >= y0[q] - 0.1 * x)
+    tol = 0.07 * x + 1
+    on_base = same_line & (y1[g] >= y0[q] + 0.35 * h[q] - 1) & (y1[g] <= y1[q] + tol)
+    base_support = any_per(pi, on_base, qi.size)
+    # Local x-height: the shortest letter on the same line (fonts vary in size).
+    xl = np.full(qi.size, np.inf)
+    np.minimum.at(xl, pi[same_line], h[g[same_line]])
+    xl = np.where(np.isfinite(xl), np.minimum(xl, 1.5 * x), x)
+    xq = xl[pi]
+    upper = same_line & (y1[g] - y1[q] >= 0.6 * xq)
+    upper_support = any_per(pi, upper, qi.size)
+    mid = same_line & (y1[g] - cy[q] >= 0.2 * xq) & (y1[g] - cy[q] <= 0.8 * xq)
+    mid_support = any_per(pi, mid, qi.size)
 
-    # Dot leaders: rows of similar marks.
+    # monospaced fonts centre a period in a wide cell: allow more after big glyphs
+    gap_lim = np.maximum(1.6 * params.mark_gap * x, 0.5 * h[g])
+    mq = mark[q] & (h[q] <= 0.75 * x)
+    # i-dots and accents: above the glyph, roughly centred on it
+    above = (mq & not_self & (h[g] <= 1.8 * x) & (y1[q] < y0[g] + 0.1 * x) & (y0[g] - y1[q] - 1 <= params.mark_gap * x)
+             & ((np.abs(cx[q] - c.cx[g]) <= 0.3 * w[g] + 0.5 * s + 1)
+                | ((w[g] >= 1.2 * x) & (cx[q] >= x0[g]) & (cx[q] <= x1[g])))  # ligatures, touching letters
+             & (w[q] <= w[g] + 0.4 * x))
+    # cedillas, ogoneks, dots below: under the glyph, close
+    below = (mq & not_self & (h[g] <= 1.8 * x) & (y0[q] > y1[g] - 0.1 * x) & (y0[q] - y1[g] - 1 <= 0.25 * x)
+             & (np.abs(cx[q] - c.cx[g]) <= 0.3 * w[g] + 1))
+    # right after a glyph (periods, commas), and beside one (hyphens, quotes)
+    # (a comma may tuck under an italic descender, nothing else under a glyph)
+    after = (mq & not_self & (cx[q] > c.cx[g])
+             & ((hgap_r >= -0.1 * x) | ((hgap_r >= -0.3 * x) & (y0[q] < y1[g] - 0.15 * x)))) & (hgap_r <= gap_lim) & (y1[q] >= y0[g] + 0.3 * x) & (y0[q] <= y1[g] + 0.1 * x)
+    beside = mq & not_self & (hgap >= -0.1 * x) & (hgap <= gap_lim) & (y0[q] >= y0[g] - 0.4 * x) & (y1[q] <= y1[g] + 0.1 * x)
+    n_q = qi.size
+    is_above = any_per(pi, above, n_q)
+    is_below = any_per(pi, below, n_q)
+    is_after = any_per(pi, after, n_q)
+    is_beside = any_per(pi, beside, n_q)
+    wq, hq = w[qi], h[qi]
+    period = is_after & base_support
+    hyphen = is_beside & mid_support & (wq >= 1.8 * hq)
+    quote = is_beside & upper_support & (hq >= 1.15 * wq)
+    ctx = np.zeros(n, bool)
+    ctx[qi] = is_above | period | hyphen | quote
+    kept = mark & ctx & dark_enough
+
+    # Marks next to kept marks of similar size: colons, semicolons, umlauts,
+    # double quotes, ellipses. Two rounds reach a chain of three.
+    mi = np.flatnonzero(mark & ~tiny & dark_enough)
     if mi.size:
-        lx = 3.0 * x
-        dy = 0.5 * h[mi] + 1
-        pi, bi = points_in_boxes(c.cx[mi], c.cy[mi], x0[mi] - lx, c.cy[mi] - dy, x1[mi] + lx, c.cy[mi] + dy, 2 * x)
-        a, b = mi[pi], mi[bi]
+        pi2, bi2 = points_in_boxes(cx[mi], cy[mi], x0[mi] - 0.6 * x, y0[mi] - 0.8 * x, x1[mi] + 0.6 * x, y1[mi] + 0.8 * x, x)
+        a, b = mi[pi2], mi[bi2]
         ratio = area[a] / np.maximum(area[b], 1)
-        similar = (a != b) & (ratio >= 0.5) & (ratio <= 2.0)
-        kept[mi] |= count_per(bi, similar, mi.size) >= 2
+        similar = (a != b) & (ratio >= 0.25) & (ratio <= 4.0)
+        side = similar & (np.abs(cy[a] - cy[b]) <= 0.5 * np.maximum(h[a], h[b]) + 1)
+        stack = similar & (np.abs(cx[a] - cx[b]) <= 0.5 * np.maximum(w[a], w[b]) + 1)
+        pair = side | stack
+        base_m = np.zeros(n, bool)
+        base_m[qi] = base_support
+        after_mark = similar & (x0[a] > x1[b]) & (x0[a] - x1[b] - 1 <= params.mark_gap * x) & base_m[a]
+        for _ in range(2):
+            kept[mi] |= any_per(pi2, (pair | after_mark) & kept[b], mi.size)
+        # Dot leaders: at least two similar marks on the same row within 3 x.
+        pi3, bi3 = points_in_boxes(cx[mi], cy[mi], x0[mi] - 3 * x, cy[mi] - 0.5 * h[mi] - 1, x1[mi] + 3 * x, cy[mi] + 0.5 * h[mi] + 1, 2 * x)
+        a, b = mi[pi3], mi[bi3]
+        ratio = area[a] / np.maximum(area[b], 1)
+        row = (a != b) & (ratio >= 0.5) & (ratio <= 2.0)
+        kept[mi] |= count_per(pi3, row, mi.size) >= 2
 
     # Halftone / dot fields: dense clusters of marks (tiny ones included).
     ai = np.flatnonzero(mark)
     if ai.size:
-        dens = local_density(c.cx[ai], c.cy[ai], None, c.labels.shape, 0.5 * x, 1)
-        field = dens >= params.halftone_density
-        kept[ai[field]] = True
+        dens = local_density(cx[ai], cy[ai], None, c.labels.shape, 0.5 * x, 1)
+        kept[ai[dens >= params.halftone_density]] = True
 
+    # Dust: compact blobs no bigger than a few letters, away from text and not
+    # sitting on a text line like a lone letter would.
+    dust = np.zeros(n, bool)
+    if params.remove_dust:
+        fill = area / np.maximum(w * h, 1)
+        blob = real & ~kept & (area <= params.dust_max_area * x * x) & (area >= params.tiny_area * s * s) & (fill >= 0.45) & (w <= 2.5 * h) & (h <= 2.5 * w)
+        close = not_self & (hgap <= params.dust_gap * x) & (vgap <= params.dust_gap * x)
+        has_neighbour = any_per(pi, close, n_q)
+        aligned = same_line & (np.abs(y1[g] - y1[q]) <= tol) & (np.abs(h[g] - h[q]) <= 0.25 * x)
+        on_line = any_per(pi, aligned, n_q)
+        lone = np.zeros(n, bool)
+        lone[qi] = ~has_neighbour & ~on_line
+        dust = blob & lone & ~mark
     speck = mark & ~kept
-    kept &= mark
-    return Decision(speck=speck, dust=dust, kept_small=kept)
+    return Decision(speck=speck, dust=dust, kept_small=kept & mark)
 
 
 def clean_page(pixels: np.ndarray, params: CleanParams | None = None, dpi: float | None = None) -> PageResult:
@@ -211,10 +276,17 @@ def clean_page(pixels: np.ndarray, params: CleanParams | None = None, dpi: float
     res_dpi, _ = plausible_dpi(dpi, params.fallback_dpi)
     if params.median:
         gray = cv2.medianBlur(gray, 3 if res_dpi < 450 else 5)
-    ink, level, bg = binarize(gray, params, res_dpi)
+    ink, levels, level, bg = binarize(gray, params, res_dpi)
     comps = label_components(ink)
     scale = estimate_scale(comps, dpi, params.fallback_dpi)
-    dec = classify(comps, scale, params)
+    darkest = np.full(comps.n, 255, np.int32)
+    np.minimum.at(darkest, comps.lab, levels[comps.ys, comps.xs])
+    ink_level, paper_level = _ink_paper_levels(comps, scale, darkest, levels, level)
+    dec = classify(comps, scale, params, darkest, ink_level, paper_level)
+    # Hysteresis: a component with no pixel clearly darker than the threshold
+    # is show-through, a stain or a faint speck, not print.
+    faint = darkest > ink_level + params.faint_contrast * (paper_level - ink_level)
+    faint[0] = False
 
     if params.opening:
         opened = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
@@ -225,7 +297,7 @@ def clean_page(pixels: np.ndarray, params: CleanParams | None = None, dpi: float
         speck = dec.speck | thin
     else:
         speck = dec.speck
-    remove_lut = speck | dec.dust
+    remove_lut = speck | dec.dust | faint
     remove_lut[0] = False
 
     h, w = gray.shape
@@ -244,7 +316,8 @@ def clean_page(pixels: np.ndarray, params: CleanParams | None = None, dpi: float
         image = _paint(pixels, gray, ry, rx, ink, res_dpi)
 
     stats = {
-        "specks_removed": int(speck.sum()),
+        "specks_removed": int((speck & ~faint).sum()),
+        "faint_removed": int((faint & ~speck).sum()),
         "dust_removed": int(dec.dust.sum()),
         "small_kept": int(dec.kept_small.sum()),
         "components": int(comps.n - 1),
@@ -254,8 +327,30 @@ def clean_page(pixels: np.ndarray, params: CleanParams | None = None, dpi: float
         "scale_source": scale.source,
         "threshold": params.threshold,
         "threshold_level": int(level),
+        "ink_level": round(float(ink_level), 1),
+        "paper_level": round(float(paper_level), 1),
     }
     return PageResult(image, removed, kept_small, stats)
+
+
+def _ink_paper_levels(c: Components, scale: Scale, darkest: np.ndarray, levels: np.ndarray, level: int) -> tuple[float, float]:
+    """Typical darkest level of letters, and the paper level, on ``levels``."""
+    letters = (c.height >= 0.6 * scale.xheight) & (c.area >= 2 * scale.stroke * scale.stroke)
+    letters[0] = False
+    if letters.sum() >= 5:
+        ink = float(np.median(darkest[letters]))
+    elif c.n > 1:
+        ink = float(darkest[1:].min())
+    else:
+        ink = 0.0
+    hist = th.sample_histogram(levels, 4)
+    paper_hist = hist[level + 1:]
+    if paper_hist.sum() > 0:
+        cum = np.cumsum(paper_hist)
+        paper = float(level + 1 + np.searchsorted(cum, cum[-1] / 2))
+    else:
+        paper = 255.0
+    return min(ink, float(level)), max(paper, float(level) + 1)
 
 
 def _paint(pixels: np.ndarray, gray: np.ndarray, ry: np.ndarray, rx: np.ndarray, ink: np.ndarray, res_dpi: float) -> np.ndarray:
