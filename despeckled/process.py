@@ -131,9 +131,12 @@ def clean_file(
     params : CleanParams
         Cleaning settings; ``params.mode`` decides bilevel or gray output.
     out_name : str, optional
-        Output file name; default: the source's name (with the new suffix when
-        the format changes). When ``out_format`` is not given, a known suffix
-        on ``out_name`` chooses the format.
+        Output file name; default: the source's name. Its suffix is replaced
+        when the format changes (so ``report.output.name`` may differ from
+        ``out_name``: publish under that). When ``out_format`` is not given,
+        a suffix naming *another* format than the source's chooses the format
+        (``-o page.tif`` for a PNG); the source's own suffix chooses nothing,
+        so a JPEG in binary mode still becomes a PNG.
     out_format : str, optional
         ``png``, ``tiff``, ``jpeg``, ``bmp`` or ``pdf`` (see :func:`output_format`).
     limits : images.Limits, optional
@@ -161,10 +164,11 @@ def clean_file(
     t0 = time.perf_counter()
     src = Path(src)
     out_dir = Path(out_dir)
-    if out_format is None and out_name and images.format_for_suffix(out_name):
-        out_format = images.format_for_suffix(out_name)
     report = FileReport(src, None)
     with images.open_source(src, limits) as source:
+        named = images.format_for_suffix(out_name) if out_name else None
+        if out_format is None and named and named != source.format:
+            out_format = named  # "-o page.tif" for a PNG: the caller asked for TIFF
         if source.pass_through and not force_pdf:
             report.output = _copy_unchanged(src, out_dir, out_name or src.name)
             report.passed_through = source.pass_through

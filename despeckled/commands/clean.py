@@ -326,7 +326,7 @@ def run(args) -> int:
         record(Outcome(path, error=reason, exit_code=int(ExitCode.input_file)))
 
     task = (out_dir, params, out_name, out_format, limits, show_removed, args.force_pdf)
-    jobs = args.jobs or os.cpu_count() or 1
+    jobs = args.jobs or _cores()
     jobs = min(jobs, len(files)) if files else 1
     try:
         if jobs <= 1:
@@ -353,6 +353,14 @@ def run(args) -> int:
         return int(ExitCode.ok)
     non_input = [c for c in codes if c != ExitCode.input_file]
     return non_input[0] if non_input else int(ExitCode.input_file)
+
+
+def _cores() -> int:
+    """Cores this process may run on (CPU affinity, e.g. systemd CPUAffinity= or taskset)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def _task_args(task):

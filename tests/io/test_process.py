@@ -51,6 +51,13 @@ def test_jpeg_in_binary_mode_becomes_png_and_gray_mode_stays_jpeg(tmp_path, scan
     assert images.estimate_jpeg_quality(im.quantization[0]) == 90
 
 
+def test_daemon_style_out_name_with_the_source_suffix_still_gets_png_for_jpeg(tmp_path, page):
+    Image.fromarray(page).save(tmp_path / "in.jpg")
+    (tmp_path / "stage").mkdir()
+    r = clean_file(tmp_path / "in.jpg", tmp_path / "stage", CleanParams(), out_name="in.jpg")
+    assert r.output == tmp_path / "stage" / "in.png" and Image.open(r.output).format == "PNG"
+
+
 def test_multipage_tiff_keeps_order_and_falls_back_to_tiff_for_png(tmp_path):
     pages = [text_like_page(150 + 10 * i, 120, seed=i) for i in range(3)]
     with open(tmp_path / "doc.TIF", "w+b") as f, TiffImagePlugin.AppendingTiffWriter(f, new=True) as tf:
