@@ -157,3 +157,64 @@ def test_failed_write_leaves_nothing(tmp_path):
             sink.add_page(np.zeros((10, 10), np.uint8), 72, bilevel=True)
             raise RuntimeError("boom")
     assert not out.exists()
+
+
+def test_nested_and_named_bookmarks_survive(tmp_path, page200):
+    src = write_image_pdf(tmp_path / "in.pdf", [(page200.pixels, 200, "g4")] * 3)
+    with pikepdf.open(src, allow_overwriting_input=True) as pdf:
+        dests = pikepdf.Dictionary(chap2=pikepdf.Array([pdf.pages[1].obj, pikepdf.Name.XYZ, 0, 400, 0]))
+        pdf.Root.Names = pikepdf.Dictionary(Dests=pikepdf.Dictionary(Names=pikepdf.Array(
+            [pikepdf.String("chap2"), dests.chap2])))
+        with pdf.open_outline() as outline:
+            part = pikepdf.OutlineItem("Part I", 0)
+            part.children.append(pikepdf.OutlineItem("Chapter 2", pikepdf.String("chap2")))
+            part.children.append(pikepdf.OutlineItem("Chapter 3", 2))
+            outline.root.append(part)
+        pdf.save(src)
+    out = tmp_path / "out.pdf"
+    copy_through(src, out, bilevel=True)
+    with pikepdf.open(out) as pdf, pdf.open_outline() as outline:
+        (part,) = outline.root
+        assert part.title == "Part I" and pikepdf.Page(part.destination[0]).index == 0
+        ch2, ch3 = part.children
+        assert (ch2.title, pikepdf.Page(ch2.destination[0]).index) == ("Chapter 2", 1)
+        assert [float(v) for v in list(ch2.destination)[2:]] == [0, 400, 0]     # the /XYZ view is kept
+        assert (ch3.title, pikepdf.Page(ch3.destination[0]).index) == ("Chapter 3", 2)
+
+
+def test_image_placed_with_margins_keeps_its_place(tmp_path, page200):
+    src = write_image_pdf(tmp_path / "in.pdf", [(page200.pixels, 200, "g4")])
+    with pikepdf.open(src, allow_overwriting_input=True) as pdf:
+        page = pdf.pages[0]
+        page.MediaBox = [0, 0, 612, 792]
+        page.Contents = pikepdf.Stream(pdf, b"q 1 0 0 1 36 50 cm 299.88 0 0 420.12 0 0 cm /Im0 Do Q")
+        pdf.save(src)
+    out = tmp_path / "out.pdf"
+    copy_through(src, out, bilevel=True)
+    with PdfSource(out) as s:
+        page = next(s.pages())
+    assert page.info["rendered"] is False
+    assert page.info["placement"] == pytest.approx((299.88, 0, 0, 420.12, 36, 50))
+    assert page.info["media_box"] == (0, 0, 612, 792)
+
+
+def test_cmyk_jpeg_page_is_rendered(tmp_path):
+    import io
+    rgb = np.full((100, 80, 3), 255, np.uint8)
+    rgb[40:60, 10:70] = 0
+    buf = io.BytesIO()
+    Image.fromarray(rgb).convert("CMYK").save(buf, "JPEG", quality=90)
+    pdf = pikepdf.new()
+    im = pikepdf.Stream(pdf, buf.getvalue(), Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=80,
+                        Height=100, ColorSpace=pikepdf.Name.DeviceCMYK, BitsPerComponent=8,
+                        Filter=pikepdf.Name.DCTDecode, Decode=[1, 0] * 4)   # Adobe-style inverted CMYK
+    pdf.pages.append(pikepdf.Page(pikepdf.Dictionary(
+        Type=pikepdf.Name.Page, MediaBox=[0, 0, 57.6, 72],
+        Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=im)),
+        Contents=pikepdf.Stream(pdf, b"q 57.6 0 0 72 0 0 cm /Im0 Do Q"))))
+    pdf.save(tmp_path / "cmyk.pdf")
+    with PdfSource(tmp_path / "cmyk.pdf") as s:
+        page = next(s.pages())
+    assert page.info["rendered"] is True and page.dpi == pytest.approx((100, 100))
+    assert page.pixels.shape[:2] == (100, 80)
+    assert (page.pixels[50, 40] < 100).all() and (page.pixels[10, 40] > 200).all()
