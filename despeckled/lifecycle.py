@@ -55,7 +55,6 @@ from despeckled.clean import CleanParams
 from despeckled.fsutil import (
     TEMP_MARKER,
     fsync_dir,
-    fsync_file,
     is_temp_name,
     numbered_name,
     rename_noreplace,
@@ -156,6 +155,12 @@ class Outcome:
     seconds: float = 0.0
     size: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _prefixed(rel: str, exc: BaseException) -> str:
+    """Error messages from images/process leave the file name to the caller."""
+    msg = str(exc)
+    return msg if msg.startswith(rel) or rel in msg else f"{rel}: {msg}"
 
 
 def signature(st: os.stat_result) -> tuple[int, int, int]:
@@ -260,7 +265,7 @@ def _copy_then_publish(src: Path, target: Path, tmp: Path) -> None:
         shutil.copystat(src, tmp)
     try:
         rename_noreplace(tmp, target)
-    except BaseException:
+    except OSError:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
@@ -376,7 +381,7 @@ def claim_file(spec: WatchSpec, claim_id: str, rel: str, *, extra: dict[str, Any
     claim.save()
     try:
         rename_noreplace(src, claim.work_file)
-    except BaseException:
+    except OSError:
         _drop_claim(claim)
         raise
     fsync_dir(src.parent)
@@ -435,7 +440,7 @@ def _clean(claim: Claim, logger) -> Outcome | None:
         report = clean_file(claim.work_file, claim.staging, spec.clean, out_name=out_name,
                             out_format=spec.output_format, limits=spec.limits)
     except errors.BadInputError as exc:
-        return fail_claim(claim, exc.reason, str(exc), logger)
+        return fail_claim(claim, exc.reason, _prefixed(claim.rel, exc), logger)
     except MemoryError:
         return fail_claim(claim, "too_large", f"{claim.name}: out of memory while cleaning", logger)
     staged = Path(report.output)
@@ -554,9 +559,9 @@ def process_new(job: Job, logger=None) -> Outcome:
         try:
             pages = images.verify_complete(src, spec.limits)
         except errors.TruncatedInputError as exc:
-            return Outcome("not_ready", job.claim_id, job.rel, reason="truncated", message=str(exc))
+            return Outcome("not_ready", job.claim_id, job.rel, reason="truncated", message=_prefixed(job.rel, exc))
         except errors.BadInputError as exc:
-            reason, message = exc.reason, str(exc)
+            reason, message = exc.reason, _prefixed(job.rel, exc)
         except FileNotFoundError:
             return Outcome("gone", job.claim_id, job.rel)
         except PermissionError as exc:

@@ -44,7 +44,11 @@ def _worker_main(conn, parent_pid: int, log_json: bool | None, log_level: str) -
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    import cv2
+
     from despeckled import lifecycle, log
+
+    cv2.setNumThreads(1)  # one file per worker per core; OpenCV threads would fight the other workers
 
     log.configure_logging(json=log_json, level=log_level)
     logger = log.get_logger("worker", worker_pid=os.getpid())
