@@ -393,27 +393,65 @@ class Source:
             return True
         return False
 
-    def _frames(self) -> Iterator[tuple[int, Image.Image]]:
-        """Each frame, loaded, in file order."""
+    def _frames(self) -> Iterator[tuple[int, Image.Image, np.ndarray | None]]:
+        """Each frame in file order, decoded: either Pillow has loaded it
+        (pixels ``None``) or the fast path has its pixels."""
         for index in range(self.page_count):
             with self._decoding(f"page {index + 1}"):
                 if index:
                     self._im.seek(index)
                 self.limits.check_pixels(*self._im.size, index)
-                self._im.load()
-            yield index, self._im
+                fast = self._fast_png() if self.format == "png" else None
+                if fast is None:
+                    self._im.load()
+            yield index, self._im, fast
+
+    def _fast_png(self) -> np.ndarray | None:
+        """Decode an 8/16-bit gray/RGB/RGBA PNG with OpenCV (libpng): about
+        1.6x faster than Pillow on a noisy A4 scan. ``None`` means "use
+        Pillow" (other kinds, an eXIf chunk, or any decoding trouble - Pillow
+        then names the problem precisely)."""
+        im = self._im
+        if im.mode not in ("L", "RGB", "RGBA", "I;16") or any(
+                k in im.info for k in ("exif", "transparency", "icc_profile", "interlace")):
+            return None
+        self._fh.seek(0)
+        raw = self._fh.read()
+        # libpng prints its complaints straight to stderr: hand it only files
+        # it will not complain about (8/16-bit, every chunk CRC right).
+        if raw[24:25] not in (b"\x08", b"\x10") or not _png_chunks_ok(raw):
+            return None
+        data = np.frombuffer(raw, np.uint8)
+        import cv2
+
+        arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+        w, h = im.size
+        want_c = {"L": 0, "I;16": 0, "RGB": 3, "RGBA": 4}[im.mode]
+        want_t = np.uint16 if im.mode == "I;16" else np.uint8
+        if arr is None or arr.shape[:2] != (h, w) or (arr.shape[2] if arr.ndim == 3 else 0) != want_c \
+                or arr.dtype != want_t:
+            return None
+        if want_c == 3:
+            arr = cv2.cvtColor(arr, cv2.COLOR_BGR2RGB)
+        elif want_c == 4:
+            arr = cv2.cvtColor(arr, cv2.COLOR_BGRA2RGBA)
+        return arr
 
     def pages(self) -> Iterator[Page]:
         """Decode and yield the pages one at a time, in file order."""
-        for index, im in self._frames():
+        for index, im, fast in self._frames():
             with self._decoding(f"page {index + 1}"):
                 info: dict[str, Any] = {"format": self.format}
-                orientation = _orientation(im)
-                frame = ImageOps.exif_transpose(im) if orientation in range(2, 9) else im
-                pixels, px_info = _to_array(frame)
-                info.update(px_info)
-                if orientation != 1:
-                    info["orientation_applied"] = orientation
+                if fast is not None:
+                    pixels = fast
+                    info.update(mode=im.mode, bits=16 if im.mode == "I;16" else 8)
+                else:
+                    orientation = _orientation(im)
+                    frame = ImageOps.exif_transpose(im) if orientation in range(2, 9) else im
+                    pixels, px_info = _to_array(frame)
+                    info.update(px_info)
+                    if orientation != 1:
+                        info["orientation_applied"] = orientation
                 dpi = _tidy_dpi(im.info.get("dpi"))
                 if self.format == "tiff" and 282 not in getattr(im, "tag_v2", {}):
                     dpi = None  # Pillow reports (1, 1) for a TIFF without XResolution
@@ -436,6 +474,31 @@ _PIL_FORMAT = {"png": "PNG", "jpeg": "JPEG", "tiff": "TIFF", "bmp": "BMP"}
 
 def _one_line(msg: str) -> str:
     return " ".join(msg.split())[:200]
+
+
+def _png_chunks_ok(data: bytes) -> bool:
+    """Every chunk of a PNG in ``data`` is whole with a correct CRC, up to IEND.
+
+    >>> import io
+    >>> buf = io.BytesIO(); Image.new("L", (4, 4)).save(buf, "PNG"); good = buf.getvalue()
+    >>> _png_chunks_ok(good), _png_chunks_ok(good[:40] + b"x" + good[41:])
+    (True, False)
+    """
+    import zlib
+
+    pos, end = 8, len(data)
+    while pos + 12 <= end:
+        (length,) = struct.unpack(">I", data[pos:pos + 4])
+        body_end = pos + 8 + length
+        if body_end + 4 > end:
+            return False
+        (crc,) = struct.unpack(">I", data[body_end:body_end + 4])
+        if zlib.crc32(data[pos + 4:body_end]) != crc:
+            return False
+        if data[pos + 4:pos + 8] == b"IEND":
+            return True
+        pos = body_end + 4
+    return False
 
 
 def _check_png_tail(fh, size: int) -> None:

@@ -89,7 +89,11 @@ def test_every_kind_of_bad_input_gets_one_line_and_the_rest_carry_on(tmp_path, i
     (bad / "huge.png").write_bytes(png_header_only(100_000, 100_000))
     (bad / "text.tif").write_text("hello")
     (bad / "nothing-here").mkdir()
+    damaged = bytearray(data)
+    damaged[len(data) // 2:len(data) // 2 + 16] = b"\0" * 16      # a bit rot in the pixel data
+    (bad / "rot.png").write_bytes(bytes(damaged))
     wanted = {
+        "rot.png": "corrupt PNG",
         "empty.png": "empty", "cut.png": "truncated", "huge.png": "100000x100000", "text.tif": "not an image",
         "nothing-here": "directory", "missing.png": "no such file",
     }
