@@ -215,7 +215,11 @@ _SPACE = re.compile(r"\s+")
 
 
 def normalise_text(s: str) -> str:
-    """Fold what OCR can't be blamed for: quote styles, dot leaders, spacing."""
+    """Fold what OCR can't be blamed for: quote styles, dot leaders, spacing,
+    and accents (tesseract's ``eng`` model reads "Málaga" as "Malaga" on the
+    clean page too; lost diacritics are scored as small marks instead)."""
+    s = s.replace("Ø", "O").replace("ø", "o").replace("Ł", "L").replace("ł", "l")
+    s = "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
     s = unicodedata.normalize("NFKC", s)
     s = s.replace("\u201c", '"').replace("\u201d", '"').replace("\u2018", "'").replace("\u2019", "'")
     s = s.replace("\u2014", "-").replace("\u2013", "-")
