@@ -26,13 +26,17 @@ class Components:
     labels : ndarray of int32, shape (H, W)
     xs, ys : ndarray of int32, shape (N,)
         Coordinates of every ink pixel, in raster order.
-    lab : ndarray of int32, shape (N,)
+    flat : ndarray of intp, shape (N,)
+        Their flat (raveled) indices.
+    lab : ndarray of intp, shape (N,)
         Label of every ink pixel.
+    interior : ndarray of bool, shape (N,)
+        Whether the pixel survives a 3x3 erosion (not on the boundary).
     area : ndarray of int64, shape (n,)
     x0, y0, x1, y1 : ndarray of int64, shape (n,)
         Inclusive bounding box.
     cx, cy : ndarray of float64, shape (n,)
-        Centroid.
+        Centre of the bounding box.
     thickness : ndarray of float64, shape (n,)
         ``2 * area / boundary``: the stroke width for a stroke-like shape, the
         radius for a disc.
@@ -42,7 +46,9 @@ class Components:
     labels: np.ndarray
     xs: np.ndarray
     ys: np.ndarray
+    flat: np.ndarray
     lab: np.ndarray
+    interior: np.ndarray
     area: np.ndarray
     x0: np.ndarray
     y0: np.ndarray
@@ -81,28 +87,40 @@ def label_components(ink: np.ndarray) -> Components:
     (3, [6, 1], [3, 1])
     """
     n, labels = cv2.connectedComponents(ink, connectivity=8, ltype=cv2.CV_32S)
+    width = ink.shape[1]
     pts = cv2.findNonZero(ink)
     if pts is None:
         pts = np.zeros((0, 2), np.int32)
     pts = pts.reshape(-1, 2)
     xs = np.ascontiguousarray(pts[:, 0])
     ys = np.ascontiguousarray(pts[:, 1])
-    lab = labels[ys, xs]
+    flat = ys.astype(np.intp) * width + xs
+    lab = labels.ravel()[flat].astype(np.intp)  # bincount wants intp; convert once
     area = np.bincount(lab, minlength=n)
-    big = np.iinfo(np.int64).max
-    x0 = np.full(n, big, np.int64)
-    y0 = np.full(n, big, np.int64)
+    # findNonZero lists pixels in raster order, so a label's first pixel has
+    # its smallest y and its last pixel the largest: read them off the first
+    # and last occurrence (np.unique's return_index on the reversed array
+    # would sort; assigning in order is O(N)). Columns are not ordered, so
+    # x extents use ufunc.at with matching dtypes (its fast path).
+    idx = np.arange(lab.size, dtype=np.intp)
+    first = np.full(n, lab.size, np.intp)
+    first[lab[::-1]] = idx[::-1]
+    last = np.zeros(n, np.intp)
+    last[lab] = idx
+    has = area > 0
+    y0 = np.where(has, ys[np.minimum(first, max(lab.size - 1, 0))] if lab.size else 0, 0).astype(np.int64)
+    y1 = np.where(has, ys[last] if lab.size else 0, 0).astype(np.int64)
+    xs64 = xs.astype(np.int64)
+    x0 = np.full(n, np.iinfo(np.int64).max, np.int64)
     x1 = np.full(n, -1, np.int64)
-    y1 = np.full(n, -1, np.int64)
-    np.minimum.at(x0, lab, xs)
-    np.maximum.at(x1, lab, xs)
-    np.minimum.at(y0, lab, ys)
-    np.maximum.at(y1, lab, ys)
-    safe = np.maximum(area, 1)
-    cx = np.bincount(lab, weights=xs, minlength=n) / safe
-    cy = np.bincount(lab, weights=ys, minlength=n) / safe
-    interior = cv2.erode(ink, _KERNEL3)[ys, xs] != 0
-    boundary = area - np.bincount(lab, weights=interior, minlength=n)
+    np.minimum.at(x0, lab, xs64)
+    np.maximum.at(x1, lab, xs64)
+    # bounding-box centres: as good as centroids for placing marks, and free
+    cx = (x0 + x1) / 2.0
+    cy = (y0 + y1) / 2.0
+    interior = cv2.erode(ink, _KERNEL3).ravel()[flat] != 0
+    boundary = area - np.bincount(lab[interior], minlength=n)
     thickness = 2.0 * area / np.maximum(boundary, 1)
     x0[0] = y0[0] = x1[0] = y1[0] = 0
-    return Components(n, labels, xs, ys, lab, area, x0, y0, x1, y1, cx, cy, thickness)
+    cx[0] = cy[0] = 0.0
+    return Components(n, labels, xs, ys, flat, lab, interior, area, x0, y0, x1, y1, cx, cy, thickness)

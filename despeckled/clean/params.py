@@ -45,7 +45,7 @@ class CleanParams(BaseModel):
         0.5, ge=0, le=2, description="how far (in x) an i-dot, accent or punctuation mark may sit from its glyph"
     )
     mark_contrast: float = Field(
-        0.2, ge=0, le=1, description="a small mark is text only if its darkest pixel is within this fraction of the ink-to-paper range of the text's darkness"
+        0.1, ge=0, le=1, description="a small mark is text only if its darkest pixel is within this fraction of the ink-to-paper range of the text's darkness"
     )
     faint_contrast: float = Field(
         0.5, ge=0, le=1, description="hysteresis: components whose darkest pixel is lighter than this fraction of the ink-to-paper range are show-through or stains"

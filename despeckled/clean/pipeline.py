@@ -99,7 +99,7 @@ def binarize(gray: np.ndarray, params: CleanParams, res_dpi: float) -> tuple[np.
     return ink, src, level, bg
 
 
-def classify(c: Components, scale: Scale, params: CleanParams, darkest: np.ndarray, ink_level: float, paper_level: float) -> Decision:
+def classify(c: Components, scale: Scale, params: CleanParams, dark_enough: np.ndarray, _debug: dict | None = None) -> Decision:
     """Decide, per component, what is a speck, what is dust and which small
     marks are kept because text puts marks there.
 
@@ -116,10 +116,8 @@ def classify(c: Components, scale: Scale, params: CleanParams, darkest: np.ndarr
     c : Components
     scale : Scale
     params : CleanParams
-    darkest : ndarray of float, shape (n,)
-        Darkest (normalised) gray level of each component.
-    ink_level, paper_level : float
-        Typical darkest level of glyphs, and the paper level, on the same scale.
+    dark_enough : ndarray of bool, shape (n,)
+        Whether each component has a pixel as dark as printed text.
 
     Returns
     -------
@@ -136,67 +134,72 @@ def classify(c: Components, scale: Scale, params: CleanParams, darkest: np.ndarr
     glyph = real & (np.maximum(w, h) >= params.glyph_size * x) & (area >= 0.3 * params.glyph_size * x * s)
     mark = real & ~glyph
     tiny = mark & (area < params.tiny_area * s * s)
-    dark_enough = darkest <= ink_level + params.mark_contrast * (paper_level - ink_level)
 
     # Letters that anchor marks: glyph-sized, not huge.
     letter = glyph & (h <= 2.5 * x) & (w <= 30 * x)
     li = np.flatnonzero(letter)
 
-    # Pairs (component, letter) with the letter's box grown by 4 x sideways
-    # and 1 x up and down: everything a rule below looks at.
+    # Pairs (component, letter) with the letter's box grown by 4 x sideways,
+    # 1.6 x up (an i-dot sees its whole line) and 1 x down: everything a rule
+    # below looks at.
     qi = np.flatnonzero(real & ~tiny)
-    pi, bi = points_in_boxes(cx[qi], cy[qi], x0[li] - 4 * x, y0[li] - x, x1[li] + 4 * x, y1[li] + x, 2 * x)
+    n_q = qi.size
+    pi, bi = points_in_boxes(cx[qi], cy[qi], x0[li] - 4 * x, y0[li] - 1.6 * x, x1[li] + 4 * x, y1[li] + x, 2 * x)
     q, g = qi[pi], li[bi]
     not_self = q != g
     hgap_r = x0[q] - x1[g] - 1          # q right of g
     hgap_l = x0[g] - x1[q] - 1          # q left of g
     hgap = np.maximum(hgap_r, hgap_l)
     vgap = np.maximum(y0[q] - y1[g], y0[g] - y1[q]) - 1
-    near = not_self & (hgap <= 0.5 * x) & (vgap <= 0.5 * x)
-    # The local baseline: a letter within 4 x on the same line whose bottom
-    # is where the mark's bottom (period) or middle (comma) is.
-    same_line = not_self & (letter[g]) & (h[g] >= 0.6 * x) & (y0[g] <= y1[q]) & (y1[g] >= y0[q] - 0.1 * x)
+    tall = not_self & (h[g] >= 0.45 * x)
+    # The text line a mark belongs to, and its x-height and baseline: letters
+    # level with the mark (punctuation), or just below it (i-dots, accents).
+    same_line = tall & (y0[g] <= y1[q]) & (y1[g] >= y0[q] - 0.1 * x)
+    line_below = tall & (y0[g] >= y1[q] - 0.6 * x) & (y0[g] <= y1[q] + 0.8 * x) & (y1[g] > y1[q] + 0.5 * x)
+    xl_same, base_same = _line_geometry(pi, g, same_line, h, y1, n_q, x)
+    xl_below, base_below = _line_geometry(pi, g, line_below, h, y1, n_q, x)
+    has_same = np.isfinite(base_same)
+    has_below = np.isfinite(base_below)
     tol = 0.07 * x + 1
-    on_base = same_line & (y1[g] >= y0[q] + 0.35 * h[q] - 1) & (y1[g] <= y1[q] + tol)
-    base_support = any_per(pi, on_base, qi.size)
-    # Local x-height: the shortest letter on the same line (fonts vary in size).
-    xl = np.full(qi.size, np.inf)
-    np.minimum.at(xl, pi[same_line], h[g[same_line]])
-    xl = np.where(np.isfinite(xl), np.minimum(xl, 1.5 * x), x)
-    xq = xl[pi]
-    upper = same_line & (y1[g] - y1[q] >= 0.6 * xq)
-    upper_support = any_per(pi, upper, qi.size)
-    mid = same_line & (y1[g] - cy[q] >= 0.2 * xq) & (y1[g] - cy[q] <= 0.8 * xq)
-    mid_support = any_per(pi, mid, qi.size)
+    hq, wq = h[qi], w[qi]
+    y0q, y1q, cyq = y0[qi], y1[qi], cy[qi]
+    # baseline through the lower part of the mark: bottom of a period, middle of a comma
+    on_base = has_same & (base_same >= y0q + 0.35 * hq - 1) & (base_same <= y1q + tol)
+    upper = has_same & (base_same - y1q >= 0.6 * xl_same)
+    mid = has_same & (base_same - cyq >= 0.2 * xl_same) & (base_same - cyq <= 0.8 * xl_same)
+    # i-dot / accent height: bottom above the x-line, not above the ascenders
+    dot_height = has_below & (base_below - y1q >= 0.7 * xl_below) & (base_below - y1q <= 1.75 * xl_below)
 
     # monospaced fonts centre a period in a wide cell: allow more after big glyphs
     gap_lim = np.maximum(1.6 * params.mark_gap * x, 0.5 * h[g])
     mq = mark[q] & (h[q] <= 0.75 * x)
-    # i-dots and accents: above the glyph, roughly centred on it
-    above = (mq & not_self & (h[g] <= 1.8 * x) & (y1[q] < y0[g] + 0.1 * x) & (y0[g] - y1[q] - 1 <= params.mark_gap * x)
-             & ((np.abs(cx[q] - c.cx[g]) <= 0.3 * w[g] + 0.5 * s + 1)
-                | ((w[g] >= 1.2 * x) & (cx[q] >= x0[g]) & (cx[q] <= x1[g])))  # ligatures, touching letters
-             & (w[q] <= w[g] + 0.4 * x))
-    # cedillas, ogoneks, dots below: under the glyph, close
-    below = (mq & not_self & (h[g] <= 1.8 * x) & (y0[q] > y1[g] - 0.1 * x) & (y0[q] - y1[g] - 1 <= 0.25 * x)
-             & (np.abs(cx[q] - c.cx[g]) <= 0.3 * w[g] + 1))
+    # i-dots and accents: above the glyph, roughly centred on it; or tucked
+    # under the hook of a ligature (fi, ffi) inside a wide glyph's box
+    centred = (np.abs(cx[q] - cx[g]) <= 0.3 * w[g] + 0.5 * s + 1) & (w[q] <= w[g] + 0.4 * x)
+    over = (y1[q] < y0[g] + 0.1 * x) & (y0[g] - y1[q] - 1 <= params.mark_gap * x) & centred
+    tucked = (w[g] >= 1.2 * x) & (cx[q] >= x0[g]) & (cx[q] <= x1[g]) & (y1[q] < y0[g] + 0.5 * h[g])
+    above = mq & not_self & (h[g] <= 1.8 * x) & (over | tucked)
     # right after a glyph (periods, commas), and beside one (hyphens, quotes)
     # (a comma may tuck under an italic descender, nothing else under a glyph)
-    after = (mq & not_self & (cx[q] > c.cx[g])
-             & ((hgap_r >= -0.1 * x) | ((hgap_r >= -0.3 * x) & (y0[q] < y1[g] - 0.15 * x)))) & (hgap_r <= gap_lim) & (y1[q] >= y0[g] + 0.3 * x) & (y0[q] <= y1[g] + 0.1 * x)
+    after = (mq & not_self & (cx[q] > cx[g]) & (hgap_r <= gap_lim)
+             & ((hgap_r >= -0.1 * x) | ((hgap_r >= -0.3 * x) & (y0[q] < y1[g] - 0.15 * x)))
+             & (y1[q] >= y0[g] + 0.3 * x) & (y0[q] <= y1[g] + 0.1 * x))
     beside = mq & not_self & (hgap >= -0.1 * x) & (hgap <= gap_lim) & (y0[q] >= y0[g] - 0.4 * x) & (y1[q] <= y1[g] + 0.1 * x)
-    n_q = qi.size
-    is_above = any_per(pi, above, n_q)
-    is_below = any_per(pi, below, n_q)
+    is_above = any_per(pi, above, n_q) & dot_height
     is_after = any_per(pi, after, n_q)
     is_beside = any_per(pi, beside, n_q)
-    wq, hq = w[qi], h[qi]
-    period = is_after & base_support
-    hyphen = is_beside & mid_support & (wq >= 1.8 * hq)
-    quote = is_beside & upper_support & (hq >= 1.15 * wq)
+    period = is_after & on_base
+    hyphen = is_beside & mid & (wq >= 1.8 * hq)
+    quote = is_beside & upper & (hq >= 1.15 * wq)
     ctx = np.zeros(n, bool)
     ctx[qi] = is_above | period | hyphen | quote
     kept = mark & ctx & dark_enough
+    if _debug is not None:
+        _debug.update({k: v for k, v in locals().items() if isinstance(v, np.ndarray)})
+    base_m = np.zeros(n, bool)
+    base_m[qi] = on_base
+    upper_m = np.zeros(n, bool)
+    upper_m[qi] = upper & (hq >= 1.15 * wq)
 
     # Marks next to kept marks of similar size: colons, semicolons, umlauts,
     # double quotes, ellipses. Two rounds reach a chain of three.
@@ -209,9 +212,8 @@ def classify(c: Components, scale: Scale, params: CleanParams, darkest: np.ndarr
         side = similar & (np.abs(cy[a] - cy[b]) <= 0.5 * np.maximum(h[a], h[b]) + 1)
         stack = similar & (np.abs(cx[a] - cx[b]) <= 0.5 * np.maximum(w[a], w[b]) + 1)
         pair = side | stack
-        base_m = np.zeros(n, bool)
-        base_m[qi] = base_support
-        after_mark = similar & (x0[a] > x1[b]) & (x0[a] - x1[b] - 1 <= params.mark_gap * x) & base_m[a]
+        # a period or closing quote after a kept mark (quote, bracket, period)
+        after_mark = (a != b) & (x0[a] > x1[b]) & (x0[a] - x1[b] - 1 <= params.mark_gap * x) & (base_m[a] | upper_m[a])
         for _ in range(2):
             kept[mi] |= any_per(pi2, (pair | after_mark) & kept[b], mi.size)
         # Dot leaders: at least two similar marks on the same row within 3 x.
@@ -279,18 +281,19 @@ def clean_page(pixels: np.ndarray, params: CleanParams | None = None, dpi: float
     ink, levels, level, bg = binarize(gray, params, res_dpi)
     comps = label_components(ink)
     scale = estimate_scale(comps, dpi, params.fallback_dpi)
-    darkest = np.full(comps.n, 255, np.int32)
-    np.minimum.at(darkest, comps.lab, levels[comps.ys, comps.xs])
-    ink_level, paper_level = _ink_paper_levels(comps, scale, darkest, levels, level)
-    dec = classify(comps, scale, params, darkest, ink_level, paper_level)
+    lev_px = levels.ravel()[comps.flat]
+    ink_level, paper_level = ink_paper_levels(lev_px[comps.interior], levels, level)
+    span = paper_level - ink_level
+    dark_enough = has_pixel_at_most(comps, lev_px, ink_level + params.mark_contrast * span)
+    dec = classify(comps, scale, params, dark_enough)
     # Hysteresis: a component with no pixel clearly darker than the threshold
     # is show-through, a stain or a faint speck, not print.
-    faint = darkest > ink_level + params.faint_contrast * (paper_level - ink_level)
+    faint = ~has_pixel_at_most(comps, lev_px, ink_level + params.faint_contrast * span)
     faint[0] = False
 
     if params.opening:
         opened = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
-        survivors = np.bincount(comps.lab, weights=opened[comps.ys, comps.xs], minlength=comps.n)
+        survivors = np.bincount(comps.lab, weights=opened.ravel()[comps.flat], minlength=comps.n)
         short = np.maximum(comps.width, comps.height) < scale.xheight
         thin = (survivors == 0) & short & ~dec.kept_small
         thin[0] = False
@@ -301,19 +304,17 @@ def clean_page(pixels: np.ndarray, params: CleanParams | None = None, dpi: float
     remove_lut[0] = False
 
     h, w = gray.shape
-    sel = remove_lut[comps.lab]
-    ry, rx = comps.ys[sel], comps.xs[sel]
+    rflat = comps.flat[remove_lut[comps.lab]]
     removed = np.zeros((h, w), bool)
-    removed[ry, rx] = True
+    removed.ravel()[rflat] = True
     kept_small = np.zeros((h, w), bool)
-    ksel = dec.kept_small[comps.lab]
-    kept_small[comps.ys[ksel], comps.xs[ksel]] = True
+    kept_small.ravel()[comps.flat[dec.kept_small[comps.lab]]] = True
 
     if params.mode == "binary":
         image = cv2.compare(ink, 0, cv2.CMP_EQ)
-        image[ry, rx] = 255
+        image.ravel()[rflat] = 255
     else:
-        image = _paint(pixels, gray, ry, rx, ink, res_dpi)
+        image = _paint(pixels, gray, rflat // w, rflat % w, ink, res_dpi)
 
     stats = {
         "specks_removed": int((speck & ~faint).sum()),
@@ -321,7 +322,7 @@ def clean_page(pixels: np.ndarray, params: CleanParams | None = None, dpi: float
         "dust_removed": int(dec.dust.sum()),
         "small_kept": int(dec.kept_small.sum()),
         "components": int(comps.n - 1),
-        "removed_px": int(ry.size),
+        "removed_px": int(rflat.size),
         "stroke_width_px": round(float(scale.stroke), 2),
         "x_height_px": round(float(scale.xheight), 2),
         "scale_source": scale.source,
@@ -333,23 +334,62 @@ def clean_page(pixels: np.ndarray, params: CleanParams | None = None, dpi: float
     return PageResult(image, removed, kept_small, stats)
 
 
-def _ink_paper_levels(c: Components, scale: Scale, darkest: np.ndarray, levels: np.ndarray, level: int) -> tuple[float, float]:
-    """Typical darkest level of letters, and the paper level, on ``levels``."""
-    letters = (c.height >= 0.6 * scale.xheight) & (c.area >= 2 * scale.stroke * scale.stroke)
-    letters[0] = False
-    if letters.sum() >= 5:
-        ink = float(np.median(darkest[letters]))
-    elif c.n > 1:
-        ink = float(darkest[1:].min())
-    else:
-        ink = 0.0
-    hist = th.sample_histogram(levels, 4)
-    paper_hist = hist[level + 1:]
-    if paper_hist.sum() > 0:
-        cum = np.cumsum(paper_hist)
-        paper = float(level + 1 + np.searchsorted(cum, cum[-1] / 2))
-    else:
-        paper = 255.0
+def _line_geometry(pi: np.ndarray, g: np.ndarray, sel: np.ndarray, h: np.ndarray, y1: np.ndarray, n_q: int, x: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per query: local x-height (shortest selected letter, capped at 1.5 x)
+    and baseline (lowest bottom among letters no taller than 1.15 local
+    x-heights: letters without descenders or ascenders). ``inf`` where nothing selected."""
+    xl = np.full(n_q, np.inf)
+    np.minimum.at(xl, pi[sel], h[g[sel]])
+    xl = np.minimum(xl, 1.5 * x)
+    short = sel & (h[g] <= 1.15 * xl[pi] + 1)
+    base = np.full(n_q, -np.inf)
+    np.maximum.at(base, pi[short], y1[g[short]])
+    base[~np.isfinite(base)] = np.inf
+    return np.where(np.isfinite(xl), xl, x), base
+
+
+def has_pixel_at_most(c: Components, lev_px: np.ndarray, level: float) -> np.ndarray:
+    """Per label: does the component have a pixel at or below ``level``?
+
+    Parameters
+    ----------
+    c : Components
+    lev_px : ndarray, shape (N,)
+        Gray level of each ink pixel (same order as ``c.lab``).
+    level : float
+
+    Returns
+    -------
+    ndarray of bool, shape (c.n,)
+    """
+    return np.bincount(c.lab[lev_px <= level], minlength=c.n) > 0
+
+
+def ink_paper_levels(core_levels: np.ndarray, levels: np.ndarray, level: int) -> tuple[float, float]:
+    """Typical gray level of stroke cores and of the paper.
+
+    Parameters
+    ----------
+    core_levels : ndarray of uint8, shape (M,)
+        Levels of ink pixels inside strokes (not on their boundary).
+    levels : ndarray of uint8, shape (H, W)
+        The thresholded page.
+    level : int
+        The threshold.
+
+    Returns
+    -------
+    ink, paper : float
+        Medians of the stroke cores and of the pixels above the threshold.
+    """
+    def median(hist: np.ndarray, offset: int) -> float:
+        cum = np.cumsum(hist)
+        return float(offset + np.searchsorted(cum, cum[-1] / 2))
+
+    core = np.bincount(core_levels, minlength=256)
+    ink = median(core, 0) if core.sum() else float(level) / 2
+    paper_hist = th.sample_histogram(levels, 4)[level + 1:]
+    paper = median(paper_hist, level + 1) if paper_hist.sum() else 255.0
     return min(ink, float(level)), max(paper, float(level) + 1)
 
 
