@@ -80,6 +80,11 @@ _FORMAT_ALIASES = {
 # silently padded with grey.
 Image.MAX_IMAGE_PIXELS = None
 ImageFile.LOAD_TRUNCATED_IMAGES = False
+# Pillow warns (UserWarning: "Corrupt EXIF data", "Truncated File Read", ...)
+# about things this module turns into errors or ignores on purpose; in a
+# service those warnings are stray stderr lines. A process-wide filter, set
+# once, because warnings.catch_warnings() is not thread-safe.
+warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
 
 # errno values that mean "try again later" (network shares, busy files).
 _TRANSIENT_ERRNOS = frozenset(
@@ -351,9 +356,7 @@ class Source:
         """Turn whatever Pillow raises into one of our BadInputErrors."""
         kind = self.format.upper()
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                yield
+            yield
         except errors.DespeckledError:
             raise
         except Image.DecompressionBombError as exc:  # pragma: no cover - guard disabled above
