@@ -152,7 +152,9 @@ class WatchSettings(_Strict):
     settle_seconds: float | None = Field(None, ge=0, description="overrides daemon.settle_seconds for this watch")
     poll_interval_seconds: float | None = Field(None, gt=0, description="overrides daemon.poll_interval_seconds for this watch")
     stuck_after_seconds: float | None = Field(None, gt=0, description="overrides daemon.stuck_after_seconds for this watch")
-    output_format: str | None = Field(None, description="output file format; unset: the same format as the input")
+    output_format: Literal["png", "jpeg", "tiff", "bmp", "pdf"] | None = Field(
+        None, description="output file format: png, jpeg, tiff, bmp or pdf; unset: the same format as the input"
+    )
 
     @field_validator("polling", mode="before")
     @classmethod
@@ -162,7 +164,10 @@ class WatchSettings(_Strict):
     @field_validator("output_format", mode="before")
     @classmethod
     def _normalise_format(cls, v: Any) -> Any:
-        return v.strip().lower().lstrip(".") if isinstance(v, str) else v
+        if not isinstance(v, str):
+            return v
+        v = v.strip().lower().lstrip(".")
+        return {"jpg": "jpeg", "tif": "tiff"}.get(v, v)
 
     def clean_overrides(self) -> dict[str, Any]:
         """Only the cleaning keys this watch sets explicitly."""

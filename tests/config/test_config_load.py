@@ -262,3 +262,17 @@ def test_environment_alone_with_missing_default_file(monkeypatch, tmp_path):
     cfg = load_config(missing_ok=True)
     assert cfg.daemon.workers == 6 and cfg.source_path is None
     assert os.environ["DESPECKLED_DAEMON__WORKERS"] == "6"
+
+
+def test_output_formats_are_the_writers_formats(write_config):
+    from typing import get_args
+
+    from despeckled import images
+    from despeckled.config import WatchSettings
+
+    (lit, _none) = get_args(WatchSettings.model_fields["output_format"].annotation)
+    assert set(get_args(lit)) == set(images.FORMAT_SUFFIX)
+    cfg = load_config(write_config(WATCH + 'output_format = ".TIF"\n'))
+    assert cfg.resolved_watches()[0].output_format == "tiff"
+    (problem,) = problems_of(write_config(WATCH + 'output_format = "webp"\n'))
+    assert problem == "watch[0].output_format: 'webp' is not allowed: should be 'png', 'jpeg', 'tiff', 'bmp' or 'pdf'"
