@@ -175,10 +175,18 @@ def classify(c: Components, scale: Scale, params: CleanParams, dark_enough: np.n
     mq = mark[q] & (h[q] <= 0.75 * x)
     # i-dots and accents: above the glyph, roughly centred on it; or tucked
     # under the hook of a ligature (fi, ffi) inside a wide glyph's box
-    centred = (np.abs(cx[q] - cx[g]) <= 0.3 * w[g] + 0.5 * s + 1) & (w[q] <= w[g] + 0.4 * x)
-    over = (y1[q] < y0[g] + 0.1 * x) & (y0[g] - y1[q] - 1 <= params.mark_gap * x) & centred
+    # (centred: i-dot over its stem, accent over its vowel; off-centre only
+    # as one of a pair of dots: umlauts)
+    # italics put the dot to the right, by up to tan(14 deg) of the height
+    slant = np.maximum(0.25 * (cy[g] - cy[q]), 0.0)
+    dxs = cx[q] - cx[g]
+    dx = np.minimum(np.abs(dxs), np.abs(dxs - slant))
+    dx = np.where((dxs > 0) & (dxs < slant), 0.0, dx)
+    centred = (dx <= 0.15 * w[g] + 0.25 * s + 1) & (w[q] <= w[g] + 0.4 * x)
+    off_centre = (dx <= 0.35 * w[g] + 0.5 * s + 1) & (w[q] <= 0.7 * w[g] + 1)
+    over_g = mq & not_self & (h[g] <= 1.8 * x) & (y1[q] < y0[g] + 0.1 * x) & (y0[g] - y1[q] - 1 <= params.mark_gap * x)
     tucked = (w[g] >= 1.2 * x) & (cx[q] >= x0[g]) & (cx[q] <= x1[g]) & (y1[q] < y0[g] + 0.5 * h[g])
-    above = mq & not_self & (h[g] <= 1.8 * x) & (over | tucked)
+    above = (over_g & centred) | (mq & not_self & (h[g] <= 1.8 * x) & tucked)
     # right after a glyph (periods, commas), and beside one (hyphens, quotes)
     # (a comma may tuck under an italic descender, nothing else under a glyph)
     after = (mq & not_self & (cx[q] > cx[g]) & (hgap_r <= gap_lim)
@@ -186,6 +194,7 @@ def classify(c: Components, scale: Scale, params: CleanParams, dark_enough: np.n
              & (y1[q] >= y0[g] + 0.3 * x) & (y0[q] <= y1[g] + 0.1 * x))
     beside = mq & not_self & (hgap >= -0.1 * x) & (hgap <= gap_lim) & (y0[q] >= y0[g] - 0.4 * x) & (y1[q] <= y1[g] + 0.1 * x)
     is_above = any_per(pi, above, n_q) & dot_height
+    is_above_loose = any_per(pi, over_g & off_centre, n_q) & dot_height
     is_after = any_per(pi, after, n_q)
     is_beside = any_per(pi, beside, n_q)
     period = is_after & on_base
@@ -200,27 +209,42 @@ def classify(c: Components, scale: Scale, params: CleanParams, dark_enough: np.n
     base_m[qi] = on_base
     upper_m = np.zeros(n, bool)
     upper_m[qi] = upper & (hq >= 1.15 * wq)
+    loose_m = np.zeros(n, bool)
+    loose_m[qi] = is_above_loose
 
     # Marks next to kept marks of similar size: colons, semicolons, umlauts,
     # double quotes, ellipses. Two rounds reach a chain of three.
-    mi = np.flatnonzero(mark & ~tiny & dark_enough)
+    # (tall commas of semicolons are glyph-sized: they anchor like kept marks)
+    comma_like = glyph & (h <= 0.8 * x) & (w <= 0.4 * x) & (area <= 0.15 * x * x)
+    mi = np.flatnonzero((mark & ~tiny & dark_enough) | comma_like)
     if mi.size:
         pi2, bi2 = points_in_boxes(cx[mi], cy[mi], x0[mi] - 0.6 * x, y0[mi] - 0.8 * x, x1[mi] + 0.6 * x, y1[mi] + 0.8 * x, x)
         a, b = mi[pi2], mi[bi2]
         ratio = area[a] / np.maximum(area[b], 1)
         similar = (a != b) & (ratio >= 0.25) & (ratio <= 4.0)
-        side = similar & (np.abs(cy[a] - cy[b]) <= 0.5 * np.maximum(h[a], h[b]) + 1)
-        stack = similar & (np.abs(cx[a] - cx[b]) <= 0.5 * np.maximum(w[a], w[b]) + 1)
+        hr = h[a] / np.maximum(h[b], 1)
+        wr = w[a] / np.maximum(w[b], 1)
+        same_shape = similar & (hr >= 0.6) & (hr <= 1.67) & (wr >= 0.5) & (wr <= 2.0)
+        # side by side, level: ellipses, double quotes, umlauts
+        side = (same_shape & (np.abs(cy[a] - cy[b]) <= 0.25 * np.maximum(h[a], h[b]) + 1)
+                & (np.maximum(x0[a] - x1[b], x0[b] - x1[a]) <= 0.5 * x))
+        # stacked, the upper one a little above the lower: colons, semicolons
+        vgap_ab = y0[b] - y1[a] - 1
+        stack = ((wr >= 0.5) & (wr <= 2.0) & (a != b) & (vgap_ab >= 0.1 * x) & (vgap_ab <= 0.8 * x)
+                 & (np.abs(cx[a] - cx[b]) <= 0.5 * np.maximum(w[a], w[b]) + 1 + 0.25 * np.abs(cy[a] - cy[b])))
         pair = side | stack
         # a period or closing quote after a kept mark (quote, bracket, period)
         after_mark = (a != b) & (x0[a] > x1[b]) & (x0[a] - x1[b] - 1 <= params.mark_gap * x) & (base_m[a] | upper_m[a])
+        # umlaut / diaeresis: two similar dots side by side over a letter
+        umlaut = side & loose_m[a] & loose_m[b] & (np.abs(x0[a] - x1[b]) <= 0.6 * x)
+        kept[mi] |= any_per(pi2, umlaut, mi.size)
         for _ in range(2):
-            kept[mi] |= any_per(pi2, (pair | after_mark) & kept[b], mi.size)
+            kept[mi] |= any_per(pi2, (pair | after_mark) & (kept[b] | comma_like[b]), mi.size)
         # Dot leaders: at least two similar marks on the same row within 3 x.
         pi3, bi3 = points_in_boxes(cx[mi], cy[mi], x0[mi] - 3 * x, cy[mi] - 0.5 * h[mi] - 1, x1[mi] + 3 * x, cy[mi] + 0.5 * h[mi] + 1, 2 * x)
         a, b = mi[pi3], mi[bi3]
         ratio = area[a] / np.maximum(area[b], 1)
-        row = (a != b) & (ratio >= 0.5) & (ratio <= 2.0)
+        row = (a != b) & (ratio >= 0.6) & (ratio <= 1.67)
         kept[mi] |= count_per(pi3, row, mi.size) >= 2
 
     # Halftone / dot fields: dense clusters of marks (tiny ones included).
@@ -242,7 +266,10 @@ def classify(c: Components, scale: Scale, params: CleanParams, dark_enough: np.n
         lone = np.zeros(n, bool)
         lone[qi] = ~has_neighbour & ~on_line
         dust = blob & lone & ~mark
+    kept &= mark
     speck = mark & ~kept
+    if _debug is not None:
+        _debug.update({"final_" + k: v for k, v in locals().items() if isinstance(v, np.ndarray)})
     return Decision(speck=speck, dust=dust, kept_small=kept & mark)
 
 
