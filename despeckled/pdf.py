@@ -40,7 +40,7 @@ import math
 import threading
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -70,8 +70,9 @@ _PDFIUM_LOCK = threading.Lock()
 # Operators that paint something other than an image (or set up a clip that
 # changes what an image shows). Their presence makes a page "not plain".
 _PAINT_OPS = frozenset({
-    "S", "s", "", "F", "f*", "B", "B*", "b", "b*", "sh", "W", "W*",
+    "S", "s", "f", "F", "f*", "B", "B*", "b", "b*", "sh",
 })
+_PATH_OPS = frozenset({"m", "l", "c", "v", "y", "h"})
 _TEXT_SHOW_OPS = frozenset({"Tj", "TJ", "'", '"'})
 
 _IJG_LUMA = np.array([
@@ -167,7 +168,8 @@ class _PageScan:
     images: list[_Placed] = field(default_factory=list)
     visible_text: bool = False
     invisible_text: bool = False
-    other_paint: bool = False        # vector art, shadings, clips, forms...
+    other_paint: bool = False        # vector art, shadings, odd clips, forms...
+    clips: list[tuple[float, float, float, float]] = field(default_factory=list)   # rectangular clips
 
     @property
     def has_text(self) -> bool:
@@ -185,6 +187,9 @@ def _scan_stream(instructions, resources, base_ctm: Matrix, scan: _PageScan, dep
     render_mode = 0
     stack: list[tuple[Matrix, int]] = []
     xobjects = resources.get("/XObject") if resources is not None else None
+    rects: list[tuple[float, float, float, float]] = []    # the current path, if only rectangles
+    curvy = False                                           # the current path has other segments
+    clipping = False
     for inst in instructions:
         if isinstance(inst, pikepdf.ContentStreamInlineImage):
             scan.images.append(_Placed(inst.iimage, ctm, inline=True))
@@ -205,8 +210,30 @@ def _scan_stream(instructions, resources, base_ctm: Matrix, scan: _PageScan, dep
                 scan.invisible_text = True
             else:
                 scan.visible_text = True
+        elif op == "re" and len(operands) == 4:
+            x, y, w, h = (float(v) for v in operands)
+            a, b, c, d, e, f = ctm
+            if abs(b) > 1e-6 or abs(c) > 1e-6:
+                curvy = True
+            else:
+                xs, ys = (a * x + e, a * (x + w) + e), (d * y + f, d * (y + h) + f)
+                rects.append((min(xs), min(ys), max(xs), max(ys)))
+        elif op in _PATH_OPS:
+            curvy = True
+        elif op in ("W", "W*"):
+            clipping = True
+        elif op == "n":
+            # a path used only as a clip: fine when it is one rectangle (checked
+            # against the image's placement later), anything else needs rendering
+            if clipping:
+                if curvy or len(rects) != 1:
+                    scan.other_paint = True
+                else:
+                    scan.clips.append(rects[0])
+            rects, curvy, clipping = [], False, False
         elif op in _PAINT_OPS:
             scan.other_paint = True
+            rects, curvy, clipping = [], False, False
         elif op == "Do" and operands:
             xobj = xobjects.get(operands[0]) if xobjects is not None else None
             if xobj is None:
@@ -291,9 +318,12 @@ def _plain_image(scan: _PageScan) -> _Placed | None:
     obj = placed.obj
     if placed.inline:
         return None
-    a, b, c, d, _, _ = placed.ctm
+    a, b, c, d, e, f = placed.ctm
     if abs(b) > 1e-6 or abs(c) > 1e-6 or a <= 0 or d <= 0:
         return None                      # rotated or mirrored placement
+    for x0, y0, x1, y1 in scan.clips:    # a clip that hides part of the image: render
+        if x0 > e + 0.5 or y0 > f + 0.5 or x1 < e + a - 0.5 or y1 < f + d - 0.5:
+            return None
     if obj.get("/ImageMask", False) or "/SMask" in obj or "/Mask" in obj or "/SMaskInData" in obj:
         return None
     if len(_filters(obj)) > 1 or _encoding(obj) not in _LOSSLESS_EXTRACT:
@@ -404,11 +434,7 @@ def _check_image_limits(path: Path, index: int, scan: _PageScan, limits: images.
 
 
 def _make_page(pixels: np.ndarray, dpi: tuple[float, float], index: int, info: dict) -> images.Page:
-    if any(f.name == "info" for f in fields(images.Page)):
-        return images.Page(pixels, dpi, index, info)  # type: ignore[call-arg]
-    page = images.Page(pixels, dpi, index)
-    page.info = info  # type: ignore[attr-defined]
-    return page
+    return images.Page(pixels, dpi, index, info)
 
 
 class PdfSource:
@@ -726,7 +752,6 @@ class PdfSink:
         self._docinfo: dict[str, Any] = {}
         self._xmp: bytes | None = None
         self._outline: list[_OutlineNode] = []
-        self._page_labels = None
         self._finished = False
         if isinstance(source, PdfSource):
             self._take_metadata(source)

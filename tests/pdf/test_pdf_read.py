@@ -145,3 +145,33 @@ def test_jpeg_quality_estimate_matches_pillow_saves():
         Image.fromarray(np.zeros((16, 16), np.uint8)).save(buf, "JPEG", quality=q)
         with Image.open(buf) as im:
             assert abs(estimate_jpeg_quality(im.quantization) - q) <= 1
+
+
+@pytest.mark.parametrize("clip, lossless", [
+    (b"0 0 300 420 re W n", True),           # a page-sized clip, as some scanners write
+    (b"0 0 100 100 re W n", False),          # hides most of the image: render what shows
+    (b"0 0 m 300 0 l 150 420 l h W n", False),
+])
+def test_clip_paths(tmp_path, page200, clip, lossless):
+    path = write_image_pdf(tmp_path / "c.pdf", [(page200.pixels, 200, "g4")])
+    with pikepdf.open(path, allow_overwriting_input=True) as pdf:
+        old = pdf.pages[0].Contents.read_bytes()
+        pdf.pages[0].Contents = pikepdf.Stream(pdf, b"q " + clip + b" " + old + b" Q")
+        pdf.save(path)
+    with PdfSource(path) as src:
+        page = next(src.pages())
+    assert page.info["rendered"] is (not lossless)
+    if not lossless and b"100 100" in clip:
+        h = page.pixels.shape[0]
+        assert not ink(page.pixels[: h - int(100 * 200 / 72) - 2]).any()   # clipped away stays paper
+
+
+@pytest.mark.parametrize("paint", [b"0 g 10 10 50 50 re f", b"1 w 0 0 m 100 100 l S", b"/Sh0 sh"])
+def test_vector_paint_over_a_scan_is_rendered(tmp_path, page200, paint):
+    path = write_image_pdf(tmp_path / "v.pdf", [(page200.pixels, 200, "g4")])
+    with pikepdf.open(path, allow_overwriting_input=True) as pdf:
+        old = pdf.pages[0].Contents.read_bytes()
+        pdf.pages[0].Contents = pikepdf.Stream(pdf, old + b" " + paint)
+        pdf.save(path)
+    with PdfSource(path) as src:
+        assert src._scans[0].other_paint
