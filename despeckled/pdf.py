@@ -15,9 +15,10 @@ speaks the same protocol as the image readers and writers:
 * :class:`PdfSink` - ``add_page`` appends a page of exactly the source page's
   geometry (MediaBox, CropBox, /Rotate and the image's placement); bilevel
   pages are stored as CCITT G4, others as Flate (PNG-Up predictor, lossless)
-  or as JPEG at the scan's own estimated quality. Document info, XMP and
-  bookmarks are copied from the source. Pixels are compressed as soon as a
-  page is added, so memory holds compressed streams, never pixel arrays.
+  or as JPEG at the scan's own estimated quality. Document info, XMP,
+  bookmarks and page labels are copied from the source. Pixels are
+  compressed as soon as a page is added, so memory holds compressed
+  streams, never pixel arrays.
 * :func:`verify_complete` - cheap structural check used before claiming a
   file: raises :class:`~despeckled.errors.TruncatedInputError` while the
   trailer is not written yet, ``BadInputError(reason=...)`` for encrypted or
@@ -752,6 +753,7 @@ class PdfSink:
         self._docinfo: dict[str, Any] = {}
         self._xmp: bytes | None = None
         self._outline: list[_OutlineNode] = []
+        self._page_labels: Any = None
         self._finished = False
         if isinstance(source, PdfSource):
             self._take_metadata(source)
@@ -782,6 +784,12 @@ class PdfSink:
                 self._xmp = meta.read_bytes()
         except (pikepdf.PdfError, ValueError):
             self._xmp = None
+        try:
+            labels = pdf.Root.get("/PageLabels")     # "i, ii, 1, 2...": a number tree of plain values
+            if labels is not None:
+                self._page_labels = _plain_copy(labels)
+        except (pikepdf.PdfError, ValueError, TypeError, RecursionError):
+            self._page_labels = None
         try:
             self._outline = _read_outline(pdf)
         except (pikepdf.PdfError, pikepdf.OutlineStructureError, ValueError, TypeError, KeyError, RecursionError):
@@ -884,6 +892,8 @@ class PdfSink:
         if self._xmp:
             out.Root.Metadata = pikepdf.Stream(out, self._xmp, Type=pikepdf.Name.Metadata,
                                                Subtype=pikepdf.Name.XML)
+        if self._page_labels is not None:
+            out.Root.PageLabels = self._page_labels
         if self._outline:
             with out.open_outline() as outline:
                 outline.root.extend(_build_outline(out, self._outline))
@@ -902,6 +912,32 @@ class PdfSink:
         if self._out is not None:
             self._out.close()
             self._out = None
+
+
+def _plain_copy(obj: Any, depth: int = 0) -> Any:
+    """A deep copy of a tree of dictionaries, arrays and scalars (no streams)
+    that belongs to no document, so it can be put into another PDF.
+
+    >>> _plain_copy(pikepdf.Dictionary(Nums=[0, pikepdf.Dictionary(S=pikepdf.Name.r)]))
+    pikepdf.Dictionary({
+      "/Nums": [ 0, {
+        "/S": "/r"
+      } ]
+    })
+    """
+    if depth > 32:
+        raise ValueError("structure nested too deeply")
+    if isinstance(obj, pikepdf.Stream):
+        raise TypeError("streams are not copied")
+    if isinstance(obj, pikepdf.Dictionary):
+        return pikepdf.Dictionary({str(k): _plain_copy(v, depth + 1) for k, v in obj.items()})
+    if isinstance(obj, pikepdf.Array):
+        return pikepdf.Array([_plain_copy(v, depth + 1) for v in obj])
+    if isinstance(obj, pikepdf.String):
+        return pikepdf.String(bytes(obj))
+    if isinstance(obj, pikepdf.Name):
+        return pikepdf.Name(str(obj))
+    return obj
 
 
 def _num(v: float) -> str:

@@ -218,3 +218,15 @@ def test_cmyk_jpeg_page_is_rendered(tmp_path):
     assert page.info["rendered"] is True and page.dpi == pytest.approx((100, 100))
     assert page.pixels.shape[:2] == (100, 80)
     assert (page.pixels[50, 40] < 100).all() and (page.pixels[10, 40] > 200).all()
+
+
+def test_page_labels_survive(tmp_path, page200):
+    src = write_image_pdf(tmp_path / "in.pdf", [(page200.pixels, 200, "g4")] * 3)
+    with pikepdf.open(src, allow_overwriting_input=True) as pdf:
+        pdf.Root.PageLabels = pikepdf.Dictionary(Nums=pikepdf.Array([
+            0, pikepdf.Dictionary(S=pikepdf.Name.r), 2, pikepdf.Dictionary(S=pikepdf.Name.D)]))
+        pdf.save(src)
+    out = tmp_path / "out.pdf"
+    copy_through(src, out, bilevel=True)
+    with pikepdf.open(out) as pdf:
+        assert [p.label for p in pdf.pages] == ["i", "ii", "1"]
