@@ -247,11 +247,15 @@ def classify(c: Components, scale: Scale, params: CleanParams, dark_enough: np.n
         row = (a != b) & (ratio >= 0.6) & (ratio <= 1.67)
         kept[mi] |= count_per(pi3, row, mi.size) >= 2
 
-    # Halftone / dot fields: dense clusters of marks (tiny ones included).
+    # Halftone / dot fields: dense clusters of marks (tiny ones included) of
+    # about the same size as their neighbours (a speckled area has all sizes).
     ai = np.flatnonzero(mark)
     if ai.size:
-        dens = local_density(cx[ai], cy[ai], None, c.labels.shape, 0.5 * x, 1)
-        kept[ai[dens >= params.halftone_density]] = True
+        count = local_density(cx[ai], cy[ai], None, c.labels.shape, 0.5 * x, 2)
+        total = local_density(cx[ai], cy[ai], area[ai], c.labels.shape, 0.5 * x, 2)
+        rel = area[ai] * count / np.maximum(total, 1)
+        field = (count >= params.halftone_density) & (rel >= 0.4) & (rel <= 2.5)
+        kept[ai[field]] = True
 
     # Dust: compact blobs no bigger than a few letters, away from text and not
     # sitting on a text line like a lone letter would.

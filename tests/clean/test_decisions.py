@@ -1,0 +1,158 @@
+"""What is removed and what is kept, on hand-made layouts (see conftest)."""
+
+import numpy as np
+import pytest
+
+from despeckled.clean import CleanParams, PageResult, clean_page
+
+
+def ink_at(result: PageResult, yx) -> bool:
+    return bool(result.image[yx] == 0)
+
+
+def test_i_dot_above_a_stem_is_kept(layout):
+    r = clean_page(layout.page)
+    assert ink_at(r, layout.marks["i_dot"])
+    assert r.kept_small[layout.marks["i_dot"]]
+
+
+def test_isolated_dot_of_the_same_size_is_removed(layout):
+    r = clean_page(layout.page)
+    assert not ink_at(r, layout.marks["lone_dot"])
+    assert r.removed[layout.marks["lone_dot"]]
+
+
+def test_period_on_the_baseline_after_a_glyph_is_kept(layout):
+    r = clean_page(layout.page)
+    assert ink_at(r, layout.marks["period"])
+    assert r.kept_small[layout.marks["period"]]
+
+
+def test_period_size_dot_floating_mid_line_is_removed(layout):
+    # same dot, moved up half an x-height from the baseline: not a period
+    page = layout.page.copy()
+    y, x = layout.marks["period"]
+    k = layout.k
+    page[y - round(4 * k):y + round(4 * k), x - round(4 * k):x + round(4 * k)] = 255
+    dy = round(12 * k)
+    page[y - dy - round(2 * k):y - dy + round(3 * k), x - round(2 * k):x + round(3 * k)] = 0
+    r = clean_page(page)
+    assert not ink_at(r, (y - dy, x))
+
+
+def test_dot_leader_is_kept(layout):
+    r = clean_page(layout.page)
+    assert ink_at(r, layout.marks["leader"])
+
+
+def test_dust_clump_is_removed_by_default_and_kept_on_request(layout):
+    assert not ink_at(clean_page(layout.page), layout.marks["dust"])
+    r = clean_page(layout.page, CleanParams(remove_dust=False))
+    assert ink_at(r, layout.marks["dust"])
+    assert r.stats["dust_removed"] == 0
+
+
+def test_text_is_untouched(layout):
+    r = clean_page(layout.page)
+    text = layout.page == 0
+    # every removed pixel is one of the planted noise marks, never text
+    assert not (r.removed & text & ~_noise_mask(layout)).any()
+
+
+def _noise_mask(layout):
+    m = np.zeros(layout.page.shape, bool)
+    for name in ("lone_dot", "dust"):
+        y, x = layout.marks[name]
+        r = layout.px(9)
+        m[y - r:y + r, x - r:x + r] = True
+    return m
+
+
+def test_hairline_survives_the_opening(layout):
+    r = clean_page(layout.page, CleanParams(opening=True))
+    y, x = layout.marks["hairline"]
+    assert (r.image[y, x - 50:x + 50] == 0).all()
+
+
+def test_opening_never_touches_thin_parts_of_kept_glyphs(layout):
+    page = layout.page.copy()
+    # a glyph with a 1-px hairline serif: the serif must survive
+    page[150:175, 600:604] = 0
+    page[175, 590:615] = 0
+    r = clean_page(page, CleanParams(opening=True))
+    assert (r.image[175, 590:615] == 0).all()
+
+
+def test_opening_removes_short_thin_scratches(layout):
+    page = layout.page.copy()
+    page[235, 300:306] = 0                         # a 6-px, 1-px thick scratch
+    r = clean_page(page, CleanParams(opening=True))
+    assert (r.image[235, 300:306] == 255).all()
+
+
+@pytest.mark.parametrize("dpi", [200, 300, 600])
+def test_same_decisions_at_200_300_600_dpi(dpi, make_layout):
+    lay = make_layout(dpi)
+    r = clean_page(lay.page, dpi=None)            # no tag: sizes come from the text
+    got = {name: ink_at(r, yx) for name, yx in lay.marks.items()}
+    assert got == {"i_dot": True, "period": True, "leader": True, "lone_dot": False, "dust": False, "hairline": True}
+    assert r.stats["scale_source"] == "measured"
+
+
+def test_lying_dpi_tag_changes_nothing(layout):
+    a = clean_page(layout.page, dpi=96)
+    b = clean_page(layout.page, dpi=300)
+    assert np.array_equal(a.image, b.image)
+
+
+def test_masks_and_stats_are_consistent(layout):
+    r = clean_page(layout.page)
+    assert r.removed.shape == r.kept_small.shape == layout.page.shape
+    assert r.removed.dtype == bool and r.kept_small.dtype == bool
+    assert not (r.removed & r.kept_small).any()
+    assert (r.image[r.removed] == 255).all()
+    assert (r.image[r.kept_small] == 0).all()
+    for key in ("specks_removed", "dust_removed", "small_kept", "stroke_width_px", "x_height_px", "scale_source", "threshold"):
+        assert key in r.stats
+    assert r.stats["specks_removed"] >= 1 and r.stats["dust_removed"] == 1
+
+
+def test_binary_output_is_0_and_255(layout):
+    r = clean_page(layout.page)
+    assert r.image.dtype == np.uint8
+    assert set(np.unique(r.image).tolist()) <= {0, 255}
+
+
+@pytest.mark.parametrize("method", ["otsu", "adaptive", "fixed"])
+def test_every_threshold_method_keeps_the_text(layout, method):
+    r = clean_page(layout.page, CleanParams(threshold=method))
+    assert ink_at(r, layout.marks["i_dot"]) and not ink_at(r, layout.marks["lone_dot"])
+
+
+def test_faint_show_through_is_dropped(layout):
+    page = layout.page.copy()
+    # a letter-sized gray smudge (show-through): no pixel anywhere near ink-dark
+    page[150:175, 250:262] = 170
+    r = clean_page(page)
+    assert (r.image[150:175, 250:262] == 255).all()
+
+
+def test_blank_and_all_black_pages_do_not_crash():
+    for page in (np.full((50, 60), 255, np.uint8), np.zeros((50, 60), np.uint8)):
+        r = clean_page(page)
+        assert r.image.shape == (50, 60)
+
+
+def test_median_option_runs(layout):
+    r = clean_page(layout.page, CleanParams(median=True))
+    assert ink_at(r, layout.marks["i_dot"])
+
+
+def test_halftone_dot_field_is_kept(layout):
+    page = layout.page.copy()
+    # a 2-px dot every 7 px: a light halftone tone, far from text
+    for y in range(140, 240, 7):
+        for x in range(470, 560, 7):
+            page[y:y + 2, x:x + 2] = 0
+    r = clean_page(page)
+    assert (r.image[140:240, 470:560] == 0).sum() == (page[140:240, 470:560] == 0).sum()

@@ -1,0 +1,130 @@
+"""Thresholds, components, the spatial join and the scale estimate on tiny arrays."""
+
+import cv2
+import numpy as np
+import pytest
+
+from despeckled.clean import threshold as th
+from despeckled.clean.components import label_components
+from despeckled.clean.context import any_per, local_density, points_in_boxes
+from despeckled.clean.scale import estimate_scale, plausible_dpi
+
+
+def test_otsu_level_splits_two_populations():
+    hist = np.zeros(256)
+    hist[30:40] = 5
+    hist[200:220] = 50
+    assert 40 <= th.otsu_level(hist) < 200
+
+
+def test_otsu_level_of_empty_histogram_is_midgray():
+    assert th.otsu_level(np.zeros(256)) == 127
+
+
+def _uneven_page():
+    """Text strokes (gray 60 on paper 230) under a strong left-to-right
+    shadow: the right side's paper is darker than the left side's ink."""
+    h, w = 120, 400
+    light = np.linspace(1.0, 0.3, w, dtype=np.float32)[None, :]
+    paper = np.full((h, w), 230, np.float32)
+    ink = np.zeros((h, w), bool)
+    for x in range(10, 390, 20):
+        ink[40:80, x:x + 4] = True
+    img = np.where(ink, 60.0, paper) * light
+    return np.clip(img, 0, 255).astype(np.uint8), ink
+
+
+def test_adaptive_threshold_copes_with_uneven_illumination():
+    gray, ink = _uneven_page()
+    low, factor = th.background_lowres(gray, 24)
+    flat = th.normalise(gray, th.upsample(low, factor, gray.shape))
+    level = th.otsu_level(th.sample_histogram(flat))
+    found = flat <= level
+    assert (found == ink).mean() > 0.99
+    # a global threshold on the raw page cannot: it loses the left or the right
+    g = th.otsu_level(th.sample_histogram(gray))
+    assert ((gray <= g) == ink).mean() < 0.9
+
+
+def test_background_of_tinted_paper_is_its_own_level():
+    page = np.full((64, 64), 200, np.uint8)     # yellowish paper in gray
+    page[30:33, 5:60] = 40
+    low, _ = th.background_lowres(page, 16)
+    assert abs(int(np.median(low)) - 200) <= 2
+    flat = th.normalise(page, th.upsample(low, _, page.shape))
+    assert flat[10, 10] >= 250 and flat[31, 30] < 80
+
+
+def test_label_components_matches_opencv_statistics():
+    rng = np.random.default_rng(3)
+    ink = (rng.random((200, 300)) < 0.35).astype(np.uint8)
+    c = label_components(ink)
+    n, _, st, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    assert c.n == n
+    assert np.array_equal(c.area[1:], st[1:, cv2.CC_STAT_AREA])
+    assert np.array_equal(c.x0[1:], st[1:, cv2.CC_STAT_LEFT])
+    assert np.array_equal(c.y0[1:], st[1:, cv2.CC_STAT_TOP])
+    assert np.array_equal(c.width[1:], st[1:, cv2.CC_STAT_WIDTH])
+    assert np.array_equal(c.height[1:], st[1:, cv2.CC_STAT_HEIGHT])
+
+
+def test_label_components_of_blank_page():
+    c = label_components(np.zeros((10, 10), np.uint8))
+    assert c.n == 1 and c.lab.size == 0
+
+
+def test_thickness_is_stroke_width_for_strokes():
+    ink = np.zeros((60, 60), np.uint8)
+    ink[5:55, 10:15] = 1                         # a 5-px stroke
+    c = label_components(ink)
+    assert c.thickness[1] == pytest.approx(5, rel=0.15)
+
+
+def test_points_in_boxes_matches_brute_force():
+    rng = np.random.default_rng(7)
+    px, py = rng.uniform(0, 500, 300), rng.uniform(0, 300, 300)
+    bx0, by0 = rng.uniform(0, 500, 80), rng.uniform(0, 300, 80)
+    bx1, by1 = bx0 + rng.uniform(0, 120, 80), by0 + rng.uniform(0, 60, 80)
+    pi, bi = points_in_boxes(px, py, bx0, by0, bx1, by1, 25.0)
+    got = set(zip(pi.tolist(), bi.tolist()))
+    inside = (px[:, None] >= bx0) & (px[:, None] <= bx1) & (py[:, None] >= by0) & (py[:, None] <= by1)
+    want = set(zip(*map(lambda a: a.tolist(), np.nonzero(inside))))
+    assert got == want
+
+
+def test_points_in_boxes_empty_inputs():
+    e = np.zeros(0)
+    pi, bi = points_in_boxes(e, e, np.ones(1), np.ones(1), np.ones(1), np.ones(1), 4)
+    assert pi.size == 0 and bi.size == 0
+
+
+def test_any_per_and_local_density():
+    assert any_per(np.array([1, 1]), np.array([False, True]), 3).tolist() == [False, True, False]
+    px = np.array([5.0, 6.0, 7.0, 200.0])
+    dens = local_density(px, px, None, (300, 300), 10.0, 1)
+    assert dens.tolist() == [3.0, 3.0, 3.0, 1.0]
+
+
+@pytest.mark.parametrize("dpi", [200, 300, 600])
+def test_scale_is_measured_from_the_text_not_the_dpi_tag(dpi, make_layout):
+    lay = make_layout(dpi)
+    c = label_components((lay.page == 0).astype(np.uint8))
+    sc = estimate_scale(c, dpi=96)                # the tag lies
+    assert sc.source == "measured"
+    assert sc.xheight == pytest.approx(21 * dpi / 300, rel=0.1)
+    assert sc.stroke == pytest.approx(3.5 * dpi / 300, rel=0.35)
+
+
+def test_scale_falls_back_to_dpi_without_text():
+    ink = np.zeros((100, 100), np.uint8)
+    ink[50, 50] = 1
+    c = label_components(ink)
+    assert estimate_scale(c, dpi=600).source == "dpi"
+    sc = estimate_scale(c, dpi=None, fallback_dpi=300)
+    assert sc.source == "fallback" and sc.xheight == pytest.approx(300 * 0.063)
+
+
+def test_implausible_dpi_tags_are_ignored():
+    assert plausible_dpi(72, 300) == (300.0, "fallback")
+    assert plausible_dpi(None, 200) == (200.0, "fallback")
+    assert plausible_dpi(400, 300) == (400.0, "dpi")
