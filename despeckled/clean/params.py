@@ -42,7 +42,10 @@ class CleanParams(BaseModel):
         0.5, gt=0, le=2, description="components at least this many x tall or wide are glyphs; smaller ones are 'marks' that need text context"
     )
     mark_gap: float = Field(
-        0.5, ge=0, le=2, description="how far (in x) an i-dot, accent or punctuation mark may sit from its glyph"
+        0.5, ge=0, le=2, description="how far (in x) a punctuation mark may sit from its glyph"
+    )
+    dot_gap: float = Field(
+        0.35, ge=0, le=2, description="how far (in the line's x-height) an i-dot or accent may float above its letter"
     )
     mark_contrast: float = Field(
         0.1, ge=0, le=1, description="a small mark is text only if its darkest pixel is within this fraction of the ink-to-paper range of the text's darkness"

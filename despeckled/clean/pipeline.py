@@ -167,8 +167,6 @@ def classify(c: Components, scale: Scale, params: CleanParams, dark_enough: np.n
     on_base = has_same & (base_same >= y0q + 0.35 * hq - 1) & (base_same <= y1q + tol)
     upper = has_same & (base_same - y1q >= 0.6 * xl_same)
     mid = has_same & (base_same - cyq >= 0.2 * xl_same) & (base_same - cyq <= 0.8 * xl_same)
-    # i-dot / accent height: bottom above the x-line, not above the ascenders
-    dot_height = has_below & (base_below - y1q >= 0.7 * xl_below) & (base_below - y1q <= 1.75 * xl_below)
 
     # monospaced fonts centre a period in a wide cell: allow more after big glyphs
     gap_lim = np.maximum(1.6 * params.mark_gap * x, 0.5 * h[g])
@@ -184,17 +182,24 @@ def classify(c: Components, scale: Scale, params: CleanParams, dark_enough: np.n
     dx = np.where((dxs > 0) & (dxs < slant), 0.0, dx)
     centred = (dx <= 0.15 * w[g] + 0.25 * s + 1) & (w[q] <= w[g] + 0.4 * x)
     off_centre = (dx <= 0.35 * w[g] + 0.5 * s + 1) & (w[q] <= 0.7 * w[g] + 1)
-    over_g = mq & not_self & (h[g] <= 1.8 * x) & (y1[q] < y0[g] + 0.1 * x) & (y0[g] - y1[q] - 1 <= params.mark_gap * x)
+    # Measured on rendered text: an i-dot or accent sits 0.1-0.25 local
+    # x-heights above its letter, its bottom 1.1-1.3 x-heights above the
+    # baseline (up to 1.75 over capitals and ascenders).
+    xlb, bb = xl_below[pi], base_below[pi]
+    lift = bb - y1[q]
+    lift_ok = np.isfinite(bb) & (lift >= 0.7 * xlb) & (lift <= np.where(h[g] < 1.25 * xlb, 1.4, 1.8) * xlb)
+    over_g = (mq & not_self & (h[g] <= 1.8 * x) & (y1[q] < y0[g] + 0.1 * x)
+              & (y0[g] - y1[q] - 1 <= params.dot_gap * np.minimum(xlb, x)) & lift_ok)
     tucked = (w[g] >= 1.2 * x) & (cx[q] >= x0[g]) & (cx[q] <= x1[g]) & (y1[q] < y0[g] + 0.5 * h[g])
-    above = (over_g & centred) | (mq & not_self & (h[g] <= 1.8 * x) & tucked)
+    above = (over_g & centred) | (mq & not_self & (h[g] <= 1.8 * x) & tucked & lift_ok)
     # right after a glyph (periods, commas), and beside one (hyphens, quotes)
     # (a comma may tuck under an italic descender, nothing else under a glyph)
     after = (mq & not_self & (cx[q] > cx[g]) & (hgap_r <= gap_lim)
              & ((hgap_r >= -0.1 * x) | ((hgap_r >= -0.3 * x) & (y0[q] < y1[g] - 0.15 * x)))
              & (y1[q] >= y0[g] + 0.3 * x) & (y0[q] <= y1[g] + 0.1 * x))
     beside = mq & not_self & (hgap >= -0.1 * x) & (hgap <= gap_lim) & (y0[q] >= y0[g] - 0.4 * x) & (y1[q] <= y1[g] + 0.1 * x)
-    is_above = any_per(pi, above, n_q) & dot_height
-    is_above_loose = any_per(pi, over_g & off_centre, n_q) & dot_height
+    is_above = any_per(pi, above, n_q)
+    is_above_loose = any_per(pi, over_g & off_centre, n_q)
     is_after = any_per(pi, after, n_q)
     is_beside = any_per(pi, beside, n_q)
     period = is_after & on_base
