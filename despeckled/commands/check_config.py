@@ -54,7 +54,12 @@ def add_parser(sub):
 
 def run(args) -> int:
     path = resolve_config_path(args.config)
-    cfg = load_config(path)  # raises ConfigError listing every problem in the file/env
+    try:
+        cfg = load_config(path)  # raises ConfigError listing every problem in the file/env
+    except ConfigError as exc:
+        if args.json:  # scripts get the problems on stdout too
+            print(json.dumps({"config_file": str(path), "problems": exc.problems or [exc.message]}, indent=2))
+        raise
     report = check(cfg)
     if args.json:
         print(json.dumps(report, indent=2))

@@ -158,3 +158,10 @@ def test_no_watches_is_a_problem(tmp_path):
     out = check_config("--config", str(cfg))
     assert out.returncode == 3
     assert "watch: no [[watch]] table: the daemon would have nothing to watch" in out.stderr
+
+
+def test_json_report_lists_problems_too(tmp_path):
+    cfg = write(tmp_path / "bad.toml", "[daemon]\nworkers = 0\n")
+    out = check_config("--config", str(cfg), "--json")
+    assert out.returncode == 3
+    assert json.loads(out.stdout)["problems"] == ["daemon.workers: 0 is out of range: should be greater than or equal to 1"]
