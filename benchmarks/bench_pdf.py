@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -164,11 +163,13 @@ def _page_bytes(path: Path) -> list[int]:
 
 
 def _rss_child(pdf: Path, out_dir: Path) -> int:
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss across fork+exec, so a
+    # child would report this (big) parent's peak
     code = (
-        "import sys,resource; from pathlib import Path; from despeckled import process; "
+        "import sys; from pathlib import Path; from despeckled import process; "
         "from despeckled.clean import CleanParams; "
         "process.clean_file(Path(sys.argv[1]), Path(sys.argv[2]), CleanParams()); "
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+        "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])"
     )
     run = subprocess.run([sys.executable, "-c", code, str(pdf), str(out_dir)], capture_output=True, text=True,
                          check=True, cwd=Path(__file__).resolve().parents[1])
