@@ -78,6 +78,8 @@ def _plain(value: Any) -> Any:
     """Make engine stats JSON/pickle friendly (numpy scalars -> Python)."""
     if isinstance(value, np.generic):
         return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist() if value.size <= 64 else f"<array {value.shape} {value.dtype}>"
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

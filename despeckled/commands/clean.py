@@ -42,6 +42,9 @@ def add_parser(sub):
         help="clean image files once and exit",
         description="Remove specks and dots from scanned pages (PNG, JPEG, TIFF, BMP, PDF) without "
                     "damaging the text. A directory INPUT stands for the supported files in it.",
+        epilog="Exit status: 0 all cleaned; 4 an input could not be processed (one 'despeckled: error: FILE: "
+               "reason' line each; the others are still cleaned); 5 an output could not be written; "
+               "2 bad usage or --set; 3 bad config or profile.",
     )
     p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="image files or folders of them")
     g = p.add_mutually_exclusive_group(required=True)
@@ -284,7 +287,10 @@ def run(args) -> int:
                          "use --output-dir DIR for several")
     show_removed: Path | None = args.show_removed
     if show_removed is not None:
-        as_file = show_removed.suffix.lower() == ".png" and not show_removed.is_dir()
+        as_file = bool(show_removed.suffix) and not show_removed.is_dir()
+        if as_file and show_removed.suffix.lower() != ".png":
+            raise UsageError(f"--show-removed {show_removed}: overlays are PNG images; name the file .png "
+                             "or give a folder")
         if as_file and len(files) > 1:
             raise UsageError("--show-removed FILE takes one INPUT; give a folder for several")
         if not as_file:
