@@ -423,7 +423,10 @@ def _check_limits(path: Path, pdf: pikepdf.Pdf, limits: images.Limits) -> int:
 def _check_image_limits(path: Path, index: int, scan: _PageScan, limits: images.Limits) -> None:
     for placed in scan.images:
         w, h = _image_dims(placed.obj)
-        if w < 0 or h < 0 or w * h > limits.max_pixels:
+        if w <= 0 or h <= 0:
+            raise errors.BadInputError(f"page {index + 1} has an image of {w}x{h} pixels",
+                                       reason="malformed_pdf", path=str(path))
+        if w * h > limits.max_pixels:
             raise errors.ImageTooLargeError(
                 f"page {index + 1} has a {w}x{h} image, more than the limit of "
                 f"{limits.max_pixels} pixels", path=str(path),
@@ -499,8 +502,12 @@ class PdfSource:
             raise
         except Image.DecompressionBombError as exc:
             raise errors.ImageTooLargeError(f"page {index + 1}: {exc}", path=str(self.path)) from None
+        except OSError as exc:
+            if exc.errno is not None:
+                raise        # a real I/O error (a share that blipped...): the caller decides
+            raise _malformed(self.path, f"page {index + 1}: {exc}") from None
         except (pikepdf.PdfError, pikepdf.PikepdfError, ValueError, TypeError, KeyError,
-                RuntimeError, OSError, AttributeError, zlib.error) as exc:
+                RuntimeError, AttributeError, zlib.error) as exc:
             raise _malformed(self.path, f"page {index + 1}: {exc}") from None
 
     def _why_pass_through(self) -> str | None:
@@ -769,6 +776,8 @@ class PdfSink:
 
     # -- metadata
     def _take_metadata(self, source: PdfSource) -> None:
+        """Copy what describes the document. Best effort: damaged metadata in
+        a readable scan must not cost the user the cleaned pages."""
         pdf = source.pdf
         try:
             for key, value in pdf.docinfo.items():
@@ -776,23 +785,23 @@ class PdfSink:
                     self._docinfo[str(key)] = pikepdf.String(bytes(value))
                 elif isinstance(value, pikepdf.Name):
                     self._docinfo[str(key)] = pikepdf.Name(str(value))
-        except (pikepdf.PdfError, ValueError, TypeError):
-            pass
+        except Exception:  # noqa: BLE001 - any damage here only loses metadata
+            self._docinfo = {}
         try:
             meta = pdf.Root.get("/Metadata")
             if isinstance(meta, pikepdf.Stream):
                 self._xmp = meta.read_bytes()
-        except (pikepdf.PdfError, ValueError):
+        except Exception:  # noqa: BLE001
             self._xmp = None
         try:
             labels = pdf.Root.get("/PageLabels")     # "i, ii, 1, 2...": a number tree of plain values
             if labels is not None:
                 self._page_labels = _plain_copy(labels)
-        except (pikepdf.PdfError, ValueError, TypeError, RecursionError):
+        except Exception:  # noqa: BLE001
             self._page_labels = None
         try:
             self._outline = _read_outline(pdf)
-        except (pikepdf.PdfError, pikepdf.OutlineStructureError, ValueError, TypeError, KeyError, RecursionError):
+        except Exception:  # noqa: BLE001
             self._outline = []
 
     # -- pages
@@ -815,6 +824,8 @@ class PdfSink:
             raise ValueError("PdfSink is finished")
         info = info or {}
         image = np.asarray(image)
+        if image.ndim not in (2, 3) or image.shape[0] == 0 or image.shape[1] == 0:
+            raise errors.OutputError(f"cannot write a page image of shape {image.shape}")
         h, w = image.shape[:2]
         out = self._out
         xobj = self._image_xobject(image, bilevel=bilevel, quality=info.get("jpeg_quality"))

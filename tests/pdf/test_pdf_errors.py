@@ -84,19 +84,32 @@ def test_too_many_pages(tmp_path, check):
         check(path, Limits(max_pages=4))
 
 
+def _one_image_pdf(path, width: int, height: int):
+    pdf = pikepdf.new()
+    im = pikepdf.Stream(pdf, b"\x00" * 16, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image,
+                        Width=width, Height=height, ColorSpace=pikepdf.Name.DeviceGray, BitsPerComponent=8)
+    page = pikepdf.Dictionary(Type=pikepdf.Name.Page, MediaBox=[0, 0, 595, 842],
+                              Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=im)),
+                              Contents=pikepdf.Stream(pdf, b"q 595 0 0 842 0 0 cm /Im0 Do Q"))
+    pdf.pages.append(pikepdf.Page(page))
+    pdf.save(path)
+    return path
+
+
 @BOTH
 def test_absurd_image_dimensions(tmp_path, check):
     # a tiny stream claiming to be 200000 x 200000 pixels: rejected before decoding
-    pdf = pikepdf.new()
-    bomb = pikepdf.Stream(pdf, b"\x00" * 16, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image,
-                          Width=200_000, Height=200_000, ColorSpace=pikepdf.Name.DeviceGray, BitsPerComponent=8)
-    page = pikepdf.Dictionary(Type=pikepdf.Name.Page, MediaBox=[0, 0, 595, 842],
-                              Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=bomb)),
-                              Contents=pikepdf.Stream(pdf, b"q 595 0 0 842 0 0 cm /Im0 Do Q"))
-    pdf.pages.append(pikepdf.Page(page))
-    pdf.save(tmp_path / "bomb.pdf")
+    path = _one_image_pdf(tmp_path / "bomb.pdf", 200_000, 200_000)
     with pytest.raises(errors.ImageTooLargeError, match="200000x200000"):
-        check(tmp_path / "bomb.pdf")
+        check(path)
+
+
+@BOTH
+def test_empty_image_is_malformed(tmp_path, check):
+    path = _one_image_pdf(tmp_path / "zero.pdf", 0, 100)
+    with pytest.raises(errors.BadInputError) as exc:
+        check(path)
+    assert exc.value.reason == "malformed_pdf"
 
 
 def test_absurd_page_size_to_render(tmp_path, page200):
@@ -128,21 +141,34 @@ def test_cut_image_stream_is_malformed(tmp_path, page200, check):
     assert exc.value.reason in ("malformed_pdf", "truncated")
 
 
-def test_corrupted_bytes_never_crash(tmp_path, good_pdf):
-    """Flip bytes all over a valid PDF: every outcome is pages or one of our errors."""
-    data = bytearray(good_pdf.read_bytes())
+def test_corrupted_bytes_never_crash(tmp_path):
+    """Flip bytes all over valid PDFs (plain, MRC, OCR; with metadata and
+    bookmarks): every outcome is a cleaned copy or one of our errors."""
+    from despeckled.pdf import PdfSink
+    from despeckled.pdf_synth import synthetic_page, write_ocr_pdf
+
+    sp = synthetic_page(100, (150.0, 200.0), lines=3, specks=5, seed=3)
+    sources = [
+        write_image_pdf(tmp_path / "a.pdf", [(sp.pixels, 100, "g4"), (sp.pixels, 100, "jpeg"), (sp.pixels, 100, "flate")],
+                        info={"/Title": "t"}, bookmarks=[("b", 1)]),
+        write_mrc_pdf(tmp_path / "b.pdf", sp.pixels, 100),
+        write_ocr_pdf(tmp_path / "c.pdf", sp.pixels, 100),
+    ]
     rng = random.Random(42)
-    outcomes = set()
-    for i in range(25):
-        bad = bytearray(data)
+    outcomes: dict[str, int] = {}
+    for i in range(90):
+        bad = bytearray(sources[i % 3].read_bytes())
         for _ in range(rng.randint(1, 40)):
             bad[rng.randrange(len(bad) - 8)] = rng.randrange(256)
-        path = tmp_path / f"bad{i}.pdf"
+        path = tmp_path / "bad.pdf"
         path.write_bytes(bytes(bad))
         try:
             verify_complete(path)
-            read_all(path)
-            outcomes.add("ok")
+            with PdfSource(path) as src, PdfSink(tmp_path / "out.pdf", src) as sink:
+                for page in src.pages():
+                    sink.add_page(page.pixels, page.dpi, bilevel=True, info=page.info)
+            key = "ok"
         except errors.BadInputError as exc:
-            outcomes.add(exc.reason)
-    assert outcomes      # reached here: nothing but BadInputError escaped
+            key = exc.reason
+        outcomes[key] = outcomes.get(key, 0) + 1
+    assert "malformed_pdf" in outcomes       # reached here: nothing but our errors escaped
