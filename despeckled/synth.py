@@ -18,10 +18,10 @@ description means the same physical page at 200, 300 or 600 dpi: a speck of
 
 Pure numpy / OpenCV / Pillow, deterministic for a given seed on a given
 machine. With ``fonts="auto"`` the DejaVu TrueType fonts are used when the
-system has them (real accents); otherwise, and with ``fonts="builtin"``,
-Pillow's built-in TrueType font (ASCII only: accents are drawn as separate
-marks, which is what a diacritic is to a despeckler anyway) and OpenCV's
-Hershey fonts.
+system has them (real accents); always, and alone with ``fonts="builtin"``,
+Pillow's built-in TrueType font (ASCII only: accents are drawn over the
+letters as separate marks, which is what a diacritic is to a despeckler
+anyway) and OpenCV's Hershey fonts (accents dropped).
 
 Examples
 --------
@@ -375,33 +375,83 @@ class _Layout:
     def paragraph(self, text: str, face: _Face, pt: float, indent: float = 0.0) -> bool:
         """Word-wrap ``text``; returns False when the page is full."""
         em = self.px(pt)
-        if face.hershey is not None or not _has_glyphs(face, "".join(sorted(set(text)))):
+        compose = False  # draw accents as separate marks over a font that has none
+        if face.hershey is not None:
             text = _strip_accents(text)
+        elif not _has_glyphs(face, "".join(sorted(set(text)))):
+            compose = True
         measure, handle = self._measure(face, em)
         space = measure(" ")
         x_start = self.x0 + round(indent * em)
         line: list[str] = []
         width = 0.0
         lead = round(1.25 * em)
+
+        def emit() -> None:
+            s = " ".join(line)
+            self.y += lead
+            self._put(face, em, handle, x_start, self.y, _strip_accents(s) if compose else s)
+            if compose:
+                self._accents(handle, em, x_start, self.y, s)
+            self.lines.append(s)
+
         for word in text.split():
-            wlen = measure(word)
+            wlen = measure(_strip_accents(word) if compose else word)
             if line and x_start + width + space + wlen > self.x1:
                 if not self.fits(em):
                     return False
-                self.y += lead
-                self._put(face, em, handle, x_start, self.y, " ".join(line))
-                self.lines.append(" ".join(line))
+                emit()
                 line, width = [], 0.0
             width += (space if line else 0) + wlen
             line.append(word)
         if line:
             if not self.fits(em):
                 return False
-            self.y += lead
-            self._put(face, em, handle, x_start, self.y, " ".join(line))
-            self.lines.append(" ".join(line))
+            emit()
         self.y += round(0.6 * em)
         return True
+
+    def _accents(self, font: ImageFont.FreeTypeFont, em: int, x: int, baseline: int, s: str) -> None:
+        """Draw the diacritics of ``s`` (drawn without them at ``x``) as marks."""
+        drawn = ""
+        w = max(1, round(em * 0.08))
+        for c in s:
+            plain = _strip_accents(c)
+            marks = [m for m in unicodedata.normalize("NFD", c) if unicodedata.combining(m)]
+            if marks and plain:
+                x0 = x + font.getlength(drawn)
+                _, t, _, _ = font.getbbox(plain, anchor="ls")
+                cx = x0 + font.getlength(plain) / 2
+                top = baseline + t - 0.08 * em  # just above the letter
+                h = 0.22 * em
+                for m in marks:
+                    self._mark(m, cx, top, h, baseline, w, em)
+            drawn += plain
+
+    def _mark(self, m: str, cx: float, top: float, h: float, baseline: int, w: int, em: int) -> None:
+        d = self.draw
+        k = h * 0.8
+        if m == "\u0301":  # acute
+            d.line([(cx - k * 0.4, top), (cx + k * 0.4, top - h)], fill=0, width=w)
+        elif m == "\u0300":  # grave
+            d.line([(cx + k * 0.4, top), (cx - k * 0.4, top - h)], fill=0, width=w)
+        elif m == "\u0302":  # circumflex
+            d.line([(cx - k, top), (cx, top - h), (cx + k, top)], fill=0, width=w)
+        elif m == "\u030c":  # caron
+            d.line([(cx - k, top - h), (cx, top), (cx + k, top - h)], fill=0, width=w)
+        elif m == "\u0303":  # tilde
+            d.line([(cx - k * 1.2, top - h * 0.3), (cx - k * 0.4, top - h), (cx + k * 0.4, top - h * 0.3),
+                    (cx + k * 1.2, top - h)], fill=0, width=w, joint="curve")
+        elif m in ("\u0308", "\u0307"):  # diaeresis, dot above
+            r = max(1.0, 0.055 * em)
+            for dx in ((-k * 0.8, k * 0.8) if m == "\u0308" else (0.0,)):
+                d.ellipse([cx + dx - r, top - h / 2 - r, cx + dx + r, top - h / 2 + r], fill=0)
+        elif m == "\u030a":  # ring
+            r = h * 0.5
+            d.ellipse([cx - r, top - h, cx + r, top], outline=0, width=max(1, w - 1))
+        elif m == "\u0327":  # cedilla
+            d.line([(cx, baseline), (cx + k * 0.6, baseline + h * 0.7), (cx - k * 0.4, baseline + h * 1.3)],
+                   fill=0, width=w)
 
     def toc(self, rng: np.random.Generator, face: _Face, pt: float, n: int) -> bool:
         """A table of contents with dot leaders."""

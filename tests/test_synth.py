@@ -110,9 +110,17 @@ def test_text_has_accents_punctuation_and_leaders():
     assert len(p.lines) > 20
 
 
-def test_builtin_fonts_need_no_system_files():
-    p = make_page(2, dpi=100, size=SIZE, fonts="builtin")
+def test_builtin_fonts_need_no_system_files_and_still_have_accents():
+    p = make_page(2, dpi=150, size="a5", fonts="builtin", n_specks=0, n_dust=0)
     assert (p.clean == 0).sum() > 1000
+    assert any(c in p.text for c in "éèüöñçå")  # drawn as marks over the plain letters
+    plain = synth._Layout(600, 120, 300, 10)
+    accented = synth._Layout(600, 120, 300, 10)
+    face = synth._faces("builtin")[0][0]
+    plain.paragraph("ne", face, 12.0)
+    accented.paragraph("ñé", face, 12.0)
+    extra = np.asarray(accented.img) < 128
+    assert extra.sum() > (np.asarray(plain.img) < 128).sum()
 
 
 def test_bad_arguments():
