@@ -129,7 +129,8 @@ def sniff_format(head: bytes) -> str | None:
         return "jpeg"
     if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
         return "tiff"
-    if head.startswith(b"BM") and len(head) >= 14:
+    if head.startswith(b"BM") and len(head) >= 18 and head[6:10] == b"\0\0\0\0" and \
+            struct.unpack("<I", head[14:18])[0] in (12, 16, 40, 52, 56, 64, 108, 124):
         return "bmp"
     if b"%PDF-" in head[:1024]:
         return "pdf"
@@ -155,8 +156,8 @@ def _other_image_kind(head: bytes) -> str | None:
 
 def _is_magic_prefix(head: bytes) -> bool:
     """A very short file that may become an image once its writer goes on."""
-    prefixes = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"BM", b"%PDF-")
-    return any(p.startswith(head) or head.startswith(p) for p in prefixes)
+    prefixes = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"%PDF-")
+    return head.startswith(b"BM") or any(p.startswith(head) or head.startswith(p) for p in prefixes)
 
 
 @dataclass(frozen=True)
@@ -620,22 +621,22 @@ def open_source(path: str | os.PathLike[str], limits: Limits | None = None) -> I
             other = _other_image_kind(head)
             if other:
                 raise errors.UnsupportedInputError(f"{other} images are not supported (PNG, JPEG, TIFF, BMP, PDF are)")
-            if len(head) < 8 and _is_magic_prefix(head):
+            if len(head) < 18 and _is_magic_prefix(head):
                 raise errors.TruncatedInputError(f"truncated: only {len(head)} bytes so far")
             raise errors.NotAnImageError("not an image (no PNG, JPEG, TIFF, BMP or PDF signature)")
         fh.seek(0)
         if fmt == "pdf":
             fh.close()
-            with _pdf_source(path, limits) as src:
-                yield src
-            return
-        src = Source(path, fh, fmt, st.st_size, limits)
+            src = _pdf_module().PdfSource(path, limits)
+        else:
+            src = Source(path, fh, fmt, st.st_size, limits)
     except OSError as exc:
         fh.close()
         raise _os_error(exc) from exc
     except BaseException:
         fh.close()
         raise
+    # outside the try: errors raised by the caller's block are the caller's
     try:
         yield src
     finally:
@@ -654,15 +655,6 @@ def _pdf_module():
     except ImportError as exc:
         raise errors.UnsupportedInputError(f"PDF support is not available ({exc})") from exc
     return pdf
-
-
-@contextlib.contextmanager
-def _pdf_source(path: Path, limits: Limits) -> Iterator[Any]:
-    src = _pdf_module().PdfSource(path, limits)
-    try:
-        yield src
-    finally:
-        src.close()
 
 
 def verify_complete(path: str | os.PathLike[str], limits: Limits | None = None) -> int:

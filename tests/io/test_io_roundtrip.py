@@ -236,3 +236,19 @@ def test_jpeg_quality_estimate_is_exact_for_libjpeg_tables():
         buf = io.BytesIO()
         Image.new("L", (8, 8)).save(buf, "JPEG", quality=q)
         assert images.estimate_jpeg_quality(Image.open(buf).quantization[0]) == q
+
+
+def test_errors_of_the_callers_block_pass_through_unchanged(tmp_path, page):
+    Image.fromarray(page).save(tmp_path / "a.png")
+    with pytest.raises(OSError) as exc:
+        with images.open_source(tmp_path / "a.png"):
+            raise OSError(28, "No space left on device")
+    assert type(exc.value) is OSError
+
+
+def test_text_starting_with_bm_is_not_a_bmp(tmp_path):
+    from despeckled import errors
+
+    (tmp_path / "note.bmp").write_text("BMW service report, nothing to see here\n" * 3)
+    with pytest.raises(errors.NotAnImageError):
+        images.verify_complete(tmp_path / "note.bmp")
