@@ -25,8 +25,31 @@ speaks the same protocol as the image readers and writers:
   malformed files, :class:`~despeckled.errors.ImageTooLargeError` for PDF
   bombs (page count, image dimensions). Returns the page count.
 
-Every pikepdf/PDFium exception is turned into a ``BadInputError`` naming the
-file, so nothing escapes as a bare traceback.
+Every pikepdf/PDFium exception is turned into a ``BadInputError`` with a
+one-line message (the caller prefixes the file name), so nothing escapes as a
+bare traceback. OSErrors that carry an errno (a network share that blipped)
+propagate unchanged so that the daemon can retry them.
+
+Decisions:
+
+* Text: a page that shows text (``Tj``/``TJ``/``'``/``"`` in any render
+  mode but 3 and 7) is born-digital; text drawn invisibly (modes 3, 7) is an
+  OCR layer. Either makes the whole file pass through unchanged: flattening
+  would destroy real text, and cleaning under an OCR layer would leave words
+  that no longer match the picture. Forced cleaning renders born-digital
+  pages and drops OCR layers (a scan page under invisible text is still
+  extracted losslessly).
+* Encryption: a file that needs a password fails (``reason="encrypted"``).
+  A file that opens with an empty user password (an "owner password" that
+  only restricts printing or editing) passes through unchanged: a cleaned
+  copy could not carry the author's restrictions. Forced cleaning writes it
+  unencrypted.
+* Completeness: no ``%%EOF`` in the last 1 KiB means "still being written"
+  (:class:`~despeckled.errors.TruncatedInputError`); qpdf's recovery is not
+  allowed to paper over a half-written file.
+* Annotations and form fields are not carried into the cleaned file, so a
+  file that has any (other than links) passes through unchanged too: notes,
+  stamps and filled-in fields are the user's content.
 
 Libraries: pikepdf (qpdf) reads structure, extracts image streams losslessly
 and writes the output; pypdfium2 (PDFium) renders pages that are not plain
@@ -451,8 +474,9 @@ class PdfSource:
         Always ``"pdf"``.
     page_count : int
     pass_through : str or None
-        Why the file should be copied unchanged (vector text, an OCR layer, an
-        owner-password-protected file), or None when it is a plain scan.
+        Why the file should be copied unchanged (vector text, an OCR layer,
+        annotations or form fields, an owner-password-protected file), or
+        None when it is a plain scan.
     """
 
     format = "pdf"
@@ -468,7 +492,7 @@ class PdfSource:
             self._scans: list[_PageScan] = []
             for i, page in enumerate(self._pdf.pages):
                 self._scans.append(self._guard(i, _scan_page, page))
-            self.pass_through = self._why_pass_through()
+            self.pass_through = self._guard(0, self._why_pass_through)
         except BaseException:
             self.close()
             raise
@@ -517,6 +541,12 @@ class PdfSource:
             return f"has vector text (page {_page_list(visible)}); not flattening it into an image"
         if ocr:
             return f"has an OCR text layer (page {_page_list(ocr)}); not discarding it"
+        annotated = [i + 1 for i, page in enumerate(self.pdf.pages) if _has_annotations(page)]
+        if annotated:
+            return f"has annotations or form fields (page {_page_list(annotated)}); not dropping them"
+        fields = self.pdf.Root.get("/AcroForm", {}).get("/Fields") if "/AcroForm" in self.pdf.Root else None
+        if isinstance(fields, pikepdf.Array) and len(fields) > 0:
+            return "has form fields; not dropping them"
         if self.pdf.is_encrypted:
             return "is encrypted (owner password); cleaning would drop its protection"
         return None
@@ -628,6 +658,20 @@ class PdfSource:
         info["placement"] = (w_pt, 0.0, 0.0, h_pt, area[0], area[1])
         info["jpeg_quality"] = max(jpeg_qs) if jpeg_qs else None
         return _make_page(pixels, (dpi, dpi), index, info)
+
+
+#: Annotations a cleaned copy may lose without losing the user's content.
+_DISPOSABLE_ANNOTS = frozenset({"/Link", "/Popup"})
+
+
+def _has_annotations(page: pikepdf.Page) -> bool:
+    annots = page.obj.get("/Annots")
+    if not isinstance(annots, pikepdf.Array):
+        return False
+    for annot in annots:
+        if isinstance(annot, pikepdf.Dictionary) and str(annot.get("/Subtype", "")) not in _DISPOSABLE_ANNOTS:
+            return True
+    return False
 
 
 def _page_list(pages: list[int]) -> str:

@@ -175,3 +175,17 @@ def test_vector_paint_over_a_scan_is_rendered(tmp_path, page200, paint):
         pdf.save(path)
     with PdfSource(path) as src:
         assert src._scans[0].other_paint
+
+
+@pytest.mark.parametrize("subtype, passes", [("/Text", True), ("/FreeText", True), ("/Link", False)])
+def test_annotations_pass_through_but_links_do_not(tmp_path, page200, subtype, passes):
+    path = write_image_pdf(tmp_path / "a.pdf", [(page200.pixels, 200, "g4")])
+    with pikepdf.open(path, allow_overwriting_input=True) as pdf:
+        pdf.pages[0].Annots = pdf.make_indirect(pikepdf.Array([pikepdf.Dictionary(
+            Type=pikepdf.Name.Annot, Subtype=pikepdf.Name(subtype), Rect=[10, 10, 50, 50],
+            Contents=pikepdf.String("a note"))]))
+        pdf.save(path)
+    with PdfSource(path) as src:
+        assert (src.pass_through is not None) is passes
+        if passes:
+            assert "annotations" in src.pass_through
