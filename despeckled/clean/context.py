@@ -112,3 +112,26 @@ def local_density(px: np.ndarray, py: np.ndarray, weights: np.ndarray | None, sh
     k = 2 * int(radius_cells) + 1
     summed = cv2.boxFilter(grid, -1, (k, k), normalize=False, borderType=cv2.BORDER_CONSTANT)
     return summed.ravel()[flat].astype(np.float64)
+
+
+def near_selected(px: np.ndarray, py: np.ndarray, selected: np.ndarray, shape: tuple[int, int], cell: float, radius_cells: int) -> np.ndarray:
+    """Whether each point lies within ``radius_cells`` grid cells of a
+    selected point (itself included): grows a set of core points into the
+    region around them, e.g. the whole of a dot field from its dense core.
+
+    >>> near_selected(np.array([5., 25., 200.]), np.array([5., 5., 5.]),
+    ...               np.array([True, False, False]), (50, 300), 10.0, 2).tolist()
+    [True, True, False]
+    """
+    if px.size == 0:
+        return np.zeros(0, bool)
+    cell = max(float(cell), 1.0)
+    gh = int(np.ceil(shape[0] / cell)) + 1
+    gw = int(np.ceil(shape[1] / cell)) + 1
+    iy = np.clip((py / cell).astype(np.int64), 0, gh - 1)
+    ix = np.clip((px / cell).astype(np.int64), 0, gw - 1)
+    flat = iy * gw + ix
+    grid = (np.bincount(flat[selected], minlength=gh * gw) > 0).astype(np.uint8).reshape(gh, gw)
+    k = 2 * int(radius_cells) + 1
+    grown = cv2.dilate(grid, np.ones((k, k), np.uint8))
+    return grown.ravel()[flat] > 0

@@ -61,5 +61,5 @@ class CleanParams(BaseModel):
         1.6, gt=0, description="a blob whose thickness exceeds this many s is not a stroke (dust candidate)"
     )
     halftone_density: int = Field(
-        10, ge=3, description="a small mark with at least this many small marks of similar size within ~1.25 x is part of a dot field (halftone) and kept"
+        25, ge=3, description="a small mark with at least this many small marks of similar size within ~1.25 x is in the core of a dot field (halftone); the field around such cores is kept"
     )

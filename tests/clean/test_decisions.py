@@ -156,3 +156,19 @@ def test_halftone_dot_field_is_kept(layout):
             page[y:y + 2, x:x + 2] = 0
     r = clean_page(page)
     assert (r.image[140:240, 470:560] == 0).sum() == (page[140:240, 470:560] == 0).sum()
+
+
+@pytest.mark.parametrize("mode", ["binary", "gray"])
+def test_high_resolution_reduced_analysis_gives_the_same_decisions(make_layout, mode):
+    lay = make_layout(600)
+    r = clean_page(lay.page, CleanParams(mode=mode), dpi=600)    # analysed at half resolution
+    assert r.stats["analysis_reduction"] == 2
+    got = {name: ink_at(r, yx) for name, yx in lay.marks.items()}
+    assert got == {"i_dot": True, "period": True, "leader": True, "lone_dot": False, "dust": False, "hairline": True}
+    full = clean_page(lay.page, CleanParams(mode=mode), dpi=None)  # no tag: full resolution
+    assert full.stats["analysis_reduction"] == 1
+    # identical text; only removed marks may differ, and removal is whole-mark
+    text = lay.page == 0
+    assert np.array_equal(r.removed & text, full.removed & text)
+    assert np.array_equal(r.image, full.image)
+    assert r.stats["x_height_px"] == pytest.approx(full.stats["x_height_px"], rel=0.1)
