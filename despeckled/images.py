@@ -850,7 +850,10 @@ class Sink:
 
     def add_page(self, image: np.ndarray, dpi: tuple[float, float] | None, *, bilevel: bool,
                  info: dict | None = None) -> None:
-        self._writer.add_page(image, dpi, bilevel=bilevel, info=info)
+        try:
+            self._writer.add_page(image, dpi, bilevel=bilevel, info=info)
+        except OSError as exc:
+            raise _write_error(exc, self.tmp) from exc
 
     def _finish(self) -> None:
         finish = getattr(self._writer, "finish", None)
@@ -890,5 +893,15 @@ def open_sink(directory: str | os.PathLike[str], name: str, fmt: str | None = No
         except errors.DespeckledError:
             raise
         except OSError as exc:
-            raise errors.OutputError(f"cannot write {name}: {exc.strerror or exc}") from exc
+            raise _write_error(exc, out.tmp) from exc
     sink.path = out.path
+
+
+def _write_error(exc: OSError, tmp: Path) -> errors.DespeckledError:
+    """An OSError while writing: transient (a share that blipped) or not."""
+    where = tmp.parent
+    if exc.errno in _TRANSIENT_ERRNOS:
+        return errors.TransientIOError(f"cannot write in {where}: {exc.strerror or exc}")
+    if exc.errno is None:      # an encoder error from Pillow/libtiff: ours, not the disk's
+        return errors.OutputError(f"cannot encode the output: {exc}")
+    return errors.OutputError(f"cannot write in {where}: {exc.strerror or exc}")
