@@ -434,7 +434,9 @@ def _clean(claim: Claim, logger) -> Outcome | None:
     claim.staging.mkdir(parents=True, exist_ok=True)
     claim.m["attempts"] = int(claim.m.get("attempts", 0)) + 1
     claim.save()
-    out_name = _output_name(spec, claim.name)
+    # the staging folder is empty, so the name clean_file picks (the source's,
+    # with the output format's suffix) is exactly the staged name
+    out_name = _output_name(spec, claim.name) if spec.output_format else None
     t0 = time.perf_counter()
     try:
         report = clean_file(claim.work_file, claim.staging, spec.clean, out_name=out_name,
@@ -445,7 +447,7 @@ def _clean(claim: Claim, logger) -> Outcome | None:
         return fail_claim(claim, "too_large", f"{claim.name}: out of memory while cleaning", logger)
     staged = Path(report.output)
     claim.m.update(
-        state="publishing", staged=str(staged), out_name=out_name,
+        state="publishing", staged=str(staged), out_name=staged.name,
         pages=int(report.pages), specks_removed=int(report.specks_removed),
         clean_seconds=round(time.perf_counter() - t0, 4),
         passed_through=bool(getattr(report, "passed_through", False)),
