@@ -16,9 +16,9 @@ speaks the same protocol as the image readers and writers:
   geometry (MediaBox, CropBox, /Rotate and the image's placement); bilevel
   pages are stored as CCITT G4, others as Flate (PNG-Up predictor, lossless)
   or as JPEG at the scan's own estimated quality. Document info, XMP,
-  bookmarks and page labels are copied from the source. Pixels are
-  compressed as soon as a page is added, so memory holds compressed
-  streams, never pixel arrays.
+  bookmarks and page labels are copied from the source. Each page is
+  compressed and written to the file as soon as it is added, so memory holds
+  one page whatever the page count.
 * :func:`verify_complete` - cheap structural check used before claiming a
   file: raises :class:`~despeckled.errors.TruncatedInputError` while the
   trailer is not written yet, ``BadInputError(reason=...)`` for encrypted or
@@ -51,16 +51,19 @@ Decisions:
   file that has any (other than links) passes through unchanged too: notes,
   stamps and filled-in fields are the user's content.
 
-Libraries: pikepdf (qpdf) reads structure, extracts image streams losslessly
-and writes the output; pypdfium2 (PDFium) renders pages that are not plain
+Libraries: pikepdf (qpdf) reads structure and extracts image streams
+losslessly; the output is written by a small sequential writer here (image
+pages need nothing more, and it streams); pypdfium2 (PDFium) renders pages that are not plain
 images and decodes JBIG2. Both ship manylinux wheels with their native
 libraries bundled.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
+import secrets
 import threading
 import zlib
 from collections.abc import Iterator
@@ -788,26 +791,88 @@ class _OutlineNode:
     children: list[_OutlineNode] = field(default_factory=list)
 
 
+class _PdfWriter:
+    """A minimal sequential PDF writer: each object goes to the file as soon
+    as it is made, so memory never holds more than the page being written.
+
+    Object numbers come from :meth:`reserve` (so objects can refer forward);
+    :meth:`close` writes the cross-reference table and the trailer.
+    """
+
+    def __init__(self, fh) -> None:
+        self.fh = fh
+        self.offsets: dict[int, int] = {}
+        self._next = 1
+        fh.write(b"%PDF-1.5\n%\xe2\xe3\xcf\xd3\n")
+
+    def reserve(self) -> int:
+        num = self._next
+        self._next += 1
+        return num
+
+    def obj(self, num: int, body: bytes) -> None:
+        self.offsets[num] = self.fh.tell()
+        self.fh.write(b"%d 0 obj\n%s\nendobj\n" % (num, body))
+
+    def stream(self, num: int, entries: bytes, data: bytes) -> None:
+        self.offsets[num] = self.fh.tell()
+        self.fh.write(b"%d 0 obj\n<< %s /Length %d >>\nstream\n" % (num, entries, len(data)))
+        self.fh.write(data)
+        self.fh.write(b"\nendstream\nendobj\n")
+
+    def close(self, root: int, info: int | None) -> None:
+        xref = self.fh.tell()
+        size = self._next
+        lines = [b"xref\n0 %d\n0000000000 65535 f \n" % size]
+        for num in range(1, size):
+            off = self.offsets.get(num)
+            lines.append(b"%010d 00000 n \n" % off if off is not None else b"0000000000 00001 f \n")
+        self.fh.write(b"".join(lines))
+        file_id = secrets.token_hex(16).encode()
+        trailer = b"/Size %d /Root %d 0 R /ID [<%s> <%s>]" % (size, root, file_id, file_id)
+        if info is not None:
+            trailer += b" /Info %d 0 R" % info
+        self.fh.write(b"trailer\n<< %s >>\nstartxref\n%d\n%%%%EOF\n" % (trailer, xref))
+
+
+def _ref(num: int) -> bytes:
+    return b"%d 0 R" % num
+
+
+def _nums(values) -> bytes:
+    return b"[" + b" ".join(_num(v).encode() for v in values) + b"]"
+
+
 class PdfSink:
     """Write a cleaned PDF to ``tmp_path``, page by page.
 
-    ``images.open_sink`` gives the temp path and publishes the file after
-    :meth:`finish`. ``source`` (a :class:`PdfSource`) supplies document info,
-    XMP metadata and bookmarks; page geometry comes with each page's ``info``.
+    Each page is compressed and written to the file as it is added (memory
+    holds one page, whatever the page count). ``images.open_sink`` gives the
+    temp path and publishes the file after :meth:`finish`; :meth:`close`
+    without :meth:`finish` removes the partial file. ``source`` (a
+    :class:`PdfSource`) supplies document info, XMP metadata, bookmarks and
+    page labels; page geometry comes with each page's ``info``.
     """
 
     def __init__(self, tmp_path: str | Path, source: PdfSource | None = None) -> None:
         self.tmp_path = Path(tmp_path)
         self.path: Path | None = None
         self.pages = 0
-        self._out = pikepdf.new()
         self._docinfo: dict[str, Any] = {}
         self._xmp: bytes | None = None
         self._outline: list[_OutlineNode] = []
         self._page_labels: Any = None
         self._finished = False
+        self._page_nums: list[int] = []
         if isinstance(source, PdfSource):
             self._take_metadata(source)
+        try:
+            self._fh = open(self.tmp_path, "wb")  # noqa: SIM115 - closed in finish()/close()
+        except OSError as exc:
+            raise errors.OutputError(f"cannot write PDF: {exc.strerror or exc}") from exc
+        self._w = _PdfWriter(self._fh)
+        self._root = self._w.reserve()
+        self._pages_root = self._w.reserve()
 
     def __enter__(self) -> PdfSink:
         return self
@@ -871,8 +936,7 @@ class PdfSink:
         if image.ndim not in (2, 3) or image.shape[0] == 0 or image.shape[1] == 0:
             raise errors.OutputError(f"cannot write a page image of shape {image.shape}")
         h, w = image.shape[:2]
-        out = self._out
-        xobj = self._image_xobject(image, bilevel=bilevel, quality=info.get("jpeg_quality"))
+        entries, data = _encode_image(image, bilevel=bilevel, quality=info.get("jpeg_quality"))
         if isinstance(dpi, (int, float)):
             dpi = (float(dpi), float(dpi))
         media = info.get("media_box")
@@ -883,90 +947,140 @@ class PdfSink:
         if placement is None:
             crop = info.get("crop_box") or media
             placement = (crop[2] - crop[0], 0.0, 0.0, crop[3] - crop[1], crop[0], crop[1])
-        content = ("q %s cm /Im0 Do Q" % " ".join(_num(v) for v in placement)).encode()
-        page = pikepdf.Dictionary(
-            Type=pikepdf.Name.Page,
-            MediaBox=pikepdf.Array([_real(v) for v in media]),
-            Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=xobj)),
-            Contents=pikepdf.Stream(out, content),
-        )
+        content = b"q " + b" ".join(_num(v).encode() for v in placement) + b" cm /Im0 Do Q"
+        w_ = self._w
+        img_num, content_num, page_num = w_.reserve(), w_.reserve(), w_.reserve()
+        page = [b"/Type /Page /Parent", _ref(self._pages_root), b"/MediaBox", _nums(media),
+                b"/Resources << /XObject << /Im0", _ref(img_num), b">> >> /Contents", _ref(content_num)]
         if info.get("crop_box"):
-            page.CropBox = pikepdf.Array([_real(v) for v in info["crop_box"]])
+            page += [b"/CropBox", _nums(info["crop_box"])]
         if info.get("rotate"):
-            page.Rotate = int(info["rotate"])
+            page += [b"/Rotate %d" % int(info["rotate"])]
         if info.get("user_unit", 1.0) != 1.0:
-            page.UserUnit = _real(info["user_unit"])
-        out.pages.append(pikepdf.Page(page))
+            page += [b"/UserUnit", _num(info["user_unit"]).encode()]
+        try:
+            w_.stream(img_num, entries, data)
+            w_.stream(content_num, b"", content)
+            w_.obj(page_num, b"<< " + b" ".join(page) + b" >>")
+        except OSError as exc:
+            raise errors.OutputError(f"cannot write PDF: {exc.strerror or exc}") from exc
+        self._page_nums.append(page_num)
         self.pages += 1
-
-    def _image_xobject(self, image: np.ndarray, *, bilevel: bool, quality: int | None) -> pikepdf.Stream:
-        out = self._out
-        h, w = image.shape[:2]
-        if bilevel or _is_two_level(image):
-            data = encode_g4(_to_bilevel(image))
-            return pikepdf.Stream(out, data, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image,
-                                  Width=w, Height=h, ColorSpace=pikepdf.Name.DeviceGray, BitsPerComponent=1,
-                                  Filter=pikepdf.Name.CCITTFaxDecode,
-                                  DecodeParms=pikepdf.Dictionary(K=-1, Columns=w, Rows=h, BlackIs1=False))
-        if image.ndim == 3:
-            image = image[..., :3]
-            if image.shape[2] == 1:
-                image = image[..., 0]
-        image = np.ascontiguousarray(image)
-        colours = 1 if image.ndim == 2 else 3
-        space = pikepdf.Name.DeviceGray if colours == 1 else pikepdf.Name.DeviceRGB
-        if image.dtype != np.uint8 and image.dtype != np.uint16:
-            image = np.clip(image, 0, 255).astype(np.uint8)
-        if quality and image.dtype == np.uint8:
-            buf = io.BytesIO()
-            Image.fromarray(image).save(buf, format="JPEG", quality=int(quality), optimize=True)
-            return pikepdf.Stream(out, buf.getvalue(), Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image,
-                                  Width=w, Height=h, ColorSpace=space, BitsPerComponent=8,
-                                  Filter=pikepdf.Name.DCTDecode)
-        bpc = 8
-        if image.dtype == np.uint16:
-            image = image.astype(">u2")
-            bpc = 16
-        data = zlib.compress(_png_up(image.view(np.uint8).reshape(h, -1)), 6)
-        return pikepdf.Stream(out, data, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image,
-                              Width=w, Height=h, ColorSpace=space, BitsPerComponent=bpc,
-                              Filter=pikepdf.Name.FlateDecode,
-                              DecodeParms=pikepdf.Dictionary(Predictor=12, Colors=colours, BitsPerComponent=bpc,
-                                                             Columns=w))
 
     # -- finish
     def finish(self) -> None:
-        """Write the PDF to ``tmp_path`` (not fsynced: the caller publishes)."""
+        """Write the document's tail (page tree, metadata, bookmarks, xref).
+        Not fsynced: the caller publishes."""
         if self._finished:
             return
         if self.pages == 0:
-            raise errors.OutputError("no pages to write")
-        out = self._out
-        for key, value in self._docinfo.items():
-            out.docinfo[key] = value
-        if self._xmp:
-            out.Root.Metadata = pikepdf.Stream(out, self._xmp, Type=pikepdf.Name.Metadata,
-                                               Subtype=pikepdf.Name.XML)
-        if self._page_labels is not None:
-            out.Root.PageLabels = self._page_labels
-        if self._outline:
-            with out.open_outline() as outline:
-                outline.root.extend(_build_outline(out, self._outline))
-        try:
-            out.save(self.tmp_path, fix_metadata_version=False,
-                     object_stream_mode=pikepdf.ObjectStreamMode.generate)
-        except (pikepdf.PdfError, OSError) as exc:
-            raise errors.OutputError(f"cannot write PDF: {exc}") from exc
-        finally:
             self.close()
+            raise errors.OutputError("no pages to write")
+        w_ = self._w
+        try:
+            kids = b" ".join(_ref(n) for n in self._page_nums)
+            w_.obj(self._pages_root, b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, self.pages))
+            catalog = [b"/Type /Catalog /Pages", _ref(self._pages_root)]
+            if self._xmp:
+                num = w_.reserve()
+                w_.stream(num, b"/Type /Metadata /Subtype /XML", self._xmp)
+                catalog += [b"/Metadata", _ref(num)]
+            if self._page_labels is not None:
+                catalog += [b"/PageLabels", self._page_labels.unparse()]
+            if self._outline:
+                num = _write_outline(w_, self._outline, self._page_nums)
+                catalog += [b"/Outlines", _ref(num)]
+            w_.obj(self._root, b"<< " + b" ".join(catalog) + b" >>")
+            info = None
+            if self._docinfo:
+                info = w_.reserve()
+                w_.obj(info, b"<< " + b" ".join(pikepdf.Name(k).unparse() + b" " + v.unparse()
+                                                for k, v in self._docinfo.items()) + b" >>")
+            w_.close(self._root, info)
+            self._fh.close()
+        except OSError as exc:
+            self.close()
+            raise errors.OutputError(f"cannot write PDF: {exc.strerror or exc}") from exc
         self._finished = True
 
     def close(self) -> None:
-        """Release the document; does not write (use :meth:`finish`)."""
+        """Finish nothing: close the file and, unless :meth:`finish` ran,
+        remove the partial PDF."""
+        if self._finished:
+            return
         self._finished = True
-        if self._out is not None:
-            self._out.close()
-            self._out = None
+        with contextlib.suppress(OSError):
+            self._fh.close()
+        with contextlib.suppress(FileNotFoundError):
+            self.tmp_path.unlink()
+
+
+def _encode_image(image: np.ndarray, *, bilevel: bool, quality: int | None) -> tuple[bytes, bytes]:
+    """(image XObject dictionary entries, stream data) for one page image:
+    CCITT G4 when bilevel (or only black and white), JPEG at ``quality`` when
+    given, else lossless Flate with the PNG Up predictor."""
+    h, w = image.shape[:2]
+    head = b"/Type /XObject /Subtype /Image /Width %d /Height %d" % (w, h)
+    if bilevel or _is_two_level(image):
+        data = encode_g4(_to_bilevel(image))
+        return (head + b" /ColorSpace /DeviceGray /BitsPerComponent 1 /Filter /CCITTFaxDecode"
+                b" /DecodeParms << /K -1 /Columns %d /Rows %d /BlackIs1 false >>" % (w, h)), data
+    if image.ndim == 3:
+        image = image[..., :3]
+        if image.shape[2] == 1:
+            image = image[..., 0]
+    image = np.ascontiguousarray(image)
+    colours = 1 if image.ndim == 2 else 3
+    space = b"/DeviceGray" if colours == 1 else b"/DeviceRGB"
+    if image.dtype != np.uint8 and image.dtype != np.uint16:
+        image = np.clip(image, 0, 255).astype(np.uint8)
+    if quality and image.dtype == np.uint8:
+        buf = io.BytesIO()
+        Image.fromarray(image).save(buf, format="JPEG", quality=int(quality), optimize=True)
+        return head + b" /ColorSpace %s /BitsPerComponent 8 /Filter /DCTDecode" % space, buf.getvalue()
+    bpc = 8
+    if image.dtype == np.uint16:
+        image = image.astype(">u2")
+        bpc = 16
+    data = zlib.compress(_png_up(image.view(np.uint8).reshape(h, -1)), 6)
+    return (head + b" /ColorSpace %s /BitsPerComponent %d /Filter /FlateDecode"
+            b" /DecodeParms << /Predictor 12 /Colors %d /BitsPerComponent %d /Columns %d >>"
+            % (space, bpc, colours, bpc, w)), data
+
+
+def _write_outline(w_: _PdfWriter, nodes: list[_OutlineNode], page_nums: list[int]) -> int:
+    """Write the bookmark tree; returns the /Outlines dictionary's number."""
+    root = w_.reserve()
+
+    def number(items: list[_OutlineNode]) -> list[tuple[int, _OutlineNode, list]]:
+        return [(w_.reserve(), node, number(node.children)) for node in items]
+
+    def count(tree) -> int:
+        return sum(1 + count(kids) for _, _, kids in tree)
+
+    def write(tree, parent: int) -> None:
+        for i, (num, node, kids) in enumerate(tree):
+            parts = [b"/Title", pikepdf.String(node.title).unparse(), b"/Parent", _ref(parent)]
+            if i > 0:
+                parts += [b"/Prev", _ref(tree[i - 1][0])]
+            if i + 1 < len(tree):
+                parts += [b"/Next", _ref(tree[i + 1][0])]
+            if kids:
+                parts += [b"/First", _ref(kids[0][0]), b"/Last", _ref(kids[-1][0]), b"/Count %d" % count(kids)]
+            if node.page is not None and 0 <= node.page < len(page_nums):
+                loc = node.location or ["/Fit"]
+                dest = [_ref(page_nums[node.page])] + [
+                    pikepdf.Name(v).unparse() if isinstance(v, str) else b"null" if v is None else _num(v).encode()
+                    for v in loc]
+                parts += [b"/Dest [" + b" ".join(dest) + b"]"]
+            w_.obj(num, b"<< " + b" ".join(parts) + b" >>")
+            write(kids, num)
+
+    tree = number(nodes)
+    write(tree, root)
+    w_.obj(root, b"<< /Type /Outlines /First %s /Last %s /Count %d >>"
+           % (_ref(tree[0][0]), _ref(tree[-1][0]), count(tree)))
+    return root
 
 
 def _plain_copy(obj: Any, depth: int = 0) -> Any:
@@ -1003,11 +1117,6 @@ def _num(v: float) -> str:
     """
     s = f"{float(v):.4f}".rstrip("0").rstrip(".")
     return "0" if s in ("-0", "") else s
-
-
-def _real(v: float) -> int | float:
-    f = float(v)
-    return int(f) if f.is_integer() else f
 
 
 def _read_outline(pdf: pikepdf.Pdf) -> list[_OutlineNode]:
@@ -1062,21 +1171,6 @@ def _read_outline(pdf: pikepdf.Pdf) -> list[_OutlineNode]:
 
     with pdf.open_outline() as outline:
         return walk(outline.root)
-
-
-def _build_outline(out: pikepdf.Pdf, nodes: list[_OutlineNode]) -> list[pikepdf.OutlineItem]:
-    items = []
-    for node in nodes:
-        dest = None
-        if node.page is not None and 0 <= node.page < len(out.pages):
-            parts: list[Any] = [out.pages[node.page].obj]
-            for v in node.location or ["/Fit"]:
-                parts.append(pikepdf.Name(v) if isinstance(v, str) else v)
-            dest = pikepdf.Array(parts)
-        item = pikepdf.OutlineItem(node.title, dest)
-        item.children.extend(_build_outline(out, node.children))
-        items.append(item)
-    return items
 
 
 # --------------------------------------------------------------------------

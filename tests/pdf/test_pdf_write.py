@@ -32,10 +32,15 @@ def render_gray(path, index: int, dpi: float) -> np.ndarray:
 
 
 def copy_through(src_path, out_path, *, bilevel: bool, transform=lambda a: a) -> None:
-    """What process.clean_file does, without the cleaning engine."""
+    """What process.clean_file does, without the cleaning engine; then check
+    that qpdf reads the result without a single repair or warning."""
     with PdfSource(src_path) as src, PdfSink(out_path, src) as sink:
         for page in src.pages():
             sink.add_page(transform(page.pixels), page.dpi, bilevel=bilevel, info=page.info)
+    with pikepdf.open(out_path) as pdf:
+        for _ in pdf.objects:
+            pass
+        assert pdf.get_warnings() == [] and pdf.check_pdf_syntax() == []
 
 
 def test_geometry_metadata_and_bookmarks_survive(tmp_path, page200, page300):
@@ -157,6 +162,28 @@ def test_failed_write_leaves_nothing(tmp_path):
             sink.add_page(np.zeros((10, 10), np.uint8), 72, bilevel=True)
             raise RuntimeError("boom")
     assert not out.exists()
+
+
+def test_no_pages_is_an_output_error(tmp_path):
+    from despeckled import errors
+    out = tmp_path / "out.pdf"
+    with pytest.raises(errors.OutputError):
+        with PdfSink(out):
+            pass
+    assert not out.exists()
+
+
+def test_pages_are_written_as_they_come(tmp_path):
+    """Streaming: the file grows with each page; nothing waits for finish()."""
+    out = tmp_path / "out.pdf"
+    rng = np.random.default_rng(1)
+    sizes = []
+    with PdfSink(out) as sink:
+        for _ in range(3):
+            sink.add_page(rng.integers(0, 255, (200, 200), dtype=np.uint8), 100, bilevel=False)
+            sink._fh.flush()
+            sizes.append(out.stat().st_size)
+    assert sizes[0] > 30_000 and sizes[1] > sizes[0] + 30_000 and sizes[2] > sizes[1] + 30_000
 
 
 def test_nested_and_named_bookmarks_survive(tmp_path, page200):
