@@ -105,7 +105,7 @@ def binarize(gray: np.ndarray, params: CleanParams, res_dpi: float) -> tuple[np.
     return ink, src, level, bg
 
 
-def classify(c: Components, scale: Scale, params: CleanParams, dark_enough: np.ndarray, _debug: dict | None = None) -> Decision:
+def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarray, ink_level: float, paper_level: float, _debug: dict | None = None) -> Decision:
     """Decide, per component, what is a speck, what is dust and which small
     marks are kept because text puts marks there.
 
@@ -122,8 +122,11 @@ def classify(c: Components, scale: Scale, params: CleanParams, dark_enough: np.n
     c : Components
     scale : Scale
     params : CleanParams
-    dark_enough : ndarray of bool, shape (n,)
-        Whether each component has a pixel as dark as printed text.
+    lev_px : ndarray of uint8, shape (N,)
+        Gray level (of the thresholded page) of each ink pixel, in the order
+        of ``c.lab``.
+    ink_level, paper_level : float
+        Typical levels of stroke cores and of paper.
 
     Returns
     -------
@@ -166,11 +169,15 @@ def classify(c: Components, scale: Scale, params: CleanParams, dark_enough: np.n
     xl_below, base_below = _line_geometry(pi, g, line_below, h, y1, n_q, x)
     has_same = np.isfinite(base_same)
     has_below = np.isfinite(base_below)
-    tol = 0.07 * x + 1
+    tol = 0.1 * np.minimum(xl_same, x) + 1
     hq, wq = h[qi], w[qi]
     y0q, y1q, cyq = y0[qi], y1[qi], cy[qi]
     # baseline through the lower part of the mark: bottom of a period, middle of a comma
-    on_base = has_same & (base_same >= y0q + 0.35 * hq - 1) & (base_same <= y1q + tol)
+    # (existence, not the median: Fraktur and old-style figures have many
+    # descenders, and tight leading brings the next line's capitals close)
+    tol_p = tol[pi]
+    near_x = np.maximum(hgap_r, hgap_l) <= 2.5 * x
+    on_base = any_per(pi, same_line & near_x & (y1[g] >= y0[q] + 0.35 * h[q] - 1) & (y1[g] <= y1[q] + tol_p), n_q)
     upper = has_same & (base_same - y1q >= 0.6 * xl_same)
     mid = has_same & (base_same - cyq >= 0.2 * xl_same) & (base_same - cyq <= 0.8 * xl_same)
 
@@ -213,6 +220,15 @@ def classify(c: Components, scale: Scale, params: CleanParams, dark_enough: np.n
     quote = is_beside & upper & (hq >= 1.15 * wq)
     ctx = np.zeros(n, bool)
     ctx[qi] = is_above | period | hyphen | quote
+    # Darkness: a mark is print only if about as dark as the page's other
+    # marks in text positions (small marks are lighter than stroke cores on
+    # a blurred scan, so the reference is the marks, not the strokes).
+    sel = mark[c.lab]
+    darkest = np.full(n, 255, np.int64)
+    np.minimum.at(darkest, c.lab[sel], lev_px[sel].astype(np.int64))
+    ref_set = mark & ctx
+    ref = float(np.median(darkest[ref_set])) if ref_set.sum() >= 8 else float(ink_level)
+    dark_enough = darkest <= max(ref, ink_level) + params.mark_contrast * (paper_level - ink_level)
     kept = mark & ctx & dark_enough
     if _debug is not None:
         _debug.update({k: v for k, v in locals().items() if isinstance(v, np.ndarray)})
@@ -290,7 +306,7 @@ def classify(c: Components, scale: Scale, params: CleanParams, dark_enough: np.n
         blob = real & ~kept & (area <= params.dust_max_area * x * x) & (area >= params.tiny_area * s * s) & (fill >= 0.45) & (w <= 2.5 * h) & (h <= 2.5 * w)
         close = not_self & (hgap <= params.dust_gap * x) & (vgap <= params.dust_gap * x)
         has_neighbour = any_per(pi, close, n_q)
-        aligned = same_line & (np.abs(y1[g] - y1[q]) <= tol) & (np.abs(h[g] - h[q]) <= 0.25 * x)
+        aligned = same_line & (np.abs(y1[g] - y1[q]) <= tol[pi]) & (np.abs(h[g] - h[q]) <= 0.25 * x)
         on_line = any_per(pi, aligned, n_q)
         lone = np.zeros(n, bool)
         lone[qi] = ~has_neighbour & ~on_line
@@ -351,8 +367,7 @@ def clean_page(pixels: np.ndarray, params: CleanParams | None = None, dpi: float
     lev_px = levels_a.ravel()[comps.flat]
     ink_level, paper_level = ink_paper_levels(lev_px[comps.interior], levels_a, level)
     span = paper_level - ink_level
-    dark_enough = has_pixel_at_most(comps, lev_px, ink_level + params.mark_contrast * span)
-    dec = classify(comps, scale, params, dark_enough)
+    dec = classify(comps, scale, params, lev_px, ink_level, paper_level)
     # Hysteresis: a component with no pixel clearly darker than the threshold
     # is show-through, a stain or a faint speck, not print.
     faint = ~has_pixel_at_most(comps, lev_px, ink_level + params.faint_contrast * span)
@@ -443,16 +458,26 @@ def _expand(c: Components, lut: np.ndarray, ink: np.ndarray, f: int) -> np.ndarr
 
 
 def _line_geometry(pi: np.ndarray, g: np.ndarray, sel: np.ndarray, h: np.ndarray, y1: np.ndarray, n_q: int, x: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per query: local x-height (shortest selected letter, capped at 1.5 x)
-    and baseline (lowest bottom among letters no taller than 1.15 local
-    x-heights: letters without descenders or ascenders). ``inf`` where nothing selected."""
+    """Per query: local x-height and baseline of the selected letters.
+
+    The x-height is the shortest selected letter (capped at 1.5 x); the
+    baseline is the median of their bottoms (most letters sit on it;
+    descenders and a warped page are outvoted). ``inf`` baseline where
+    nothing is selected. A sort of the pair list, no Python loop.
+    """
     xl = np.full(n_q, np.inf)
     np.minimum.at(xl, pi[sel], h[g[sel]])
     xl = np.minimum(xl, 1.5 * x)
-    short = sel & (h[g] <= 1.15 * xl[pi] + 1)
-    base = np.full(n_q, -np.inf)
-    np.maximum.at(base, pi[short], y1[g[short]])
-    base[~np.isfinite(base)] = np.inf
+    idx = np.flatnonzero(sel)
+    base = np.full(n_q, np.inf)
+    if idx.size:
+        order = np.lexsort((y1[g[idx]], pi[idx]))
+        gp = pi[idx][order]
+        gv = y1[g[idx]][order]
+        counts = np.bincount(gp, minlength=n_q)
+        starts = np.cumsum(counts) - counts
+        has = counts > 0
+        base[has] = gv[starts[has] + (counts[has] - 1) // 2]
     return np.where(np.isfinite(xl), xl, x), base
 
 
