@@ -90,14 +90,19 @@ def estimate_scale(comps: Components, dpi: float | None, fallback_dpi: float = 3
     cand = (area >= 12) & (h >= 5) & (h <= 400) & (w <= 6 * h) & (h <= 8 * w)
     if cand.sum() < MIN_LETTERS:
         return Scale(guess_s, guess_x, res_source, int(cand.sum()))
-    stroke = _weighted_median(t[cand], area[cand].astype(np.float64))
-    stroke = max(1.0, stroke)
+    # First guess: the median over candidates (one vote per component, so a
+    # few heavy blobs or a bold headline cannot outvote the body text).
+    stroke = max(1.0, float(np.median(t[cand])))
     letters = cand & (t <= 2.0 * stroke) & (h >= 2.5 * stroke) & (h <= 40 * stroke)
     nl = int(letters.sum())
     if nl < MIN_LETTERS:
-        return Scale(stroke, max(4.0, 5.5 * stroke), "measured-stroke", nl)
+        return Scale(stroke, max(4.0, 5.5 * stroke), "measured", nl)
     hist = np.bincount(h[letters]).astype(np.float64)
     # Smooth so two neighbouring heights (anti-aliasing) vote together.
     hist = np.convolve(hist, [1.0, 2.0, 3.0, 2.0, 1.0], mode="same")
-    xheight = float(np.argmax(hist))
-    return Scale(stroke, max(4.0, xheight), "measured", nl)
+    xheight = max(4.0, float(np.argmax(hist)))
+    # Refine: the stroke of letters about one x-height tall (body text).
+    body = cand & (h >= 0.8 * xheight) & (h <= 1.25 * xheight)
+    if body.sum() >= MIN_LETTERS:
+        stroke = max(1.0, _weighted_median(t[body], area[body].astype(np.float64)))
+    return Scale(stroke, xheight, "measured", nl)
