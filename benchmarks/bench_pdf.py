@@ -21,8 +21,9 @@ Usage::
 
     python benchmarks/bench_pdf.py [--pages 4] [--repeat 3] [--memory]
 
-``--memory`` also cleans a 1-page and a 24-page PDF in fresh subprocesses and
-prints both peak RSS figures: streaming keeps them about equal.
+``--memory`` also cleans a 1-page and a 24-page PDF (G4 in binary mode, JPEG
+in gray mode) in fresh subprocesses and prints the peak RSS of each:
+streaming keeps them about equal.
 """
 
 from __future__ import annotations
@@ -162,16 +163,16 @@ def _page_bytes(path: Path) -> list[int]:
         return out
 
 
-def _rss_child(pdf: Path, out_dir: Path) -> int:
+def _rss_child(pdf: Path, out_dir: Path, mode: str = "binary") -> int:
     # VmHWM, not ru_maxrss: Linux carries ru_maxrss across fork+exec, so a
     # child would report this (big) parent's peak
     code = (
         "import sys; from pathlib import Path; from despeckled import process; "
         "from despeckled.clean import CleanParams; "
-        "process.clean_file(Path(sys.argv[1]), Path(sys.argv[2]), CleanParams()); "
+        "process.clean_file(Path(sys.argv[1]), Path(sys.argv[2]), CleanParams(mode=sys.argv[3])); "
         "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])"
     )
-    run = subprocess.run([sys.executable, "-c", code, str(pdf), str(out_dir)], capture_output=True, text=True,
+    run = subprocess.run([sys.executable, "-c", code, str(pdf), str(out_dir), mode], capture_output=True, text=True,
                          check=True, cwd=Path(__file__).resolve().parents[1])
     return int(run.stdout.strip().splitlines()[-1])
 
@@ -251,12 +252,15 @@ def main(argv: list[str] | None = None) -> int:
           + ("" if not larger else " " + ", ".join(f"{k} p{i}: {o} > {s}" for k, i, o, s in larger)))
 
     if args.memory:
-        one = build_pdf(work / "one.pdf", pages[:1], "g4")
-        many = build_pdf(work / "many.pdf", (pages * 24)[:24], "g4")
-        for name, pdf in (("1 page", one), ("24 pages", many)):
-            out = work / f"rss-{name.split()[0]}"
-            out.mkdir(exist_ok=True)
-            print(f"peak RSS cleaning {name:>9}: {_rss_child(pdf, out) / 1024:.0f} MiB")
+        for kind, mode in (("g4", "binary"), ("jpeg", "gray")):
+            one = build_pdf(work / f"one-{kind}.pdf", pages[:1], kind)
+            many = build_pdf(work / f"many-{kind}.pdf", (pages * 24)[:24], kind)
+            peaks = []
+            for name, pdf in (("1", one), ("24", many)):
+                out = work / f"rss-{kind}-{name}"
+                out.mkdir(exist_ok=True)
+                peaks.append(_rss_child(pdf, out, mode) / 1024)
+            print(f"peak RSS, {kind} input, mode={mode}: 1 page {peaks[0]:.0f} MiB, 24 pages {peaks[1]:.0f} MiB")
     for p in sorted(work.rglob("*"), reverse=True):
         p.unlink() if p.is_file() else p.rmdir()
     work.rmdir()
