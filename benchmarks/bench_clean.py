@@ -424,7 +424,7 @@ def build_rows(res: dict) -> list[tuple[str, str, str, str, str, str]]:
     if sp:
         rows.append(("SPEED, in process, 1 OpenCV thread", "despeckled", "classic vec", "classic loop", "", SECTION))
         for dpi, s in sp.items():
-            est = f" (extrapolated from {s['loop_labels_timed']}/{s['loop_labels_total']} labels)" if s["loop_extrapolated"] else ""
+            est = f" (loop: extrapolated from {s['loop_labels_timed']}/{s['loop_labels_total']} labels)" if s["loop_extrapolated"] else ""
             rows.append((f"A4 {dpi} dpi, ms/page{est}", _fmt(s["despeckled_ms"], "", 0), _fmt(s["classic_vec_ms"], "", 0),
                          _fmt(s["classic_loop_ms"], "", 0),
                          "<= 100 ms" if int(dpi) == 300 else "< 500 ms",
