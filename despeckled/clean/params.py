@@ -51,7 +51,7 @@ class CleanParams(BaseModel):
         0.1, ge=0, le=1, description="a small mark is text only if its darkest pixel is within this fraction of the ink-to-paper range of the text's darkness"
     )
     faint_contrast: float = Field(
-        0.5, ge=0, le=1, description="hysteresis: components whose darkest pixel is lighter than this fraction of the ink-to-paper range are show-through or stains"
+        0.3, ge=0, le=1, description="hysteresis: components whose darkest pixel is lighter than this fraction of the ink-to-paper range are show-through or stains (binary mode; gray mode drops only faint marks)"
     )
     dust_gap: float = Field(0.6, ge=0, description="a dust clump has no glyph within this many x")
     dust_max_area: float = Field(

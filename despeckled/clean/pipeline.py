@@ -372,6 +372,11 @@ def clean_page(pixels: np.ndarray, params: CleanParams | None = None, dpi: float
     # is show-through, a stain or a faint speck, not print.
     faint = ~has_pixel_at_most(comps, lev_px, ink_level + params.faint_contrast * span)
     faint[0] = False
+    faint &= ~dec.kept_small        # judged already, against other marks
+    if params.mode == "gray":
+        # gray mode keeps the page's own pixels: light print (a gray
+        # letterhead, pencil) stays; only faint marks go
+        faint &= np.maximum(comps.width, comps.height) < params.glyph_size * scale.xheight
 
     if params.opening:
         opened = cv2.morphologyEx(ink_a, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
