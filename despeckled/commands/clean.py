@@ -281,6 +281,8 @@ def run(args) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
 
+    if args.output is not None and args.output.is_dir():
+        raise UsageError(f"-o {args.output}: is a directory; use --output-dir for a folder")
     files, bad = expand_inputs(args.inputs)
     if args.output is not None and len(files) + len(bad) != 1:
         raise UsageError(f"-o/--output takes exactly one INPUT file, got {len(files) + len(bad)}; "
@@ -326,6 +328,9 @@ def run(args) -> int:
             totals["passed"] += 1
             if not args.quiet:
                 progress.message(f"despeckled: {outcome.source}: copied unchanged ({r.passed_through})")
+        if args.output is not None and r.output is not None and r.output.name != args.output.name:
+            # a name clash (never overwritten) or a format that cannot hold the pages
+            progress.message(f"despeckled: {outcome.source}: written to {r.output}")
         progress.advance(r.pages)
 
     for path, reason in bad:

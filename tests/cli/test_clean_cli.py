@@ -136,6 +136,9 @@ def test_output_never_overwrites(tmp_path, inputs):
     res = despeckled(inputs / "a.png", "-o", target)
     assert res.returncode == 0
     assert target.read_bytes() == b"precious" and (tmp_path / "x-1.png").exists()
+    assert f"written to {tmp_path / 'x-1.png'}" in res.stderr
+    res = despeckled(inputs / "a.png", "-o", tmp_path)
+    assert res.returncode == ExitCode.bad_args and "--output-dir" in res.stderr
 
 
 def test_set_unknown_key_names_the_closest_one(tmp_path, inputs):
