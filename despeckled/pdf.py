@@ -577,7 +577,7 @@ class PdfSource:
             "jpeg_quality": None,
             "format": "pdf",
             "bits": _bits(plain.obj) if plain is not None else _rendered_bits(scan),
-            "source_bytes": sum(len(p.obj.read_raw_bytes()) for p in scan.images if not p.inline),
+            "source_bytes": sum(_stream_length(p.obj) for p in scan.images if not p.inline),
         }
         return info
 
@@ -659,7 +659,10 @@ class PdfSource:
         elif pixels.ndim == 3 and pixels.shape[2] == 4:
             pixels = np.ascontiguousarray(pixels[..., :3])
         info["placement"] = (w_pt, 0.0, 0.0, h_pt, area[0], area[1])
-        info["jpeg_quality"] = max(jpeg_qs) if jpeg_qs else None
+        # a JPEG quality only when every layer was JPEG: an MRC page's text
+        # layer is lossless, and JPEG would smear what it kept sharp
+        all_jpeg = bool(scan.images) and all(not p.inline and _encoding(p.obj) == "jpeg" for p in scan.images)
+        info["jpeg_quality"] = max(jpeg_qs) if jpeg_qs and all_jpeg else None
         return _make_page(pixels, (dpi, dpi), index, info)
 
 
@@ -675,6 +678,13 @@ def _has_annotations(page: pikepdf.Page) -> bool:
         if isinstance(annot, pikepdf.Dictionary) and str(annot.get("/Subtype", "")) not in _DISPOSABLE_ANNOTS:
             return True
     return False
+
+
+def _stream_length(obj: Any) -> int:
+    length = obj.get("/Length")
+    if isinstance(length, int) and length >= 0:
+        return int(length)
+    return len(obj.read_raw_bytes())
 
 
 def _page_list(pages: list[int]) -> str:

@@ -81,6 +81,7 @@ def test_mrc_page_is_rendered_at_the_mask_resolution(tmp_path, page300):
         page = next(src.pages())
     assert page.info["rendered"] is True
     assert sorted(page.info["layers"]) == ["ccitt", "jpeg"]
+    assert page.info["jpeg_quality"] is None      # gray output stays lossless: the text layer was
     assert page.dpi == pytest.approx((300, 300))
     assert page.pixels.shape[:2] == page300.pixels.shape
     # the text mask lands where the text was (rendering may differ on edges)
