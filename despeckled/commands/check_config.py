@@ -200,6 +200,13 @@ def check(cfg: AppConfig) -> dict[str, Any]:
                 )
         if needs_polling is not None:
             poll, reason = needs_polling(w.input, w.polling)
+            if w.polling is False:
+                auto_poll, auto_reason = needs_polling(w.input, "auto")
+                if auto_poll:
+                    wnotes.append(
+                        f"watch[{i}].polling: false, but {auto_reason}: files the scanner writes from another "
+                        "machine are only found by the full rescan every daemon.rescan_interval_seconds"
+                    )
         else:  # pragma: no cover
             poll, reason = (w.polling is True), "despeckled.mounts unavailable: cannot tell"
         out_watches.append({
