@@ -172,3 +172,11 @@ def test_high_resolution_reduced_analysis_gives_the_same_decisions(make_layout, 
     assert np.array_equal(r.removed & text, full.removed & text)
     assert np.array_equal(r.image, full.image)
     assert r.stats["x_height_px"] == pytest.approx(full.stats["x_height_px"], rel=0.1)
+
+
+def test_big_bold_strokes_stay_solid(layout):
+    # a heading stroke far wider than the paper-estimation window
+    page = layout.page.copy()
+    page[135:190, 250:330] = 10
+    r = clean_page(page)
+    assert (r.image[135:190, 250:330] == 0).all()
