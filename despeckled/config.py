@@ -315,8 +315,10 @@ def load_config(path: str | os.PathLike[str] | None = None, *, missing_ok: bool 
         try:
             with open(file, "rb") as fh:
                 tomllib.load(fh)
-        except PermissionError as exc:
-            raise ConfigError(f"cannot read config file {file}: {exc.strerror}") from None
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {file}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{file}: not valid TOML: not UTF-8 text (byte {exc.start})") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{file}: not valid TOML: {exc}") from None
 
@@ -487,6 +489,8 @@ def format_error(err: Mapping[str, Any], env_values: Mapping[str, Any]) -> str:
     if kind == "missing":
         return f"{key}: required key is missing"
     value = _short_repr(err.get("input"))
+    if kind == "list_type" and all(isinstance(p, str) for p in loc):
+        return f"{key}: must be a list of tables: write each one as [[{key_path(loc)}]] (double brackets)"
     if kind in _TYPE_WORDS:
         return f"{key}: {value} {_TYPE_WORDS[kind]}"
     msg = str(err.get("msg", ""))

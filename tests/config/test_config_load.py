@@ -80,6 +80,18 @@ def test_missing_default_file_is_fine_only_when_asked(monkeypatch):
         load_config()
 
 
+def test_binary_file_is_a_clear_error(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ConfigError, match=r"config.toml: not valid TOML: not UTF-8 text"):
+        load_config(path)
+
+
+def test_a_folder_is_not_a_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="not a regular file"):
+        load_config(tmp_path)
+
+
 def test_invalid_toml_names_the_file_and_position(write_config):
     path = write_config("[daemon]\nworkers = \n")
     with pytest.raises(ConfigError, match=r"config.toml: not valid TOML: .*line 2"):
@@ -276,3 +288,8 @@ def test_output_formats_are_the_writers_formats(write_config):
     assert cfg.resolved_watches()[0].output_format == "tiff"
     (problem,) = problems_of(write_config(WATCH + 'output_format = "webp"\n'))
     assert problem == "watch[0].output_format: 'webp' is not allowed: should be 'png', 'jpeg', 'tiff', 'bmp' or 'pdf'"
+
+
+def test_single_bracket_watch_table_gets_a_hint(write_config):
+    (problem,) = problems_of(write_config('[watch]\ninput = "in"\n'))
+    assert problem == "watch: must be a list of tables: write each one as [[watch]] (double brackets)"
