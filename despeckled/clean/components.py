@@ -23,7 +23,8 @@ class Components:
     ----------
     n : int
         Number of labels including the background.
-    labels : ndarray of int32, shape (H, W)
+    labels : ndarray of uint16 or int32, shape (H, W)
+        uint16 unless the page has more than 65535 components.
     xs, ys : ndarray of int32, shape (N,)
         Coordinates of every ink pixel, in raster order.
     flat : ndarray of intp, shape (N,)
@@ -86,7 +87,12 @@ def label_components(ink: np.ndarray) -> Components:
     >>> c.n, c.area[1:].tolist(), c.height[1:].tolist()
     (3, [6, 1], [3, 1])
     """
-    n, labels = cv2.connectedComponents(ink, connectivity=8, ltype=cv2.CV_32S)
+    try:
+        # 16-bit labels halve the memory traffic (about twice as fast); OpenCV
+        # refuses, rather than wraps, when a page has more than 65535 components
+        n, labels = cv2.connectedComponents(ink, connectivity=8, ltype=cv2.CV_16U)
+    except cv2.error:
+        n, labels = cv2.connectedComponents(ink, connectivity=8, ltype=cv2.CV_32S)
     width = ink.shape[1]
     pts = cv2.findNonZero(ink)
     if pts is None:

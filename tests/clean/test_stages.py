@@ -128,3 +128,11 @@ def test_implausible_dpi_tags_are_ignored():
     assert plausible_dpi(72, 300) == (300.0, "fallback")
     assert plausible_dpi(None, 200) == (200.0, "fallback")
     assert plausible_dpi(400, 300) == (400.0, "dpi")
+
+
+def test_label_components_with_more_labels_than_16_bits_hold():
+    ink = np.zeros((600, 600), np.uint8)
+    ink[::2, ::2] = 1                                   # 90 000 isolated pixels
+    c = label_components(ink)
+    assert c.n == 90_001 and c.labels.dtype == np.int32
+    assert (c.area[1:] == 1).all()
