@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 import struct
 import warnings
@@ -60,6 +61,7 @@ from typing import Any
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, TiffImagePlugin
+from PIL import features as _pil_features  # noqa: F401  (loads PIL._imaging, and with it libtiff)
 
 from despeckled import errors
 from despeckled.fsutil import atomic_output
@@ -85,6 +87,35 @@ ImageFile.LOAD_TRUNCATED_IMAGES = False
 # service those warnings are stray stderr lines. A process-wide filter, set
 # once, because warnings.catch_warnings() is not thread-safe.
 warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
+# Likewise its log records ("More samples per pixel than can be decoded", an
+# error it then raises as an exception that we name in one line),
+# which Python's last-resort handler would print when logging is unconfigured.
+logging.getLogger("PIL").setLevel(logging.CRITICAL)
+
+def _silence_libtiff() -> None:
+    """libtiff prints its warnings and errors straight to stderr ("Fax4Decode:
+    Bad code word ..."); Pillow still sees the failure and raises, and we name
+    it in one line. Remove libtiff's default handlers in the copy Pillow uses.
+    Best effort: nothing happens if the library cannot be found."""
+    import ctypes
+
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "libtiff" in line and "/" in line}
+    except OSError:
+        return
+    for path in paths:
+        if "cv2" in path or "opencv" in path:
+            continue
+        try:
+            lib = ctypes.CDLL(path)
+            lib.TIFFSetWarningHandler(None)
+            lib.TIFFSetErrorHandler(None)
+        except (OSError, AttributeError):
+            continue
+
+
+_silence_libtiff()
 
 # errno values that mean "try again later" (network shares, busy files).
 _TRANSIENT_ERRNOS = frozenset(
@@ -298,7 +329,7 @@ def _to_array(im: Image.Image) -> tuple[np.ndarray, dict[str, Any]]:
         if "transparency" in im.info:
             return np.asarray(im.convert("RGBA")), info
         pal = im.getpalette() or []
-        used = np.asarray(pal, dtype=np.int64).reshape(-1, 3)[: max(1, (np.asarray(im).max() + 1))] if pal else None
+        used = np.asarray(pal, dtype=np.int64).reshape(-1, 3)[: int(np.asarray(im).max()) + 1] if pal else None
         if used is not None and (used[:, 0] == used[:, 1]).all() and (used[:, 1] == used[:, 2]).all():
             return np.asarray(im.convert("L")), info
         return np.asarray(im.convert("RGB")), info

@@ -169,3 +169,40 @@ def test_unreadable_file(tmp_path, page):
     with pytest.raises(errors.BadInputError) as exc:
         images.verify_complete(tmp_path / "a.png")
     assert exc.value.reason == "unreadable"
+
+
+def _mutations(data: bytes, rng: np.random.Generator, n: int):
+    for _ in range(n):
+        x = bytearray(data)
+        op = int(rng.integers(4))
+        i = int(rng.integers(len(x)))
+        if op == 0:
+            for j in rng.integers(len(x), size=int(rng.integers(1, 9))):
+                x[int(j)] = int(rng.integers(256))
+        elif op == 1:
+            x = x[: max(1, i)]
+        elif op == 2:
+            k = int(rng.integers(1, 65))
+            x[i:i + k] = b"\0" * len(x[i:i + k])
+        else:
+            x = x[:i] + x[i:i + 32] + x[i:]
+        yield bytes(x)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # pytest resets the module's own filter per test
+@pytest.mark.parametrize("kind", ["png", "jpeg", "tiff-lzw", "bmp", "g4-multi"])
+def test_damaged_files_raise_only_our_errors_and_print_nothing(tmp_path, capfd, kind):
+    if kind == "g4-multi":
+        data = multipage_tiff_bytes(3, compression="group4")
+    else:
+        data = CASES[{"jpeg": "jpeg", "png": "png", "tiff-lzw": "tiff-lzw", "bmp": "bmp"}[kind]]
+    rng = np.random.default_rng(sum(map(ord, kind)))
+    path = tmp_path / "damaged"
+    for blob in _mutations(data, rng, 60):
+        path.write_bytes(blob)
+        try:
+            images.verify_complete(path)
+        except errors.DespeckledError:
+            pass
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""     # no libpng/libtiff/Pillow chatter on stderr
