@@ -45,11 +45,14 @@ class PageResult:
     kept_small : ndarray of bool, shape (H, W)
         Small marks that were kept because they belong to text.
     stats : dict
-        ``specks_removed``, ``dust_removed``, ``small_kept``,
-        ``components`` (int); ``stroke_width_px``, ``x_height_px`` (float);
+        ``specks_removed``, ``faint_removed``, ``dust_removed``,
+        ``small_kept``, ``components``, ``removed_px`` (int);
+        ``stroke_width_px``, ``x_height_px`` (float, full-resolution pixels);
         ``scale_source`` (``measured``, ``dpi`` or ``fallback``);
-        ``threshold`` (method) and ``threshold_level`` (gray level, on the
-        background-normalised page for ``adaptive``).
+        ``analysis_reduction`` (1, or 2 for pages analysed at half
+        resolution); ``threshold`` (method), ``threshold_level`` (gray level,
+        on the background-normalised page for ``adaptive``), ``ink_level``
+        and ``paper_level`` (typical stroke-core and paper levels there).
     """
 
     image: np.ndarray
