@@ -367,8 +367,10 @@ class Source:
         self._fh = fh
         self._size = size
         self.page_count = 1
+        self._frame_ids = [0]
         if fmt == "tiff":
-            self.page_count = _check_tiff_layout(fh, size, limits)
+            self._frame_ids = _check_tiff_layout(fh, size, limits)
+            self.page_count = len(self._frame_ids)
         elif fmt == "png":
             _check_png_tail(fh, size)
         with self._decoding("read the header"):
@@ -431,10 +433,10 @@ class Source:
     def _frames(self) -> Iterator[tuple[int, Image.Image, np.ndarray | None]]:
         """Each frame in file order, decoded: either Pillow has loaded it
         (pixels ``None``) or the fast path has its pixels."""
-        for index in range(self.page_count):
+        for index, frame in enumerate(self._frame_ids[: self.page_count]):
             with self._decoding(f"page {index + 1}"):
-                if index:
-                    self._im.seek(index)
+                if frame != self._im.tell():
+                    self._im.seek(frame)
                 self.limits.check_pixels(*self._im.size, index)
                 fast = self._fast_png() if self.format == "png" else None
                 if fast is None:
@@ -550,8 +552,10 @@ _TIFF_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8,
 _TIFF_INT_TYPES = {1: "B", 3: "H", 4: "I", 13: "I", 16: "Q", 18: "Q"}
 
 
-def _check_tiff_layout(fh, size: int, limits: Limits) -> int:
-    """Walk a TIFF's IFD chain without decoding pixels; return the page count.
+def _check_tiff_layout(fh, size: int, limits: Limits) -> list[int]:
+    """Walk a TIFF's IFD chain without decoding pixels; return the positions
+    in the chain of its pages (directories marked as a reduced-resolution
+    preview or a transparency mask by NewSubfileType are not pages).
 
     Raises TruncatedInputError when an IFD or any strip/tile lies (partly)
     beyond the end of the file - the state of a TIFF whose writer has not
@@ -584,6 +588,7 @@ def _check_tiff_layout(fh, size: int, limits: Limits) -> int:
 
     seen: set[int] = set()
     pages = 0
+    frames: list[int] = []
     while offset:
         if offset in seen:
             raise errors.BadInputError("corrupt TIFF: its directory chain loops", reason="corrupt")
@@ -599,7 +604,7 @@ def _check_tiff_layout(fh, size: int, limits: Limits) -> int:
             e = table[i * entry_size:(i + 1) * entry_size]
             tag, typ = struct.unpack(bo + "HH", e[:4])
             cnt = struct.unpack(bo + ("Q" if big else "I"), e[4:4 + (8 if big else 4)])[0]
-            if tag not in (256, 257, 273, 279, 324, 325) or typ not in _TIFF_INT_TYPES:
+            if tag not in (254, 256, 257, 273, 279, 324, 325) or typ not in _TIFF_INT_TYPES:
                 continue
             nbytes = cnt * _TIFF_TYPE_SIZES[typ]
             raw_value = e[entry_size - inline:]
@@ -619,9 +624,11 @@ def _check_tiff_layout(fh, size: int, limits: Limits) -> int:
                 if end > size:
                     raise errors.TruncatedInputError(
                         f"truncated TIFF: page {pages} needs {end} bytes, the file has {size}")
+        if not (tags.get(254) or [0])[0] & 0b101:   # bit 0: preview, bit 2: mask
+            frames.append(pages - 1)
         (offset,) = struct.unpack(bo + next_fmt, table[n * entry_size:])
     fh.seek(0)
-    return pages
+    return frames or [0]
 
 
 @contextlib.contextmanager

@@ -252,3 +252,21 @@ def test_text_starting_with_bm_is_not_a_bmp(tmp_path):
     (tmp_path / "note.bmp").write_text("BMW service report, nothing to see here\n" * 3)
     with pytest.raises(errors.NotAnImageError):
         images.verify_complete(tmp_path / "note.bmp")
+
+
+def test_tiff_preview_directories_are_not_pages(tmp_path):
+    pages = [text_like_page(120, 100, seed=i) for i in range(2)]
+    with open(tmp_path / "scan.tif", "w+b") as f, TiffImagePlugin.AppendingTiffWriter(f, new=True) as tf:
+        Image.fromarray(pages[0]).save(tf, "TIFF")
+        tf.newFrame()
+        thumb = Image.fromarray(pages[0][::4, ::4].copy())
+        thumb.save(tf, "TIFF", tiffinfo={254: 1})          # NewSubfileType: reduced-resolution preview
+        tf.newFrame()
+        Image.fromarray(pages[1]).save(tf, "TIFF")
+        tf.newFrame()
+    assert Image.open(tmp_path / "scan.tif").n_frames == 3
+    src, got = read_all(tmp_path / "scan.tif")
+    assert src.page_count == 2 and [p.index for p in got] == [0, 1]
+    for p, want in zip(got, pages, strict=True):
+        np.testing.assert_array_equal(p.pixels, want)
+    assert images.verify_complete(tmp_path / "scan.tif") == 2
