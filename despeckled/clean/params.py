@@ -36,7 +36,7 @@ class CleanParams(BaseModel):
 
     # Page-relative sizes (s = stroke width, x = x-height, both measured per page).
     tiny_area: float = Field(
-        0.65, ge=0, description="marks smaller than this many s^2 are noise wherever they are (a period is ~1.5 s^2 or more)"
+        0.6, ge=0, description="marks smaller than this many s^2 are noise wherever they are (a period is ~1.5 s^2 or more)"
     )
     glyph_size: float = Field(
         0.5, gt=0, le=2, description="components at least this many x tall or wide are glyphs; smaller ones are 'marks' that need text context"
