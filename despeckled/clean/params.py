@@ -55,7 +55,7 @@ class CleanParams(BaseModel):
     )
     dust_gap: float = Field(0.6, ge=0, description="a dust clump has no glyph within this many x")
     dust_max_area: float = Field(
-        1.2, ge=0, description="largest dust clump, in x^2; bigger blobs are never removed"
+        0.75, ge=0, description="largest dust clump, in x^2 (a 300-dpi x-height is ~21 px, so ~330 px); bigger blobs are never removed"
     )
     dust_thickness: float = Field(
         1.6, gt=0, description="a blob whose thickness exceeds this many s is not a stroke (dust candidate)"

@@ -294,7 +294,9 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
     # about the same size as their neighbours (a speckled area has all sizes
     # and, even when heavy, a fraction of the density of a printed screen).
     # The dense core is then grown by two cells so the field's edges stay.
-    ai = np.flatnonzero(mark)
+    # (small glyph-sized blobs count too: at high resolution the dark tones of
+    # a screen merge into such blobs, and they must not become 'dust')
+    ai = np.flatnonzero(mark | (real & (area <= 0.3 * x * x)))
     if ai.size:
         count = local_density(cx[ai], cy[ai], None, c.labels.shape, 0.5 * x, 2)
         total = local_density(cx[ai], cy[ai], area[ai], c.labels.shape, 0.5 * x, 2)
@@ -326,6 +328,15 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
         on_line = any_per(pi, aligned, n_q)
         lone = np.zeros(n, bool)
         lone[qi] = ~has_neighbour & ~on_line
+        # nor next to kept marks (a page number after a dot leader)
+        cand = np.flatnonzero(blob & lone & ~mark)
+        km = np.flatnonzero(kept & mark)
+        if cand.size and km.size:
+            r = max(params.dust_gap, 1.0) * x + x
+            pc, pk = points_in_boxes(cx[cand], cy[cand], x0[km] - r, y0[km] - r, x1[km] + r, y1[km] + r, 2 * x)
+            a, b = cand[pc], km[pk]
+            gap_ab = np.maximum(np.maximum(x0[a] - x1[b], x0[b] - x1[a]), np.maximum(y0[a] - y1[b], y0[b] - y1[a]))
+            lone[cand[any_per(pc, gap_ab <= max(params.dust_gap, 1.0) * x, cand.size)]] = False
         dust = blob & lone & ~mark
     kept &= mark
     speck = mark & ~kept
