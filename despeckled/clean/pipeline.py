@@ -21,6 +21,8 @@ BACKGROUND_WINDOW_MM = 1.5
 #: Pages at or above this resolution are analysed at 1/ANALYSIS_REDUCTION
 #: (output stays full resolution); text there is big enough to lose nothing.
 REDUCE_FROM_DPI = 450.0
+#: Pages whose text is smaller than this (x-height, px) are cleaned gently.
+LOW_RES_XHEIGHT = 9.0
 #: Paper-colour window for painting removed marks in gray mode.
 PAINT_WINDOW_MM = 6.0
 #: Raw gray levels below this fraction of the page's global Otsu level are
@@ -159,6 +161,11 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
     glyph = real & (np.maximum(w, h) >= params.glyph_size * x) & (area >= 0.3 * params.glyph_size * x * s)
     mark = real & ~glyph
     tiny = mark & (area < params.tiny_area * s * s)
+    # Below ~9 px x-height (a page scanned at 100 dpi or less) a period is a
+    # pixel or two, the size of any speck: only marks away from text go.
+    low_res = x < LOW_RES_XHEIGHT
+    if low_res:
+        tiny[:] = False
 
     # Letters that anchor marks: glyph-sized, not huge.
     letter = glyph & (h <= 2.5 * x) & (w <= 30 * x)
@@ -236,6 +243,8 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
     quote = is_beside & upper & (hq >= 1.15 * wq)
     ctx = np.zeros(n, bool)
     ctx[qi] = is_above | period | hyphen | quote
+    if low_res:
+        ctx[qi] |= any_per(pi, not_self & (hgap <= 0.5 * x) & (vgap <= 0.5 * x), n_q)
     # Darkness: a mark is print only if about as dark as the page's other
     # marks in text positions (small marks are lighter than stroke cores on
     # a blurred scan, so the reference is the marks, not the strokes).
@@ -319,7 +328,7 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
     # Dust: compact blobs no bigger than a few letters, away from text and not
     # sitting on a text line like a lone letter would.
     dust = np.zeros(n, bool)
-    if params.remove_dust:
+    if params.remove_dust and not low_res:
         fill = area / np.maximum(w * h, 1)
         blob = real & ~kept & (area <= params.dust_max_area * x * x) & (area >= params.tiny_area * s * s) & (fill >= 0.45) & (w <= 2.5 * h) & (h <= 2.5 * w)
         close = not_self & (hgap <= params.dust_gap * x) & (vgap <= params.dust_gap * x)

@@ -180,3 +180,10 @@ def test_big_bold_strokes_stay_solid(layout):
     page[135:190, 250:330] = 10
     r = clean_page(page)
     assert (r.image[135:190, 250:330] == 0).all()
+
+
+def test_very_low_resolution_text_keeps_its_one_pixel_periods(make_layout):
+    lay = make_layout(100)                     # x-height 7 px: below the supported range
+    r = clean_page(lay.page)
+    assert ink_at(r, lay.marks["period"]) and ink_at(r, lay.marks["i_dot"])
+    assert not ink_at(r, lay.marks["lone_dot"])
