@@ -324,6 +324,13 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
         core = (count >= params.halftone_density) & (rel >= 0.4) & (rel <= 2.5) & lattice
         field = near_selected(cx[ai], cy[ai], core, c.labels.shape, 0.5 * x, 2)
         kept[ai[field]] = True
+        # Inside a picture (the box of a large, solid-ish component: the dark
+        # mass of a halftone photo) the sparse dots of the highlights are
+        # part of the picture, lattice or not.
+        pic = np.flatnonzero(real & (area >= 25 * x * x) & (w >= 3 * x) & (h >= 3 * x) & (area >= 0.15 * w * h))
+        if pic.size:
+            pa, _ = points_in_boxes(cx[ai], cy[ai], x0[pic] - x, y0[pic] - x, x1[pic] + x, y1[pic] + x, 8 * x)
+            kept[ai[np.unique(pa)]] = True
 
     # Dust: compact blobs no bigger than a few letters, away from text and not
     # sitting on a text line like a lone letter would.

@@ -187,3 +187,15 @@ def test_very_low_resolution_text_keeps_its_one_pixel_periods(make_layout):
     r = clean_page(lay.page)
     assert ink_at(r, lay.marks["period"]) and ink_at(r, lay.marks["i_dot"])
     assert not ink_at(r, lay.marks["lone_dot"])
+
+
+def test_sparse_dots_inside_a_picture_are_kept(layout):
+    page = layout.page.copy()
+    page[130:250, 420:640] = 255
+    page[150:250, 450:640] = 0                      # the dark mass of a photo
+    rng = np.random.default_rng(1)
+    ys = rng.integers(131, 149, 40)                 # sparse highlight dots above it
+    xs = rng.integers(450, 639, 40)
+    page[ys, xs] = 0
+    r = clean_page(page)
+    assert (r.image[ys, xs] == 0).all()
