@@ -21,7 +21,8 @@ BACKGROUND_WINDOW_MM = 1.5
 #: Pages at or above this resolution are analysed at 1/ANALYSIS_REDUCTION
 #: (output stays full resolution); text there is big enough to lose nothing.
 REDUCE_FROM_DPI = 450.0
-#: Pages whose text is smaller than this (x-height, px) are cleaned gently.
+#: Pages whose text is smaller than this (x-height, px), or whose scale could
+#: not be measured, are cleaned gently: only marks with nothing near go.
 LOW_RES_XHEIGHT = 9.0
 #: Paper-colour window for painting removed marks in gray mode.
 PAINT_WINDOW_MM = 6.0
@@ -163,7 +164,9 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
     tiny = mark & (area < params.tiny_area * s * s)
     # Below ~9 px x-height (a page scanned at 100 dpi or less) a period is a
     # pixel or two, the size of any speck: only marks away from text go.
-    low_res = x < LOW_RES_XHEIGHT
+    # Gentle mode, too, when the scale could not be measured (too few
+    # letters): the fallback x-height may be far from the real text's.
+    low_res = x < LOW_RES_XHEIGHT or scale.source != "measured"
     if low_res:
         tiny[:] = False
 
@@ -244,7 +247,10 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
     ctx = np.zeros(n, bool)
     ctx[qi] = is_above | period | hyphen | quote
     if low_res:
-        ctx[qi] |= any_per(pi, not_self & (hgap <= 0.5 * x) & (vgap <= 0.5 * x), n_q)
+        # anything with a neighbour (letter or mark) close by stays
+        r = 0.5 * x
+        pa, pb = points_in_boxes(cx[qi], cy[qi], x0[qi] - r, y0[qi] - r, x1[qi] + r, y1[qi] + r, 2 * x)
+        ctx[qi] |= any_per(pa, pa != pb, n_q)
     # Darkness: a mark is print only if about as dark as the page's other
     # marks in text positions (small marks are lighter than stroke cores on
     # a blurred scan, so the reference is the marks, not the strokes).
