@@ -17,6 +17,7 @@ otherwise, with two exceptions that never lose anything:
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,8 +25,16 @@ from typing import Any
 import numpy as np
 
 from despeckled import errors, images
-from despeckled.clean import CleanParams, clean_page
+from despeckled.clean import CleanParams, PageResult, clean_page
 from despeckled.fsutil import atomic_output
+
+
+PageMap = Callable[[Iterator[images.Page], CleanParams], Iterator[tuple[images.Page, PageResult]]]
+
+
+def page_dpi(page: images.Page) -> float | None:
+    """The DPI hint handed to the engine: the file's horizontal resolution."""
+    return page.dpi[0] if page.dpi else None
 
 
 @dataclass
@@ -121,6 +130,7 @@ def clean_file(
     limits: images.Limits | None = None,
     show_removed: Path | None = None,
     force_pdf: bool = False,
+    page_map: PageMap | None = None,
 ) -> FileReport:
     """Clean ``src`` into ``out_dir``, never overwriting (a clash gets ``name-N``).
 
@@ -148,6 +158,12 @@ def clean_file(
     force_pdf : bool
         Clean a PDF even when :mod:`despeckled.pdf` would pass it through
         (it has a text layer).
+    page_map : callable, optional
+        For a multi-page file: ``page_map(pages, params)`` takes the iterator
+        of :class:`~despeckled.images.Page` and yields ``(page, PageResult)``
+        in page order - e.g. cleaning several pages at once in worker
+        processes (``despeckled clean`` with fewer files than cores). Pages
+        are still read and written here, one after another.
 
     Returns
     -------
@@ -185,9 +201,11 @@ def clean_file(
         totals: dict[str, float] = {}
         per_page: list[dict] = []
         with images.open_sink(out_dir, name, fmt, source=source) as sink:
-            for page in source.pages():
-                dpi = page.dpi[0] if page.dpi else None
-                result = clean_page(page.pixels, params, dpi)
+            if page_map is not None and int(source.page_count or 1) > 1:
+                cleaned = page_map(source.pages(), params)
+            else:
+                cleaned = ((page, clean_page(page.pixels, params, page_dpi(page))) for page in source.pages())
+            for page, result in cleaned:
                 bilevel = params.mode == "binary" or page.info.get("bits") == 1
                 sink.add_page(result.image, page.dpi, bilevel=bilevel, info=page.info)
                 if show_removed is not None:

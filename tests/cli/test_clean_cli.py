@@ -206,3 +206,30 @@ def test_progress_bar_only_on_a_terminal(tmp_path, inputs):
         os.close(leader)
     text = b"".join(chunks).decode()
     assert "\r[" in text and "3/3 files" in text
+
+
+def test_one_multipage_file_cleaned_page_parallel_matches_serial(tmp_path):
+    from PIL import TiffImagePlugin
+
+    pages = [make_page(10 + i)[0] for i in range(5)]
+    src = tmp_path / "doc.tif"
+    with open(src, "w+b") as f, TiffImagePlugin.AppendingTiffWriter(f, new=True) as tf:
+        for p in pages:
+            Image.fromarray(p).save(tf, "TIFF", dpi=(300, 300), compression="tiff_lzw")
+            tf.newFrame()
+    for jobs in ("1", "3"):
+        res = despeckled(src, "--output-dir", tmp_path / f"o{jobs}", "--jobs", jobs,
+                         "--show-removed", tmp_path / f"ov{jobs}")
+        assert res.returncode == 0, res.stderr
+    a, b = Image.open(tmp_path / "o1" / "doc.tif"), Image.open(tmp_path / "o3" / "doc.tif")
+    assert a.n_frames == b.n_frames == 5
+    for i in range(5):
+        a.seek(i)
+        b.seek(i)
+        assert b.mode == "1" and b.info["dpi"] == (300.0, 300.0)
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    names = sorted(p.name for p in (tmp_path / "ov1").iterdir())
+    assert names == [f"doc.p{i:04d}.removed.png" for i in range(1, 6)]
+    for name in names:
+        np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "ov1" / name)),
+                                      np.asarray(Image.open(tmp_path / "ov3" / name)))
