@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from typing import Any
 
 _PR_SET_PDEATHSIG = 1
+#: A worker's first message: its imports are done and it can take a job.
+READY = "ready"
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -74,6 +76,10 @@ def _worker_main(conn, parent_pid: int, log_json: bool | None, log_level: str) -
 
     log.configure_logging(json=log_json, level=log_level)
     logger = log.get_logger("worker", worker_pid=os.getpid())
+    try:
+        conn.send(READY)  # imports done: the per-file clock may start now
+    except OSError:
+        return
     while True:
         try:
             job = conn.recv()
@@ -129,6 +135,7 @@ class Slot:
     job: Any = None
     started: float = 0.0
     jobs_done: int = 0
+    ready: bool = False
 
     @property
     def conn(self):
@@ -167,7 +174,8 @@ class WorkerPool:
 
     @property
     def idle(self) -> int:
-        return sum(1 for s in self.slots if s.job is None)
+        """Workers ready for a job (started up, nothing in hand)."""
+        return sum(1 for s in self.slots if s.job is None and s.ready)
 
     @property
     def busy(self) -> list[Slot]:
@@ -175,7 +183,7 @@ class WorkerPool:
 
     def submit(self, job: Any) -> bool:
         for s in self.slots:
-            if s.job is None:
+            if s.job is None and s.ready:
                 try:
                     s.conn.send(job)
                 except (BrokenPipeError, OSError):
@@ -204,6 +212,9 @@ class WorkerPool:
                 outcome = s.conn.recv()
             except (EOFError, OSError):
                 outcome = None
+            if outcome == READY:
+                s.ready = True
+                continue
             if outcome is not None and s.job is not None:
                 job, s.job = s.job, None
                 s.jobs_done += 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 
 
 class Notifier:
@@ -17,6 +18,10 @@ class Notifier:
 
     ``address`` defaults to ``$NOTIFY_SOCKET``; an explicit argument wins.
     """
+
+    #: READY=1 / STOPPING=1 are retried this long when the receiver's queue
+    #: is full; STATUS= and WATCHDOG=1 are simply dropped then.
+    ESSENTIAL_RETRY_SECONDS = 1.0
 
     def __init__(self, address: str | None = None) -> None:
         if address is None:
@@ -28,24 +33,32 @@ class Notifier:
                 address = "\0" + address[1:]
             self._target = address
             self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+            # never let a stalled receiver (a full datagram queue) block the daemon
+            self._sock.setblocking(False)
 
     @property
     def enabled(self) -> bool:
         return self._sock is not None
 
-    def notify(self, **fields: object) -> bool:
+    def notify(self, _essential: bool = False, **fields: object) -> bool:
         """``notify(READY=1, STATUS="...")``; returns whether it was sent."""
         if self._sock is None:
             return False
         msg = "\n".join(f"{k}={v}" for k, v in fields.items()).encode("utf-8", "replace")
-        try:
-            self._sock.sendto(msg, self._target)
-        except OSError:
-            return False
-        return True
+        deadline = time.monotonic() + (self.ESSENTIAL_RETRY_SECONDS if _essential else 0.0)
+        while True:
+            try:
+                self._sock.sendto(msg, self._target)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(0.01)
+            except OSError:
+                return False
 
     def ready(self, status: str | None = None) -> bool:
-        return self.notify(READY=1, **({"STATUS": status} if status else {}))
+        return self.notify(True, READY=1, **({"STATUS": status} if status else {}))
 
     def status(self, text: str) -> bool:
         return self.notify(STATUS=text)
@@ -54,7 +67,7 @@ class Notifier:
         return self.notify(WATCHDOG=1)
 
     def stopping(self) -> bool:
-        return self.notify(STOPPING=1)
+        return self.notify(True, STOPPING=1)
 
     def close(self) -> None:
         if self._sock is not None:

@@ -227,9 +227,9 @@ class Service:
         except BaseException:
             self.close(kill=True)
             raise
-        self._write_state(now, force=True)
-        self.notifier.ready(self._status_line(now))
         self.ready_sent = True
+        self.notifier.ready(self._status_line(now))
+        self._write_state(now, force=True)
         self.log.info("ready", watches=len(self.watches), pending=sum(len(w.tracker) for w in self.watches.values()),
                       recovering=len(self.jobs), state_file=str(self.state.path), version=__version__)
 

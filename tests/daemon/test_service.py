@@ -1,0 +1,130 @@
+"""The service driven step by step with an injected clock (real workers,
+real files, a real notify socket; the clock decides when files settle)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+
+import pytest
+
+from despeckled.config import load_config
+from despeckled.errors import ConfigError
+from despeckled.sdnotify import Notifier
+from despeckled.service import Service, check_layout
+
+from daemon_helpers import make_png, wait_for
+
+
+def _config(tmp_path, extra_watch: str = "", settle: float = 5.0):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f"""
+[daemon]
+workers = 2
+settle_seconds = {settle}
+stuck_after_seconds = 100
+rescan_interval_seconds = 1000
+
+[[watch]]
+input = "in"
+output = "out"
+archive = "arch"
+failed = "failed"
+{extra_watch}
+""")
+    return cfg
+
+
+@pytest.fixture
+def notify(tmp_path):
+    path = tmp_path / "n.sock"
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(str(path))
+    s.settimeout(5)
+    yield s, str(path)
+    s.close()
+
+
+def test_settles_by_the_injected_clock_and_reports(tmp_path, notify):
+    sock, addr = notify
+    cfgp = _config(tmp_path)
+    make_png(tmp_path / "in" / "before.png", seed=1)
+    now = [0.0]
+    svc = Service(load_config(cfgp), cfgp, state_path=tmp_path / "st.json", notifier=Notifier(addr),
+                  clock=lambda: now[0])
+    svc.start()
+    try:
+        assert sock.recv(200).startswith(b"READY=1\nSTATUS=queue=1 ")  # the file present was taken in
+        w = next(iter(svc.watches.values()))
+        assert tmp_path / "in" / "before.png" in w.tracker
+        wait_for(lambda: svc.step(now=0.0, wait=0.05) or svc.pool.idle == 2, 30, what="workers up")
+        svc.step(now=4.9)
+        assert not svc.inflight and (tmp_path / "in" / "before.png").exists()
+        svc.step(now=5.0)
+        assert len(svc.inflight) == 1                       # settled exactly at settle_seconds
+        wait_for(lambda: svc.step(now=5.0, wait=0.05) or w.done == 1, 30, what="done")
+        assert (tmp_path / "out" / "before.png").is_file() and not (tmp_path / "in" / "before.png").exists()
+
+        # a file that keeps changing is reported stuck, never dropped
+        grow = tmp_path / "in" / "grow.png"
+        grow.write_bytes(b"\x89PNG")
+        for t in range(6, 120, 2):
+            with open(grow, "ab") as f:
+                f.write(b"x")
+            svc.step(now=float(t))
+        snap = svc.snapshot(120.0)
+        assert snap["watches"][0]["stuck"] == [str(grow)] and grow.exists()
+        assert svc.healthy(120.0)
+    finally:
+        svc.close()
+
+
+def test_reload_keeps_the_old_config_when_the_new_one_is_bad(tmp_path):
+    cfgp = _config(tmp_path)
+    svc = Service(load_config(cfgp), cfgp, state_path=tmp_path / "st.json", notifier=Notifier(None))
+    svc.start()
+    try:
+        cfgp.write_text("[daemon]\nworkers = 'many'\n")
+        assert svc.reload() is False and len(svc.watches) == 1
+        cfgp.write_text(_config(tmp_path).read_text().replace('output = "out"', 'output = "in/out"'))
+        assert svc.reload() is False  # a loop is refused on reload too
+        cfgp.write_text(_config(tmp_path).read_text() + """
+[[watch]]
+input = "in2"
+output = "out2"
+archive = "arch2"
+failed = "failed2"
+""")
+        assert svc.reload() is True and len(svc.watches) == 2 and (tmp_path / "in2").is_dir()
+    finally:
+        svc.close()
+
+
+def test_layout_refuses_nested_inputs_and_outputs_reached_through_symlinks(tmp_path):
+    (tmp_path / "in").mkdir()
+    os.symlink(tmp_path / "in", tmp_path / "sneaky")
+    cfgp = _config(tmp_path)
+    cfgp.write_text(cfgp.read_text().replace('output = "out"', 'output = "sneaky/out"') + """
+[[watch]]
+input = "in/sub"
+output = "o"
+archive = "a"
+failed = "f"
+""")
+    with pytest.raises(ConfigError) as err:
+        check_layout(load_config(cfgp).resolved_watches())
+    text = str(err.value)
+    assert "output folder" in text and "inputs overlap" in text
+
+
+def test_a_second_daemon_on_the_same_input_is_refused(tmp_path):
+    cfgp = _config(tmp_path)
+    a = Service(load_config(cfgp), cfgp, state_path=tmp_path / "a.json", notifier=Notifier(None))
+    a.start()
+    try:
+        b = Service(load_config(cfgp), cfgp, state_path=tmp_path / "b.json", notifier=Notifier(None))
+        with pytest.raises(Exception, match="already watching"):
+            b.start()
+    finally:
+        a.close()
