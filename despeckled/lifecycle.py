@@ -65,8 +65,9 @@ from despeckled.fsutil import (
 #: Hidden folder despeckled keeps inside each input and output folder.
 STATE_DIR = ".despeckled"
 MANIFEST = "manifest.json"
-#: A file whose worker crashed or timed out this many times is failed, never
-#: retried in a loop. Counted in the manifest, so it survives restarts.
+#: A file whose worker crashed (segfault, OOM kill) this many times is failed,
+#: never retried in a loop. Counted in the manifest, so it survives restarts.
+#: A file over the per-file timeout is failed at once.
 MAX_CRASHES = 3
 
 #: errno values that may go away by themselves: retried with backoff.
@@ -484,6 +485,9 @@ def advance(claim: Claim, logger=None, crash: str | None = None) -> Outcome:
         err = claim.m.get("error", {})
         return fail_claim(claim, err.get("reason", "unknown"), err.get("message", ""), logger)
     if state == "claimed":
+        if crash and crash.startswith("timeout"):
+            # over daemon.file_timeout_seconds: failed at once, not retried
+            return fail_claim(claim, "timeout", f"{claim.name}: {crash}", logger)
         if int(claim.m.get("crashes", 0)) >= MAX_CRASHES:
             last = claim.m.get("last_crash", "worker crashed")
             reason = "timeout" if "timeout" in last else "crashed"

@@ -323,8 +323,9 @@ class Service:
             c = w.tracker.items.get(path) if path else None
             if c is not None:
                 c.crashes += 1
-                if c.crashes >= lifecycle.MAX_CRASHES:
-                    reason = "timeout" if "timeout" in (error or "") else "crashed"
+                timed_out = (error or "").startswith("timeout")
+                if c.crashes >= lifecycle.MAX_CRASHES or timed_out:
+                    reason = "timeout" if timed_out else "crashed"
                     msg = f"{job.rel}: gave up after {c.crashes} tries: {error}"
                     self.jobs.append((w, Job("new", w.spec, self._new_claim_id(), rel=job.rel, fail=(reason, msg)), path))
                     return

@@ -201,3 +201,17 @@ def test_orphan_work_folder_without_manifest_keeps_the_file(spec):
     out = lifecycle.run_job(Job("resume", spec, "orphan"))
     assert out.status == "failed" and (spec.failed / "x.png").read_bytes() == data
     assert not d.exists()
+
+
+def test_io_errors_are_retried_then_failed_never_looped(spec):
+    data = make_png(spec.input / "a.png")
+    spec.output.rmdir()
+    spec.output.write_text("the output folder is a file: every write fails")
+    out = lifecycle.run_job(Job("new", spec, "c1", rel="a.png"))
+    assert out.status == "transient"                     # claimed, kept for a retry
+    statuses = []
+    for _ in range(spec.max_retries + 1):
+        statuses.append(lifecycle.run_job(Job("resume", spec, "c1", transient=True)).status)
+    assert statuses[:-1] == ["transient"] * spec.max_retries and statuses[-1] == "failed"
+    assert (spec.failed / "a.png").read_bytes() == data
+    assert json.loads((spec.failed / "a.png.error.json").read_text())["reason"] == "io_error"

@@ -64,7 +64,7 @@ class Daemon:
     """``despeckled run`` in a subprocess with its own config and folders."""
 
     def __init__(self, tmp_path: Path, *, settle: float = 0.3, poll: float = 0.25, polling: str | bool = "auto",
-                 workers: int = 2, stuck_after: float = 30.0, daemon_extra: str = "", watch_extra: str = "",
+                 workers: int = 2, stuck_after: float = 30.0, file_timeout: float = 30.0, daemon_extra: str = "", watch_extra: str = "",
                  notify_socket: str | None = None, name: str = "w") -> None:
         self.tmp = tmp_path
         self.root = tmp_path / name
@@ -82,7 +82,7 @@ settle_seconds = {settle}
 poll_interval_seconds = {poll}
 rescan_interval_seconds = 2.0
 stuck_after_seconds = {stuck_after}
-file_timeout_seconds = 30
+file_timeout_seconds = {file_timeout}
 stop_timeout_seconds = 15
 {daemon_extra}
 

@@ -50,3 +50,54 @@ def test_sigterm_mid_burst_finishes_in_flight_and_exits_0(make_daemon):
     d.wait_finished(len(dropped), timeout=120)
     assert d.stop() == 0
     d.check_invariants(dropped)
+
+
+def _big_png(seed: int, side: int = 2600) -> bytes:
+    import cv2
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    img = np.where(rng.random((side, side)) < 0.02, 0, 255).astype(np.uint8)  # noisy: slow to decode and clean
+    ok, buf = cv2.imencode(".png", img)
+    assert ok
+    return buf.tobytes()
+
+
+def test_per_file_timeout_fails_the_file_and_the_daemon_carries_on(make_daemon):
+    import json
+    import signal
+
+    d = make_daemon(settle=0.2, file_timeout=0.01)
+    d.start()
+    slow = _big_png(1)
+    d.drop("slow.png", slow)
+    d.wait_finished(1, timeout=60)
+    side = json.loads((d.failed / "slow.png.error.json").read_text())
+    assert side["reason"] == "timeout", side
+    assert (d.failed / "slow.png").read_bytes() == slow
+    assert d.has_event("worker_lost")
+    d.write_config(d.config.read_text().replace("file_timeout_seconds = 0.01", "file_timeout_seconds = 60"))
+    d.signal(signal.SIGHUP)
+    wait_for(lambda: d.has_event("reloaded"), 15, what="reloaded")
+    d.drop("fine.png", png_bytes(3))
+    d.wait_finished(2, timeout=60)
+    assert [p.name for p in d.visible(d.clean)] == ["fine.png"]
+    assert d.stop() == 0
+
+
+def test_a_worker_killed_mid_file_costs_nothing(make_daemon):
+    import json
+    import os
+    import signal
+
+    d = make_daemon(settle=0.2).start()
+    dropped = {f"k{i:02d}.png": _big_png(100 + i, side=1200) for i in range(12)}
+    for name, data in dropped.items():
+        d.drop(name, data)
+    wait_for(lambda: d.has_event("claimed"), 60, what="a claim")
+    pids = json.loads(d.state.read_text())["worker_pids"]
+    os.kill(pids[0], signal.SIGKILL)  # as if a decoder segfaulted
+    d.wait_finished(len(dropped), timeout=120)
+    assert d.proc.poll() is None
+    assert d.stop() == 0
+    d.check_invariants(dropped)
