@@ -260,7 +260,8 @@ class SynthPage:
         Pixel area of each speck at this resolution (index 0 unused, = 0).
     speck_gap : ndarray, shape (n_specks + 1,), float32
         Euclidean distance in pixels from the speck to the nearest clean ink
-        pixel (1.0 = touching).
+        pixel (1.0 = touching), by OpenCV's 5x5 chamfer distance (within 0.3 px
+        up to 15 px, 2% beyond).
     speck_kind : ndarray, shape (n_specks + 1,), int8
         :data:`KIND_FAR`, :data:`KIND_NEAR` (1.5-6.5 px from a glyph at
         300 dpi) or :data:`KIND_TOUCH` (closer: merges with the glyph).
@@ -324,6 +325,17 @@ class SynthPage:
     @property
     def text(self) -> str:
         return "\n".join(self.lines)
+
+
+def _noise(rng: np.random.Generator, shape: tuple, sigma: float) -> np.ndarray:
+    """Gaussian noise from a 512 x 512 tile repeated at a random offset:
+    numpy draws 8.7 M normals in about 150 ms, a tile in 5; no cleaner can
+    see the repeat."""
+    t = 512
+    tile = rng.standard_normal((t, t) + tuple(shape[2:]), dtype=np.float32) * np.float32(sigma)
+    oy, ox = (int(v) for v in rng.integers(0, t, size=2))
+    reps = (-(-(shape[0] + oy) // t), -(-(shape[1] + ox) // t)) + (1,) * (len(shape) - 2)
+    return np.tile(tile, reps)[oy:oy + shape[0], ox:ox + shape[1]]
 
 
 def _page_size_mm(size) -> tuple[float, float]:
@@ -628,7 +640,7 @@ def make_page(
         small_ht[1:] = (cy >= y0) & (cy < y1) & (cx >= x0) & (cx < x1)
 
     # --- specks and dust ---------------------------------------------------
-    dist = cv2.distanceTransform(clean, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)  # to nearest ink
+    dist = cv2.distanceTransform(clean, cv2.DIST_L2, 5)  # to nearest ink; 5x5 chamfer, 2.5x faster than exact
     occupied = ink.copy()
     speck_labels = np.zeros((H, W), np.int32)
     dust_labels = np.zeros((H, W), np.int32)
@@ -731,17 +743,15 @@ def make_page(
     tint = np.array([1.0, 0.965, 0.86], np.float32) if paper == "tinted" else np.ones(3, np.float32)
     ink_level = 20.0
     base = light * np.float32(paper_level)  # (H, W) float32
+    # pixel = paper * tint * (1 - dark) + ink_level * dark
+    paper_part = base * (1.0 - dark)
+    ink_part = dark * np.float32(ink_level)
     if color:
-        chans = []
-        for c in range(3):
-            p = base * tint[c]
-            chans.append(p - dark * (p - ink_level))
-        img = np.dstack(chans)
+        img = paper_part[..., None] * tint + ink_part[..., None]
     else:
-        p = base * np.float32(tint @ np.array([0.299, 0.587, 0.114], np.float32))
-        img = p - dark * (p - np.float32(ink_level))
+        img = paper_part * np.float32(tint @ np.array([0.299, 0.587, 0.114], np.float32)) + ink_part
     if sensor_noise > 0:
-        img += rng.standard_normal(img.shape, dtype=np.float32) * np.float32(sensor_noise)
+        img += _noise(rng, img.shape, sensor_noise)
     noisy = np.clip(img + np.float32(0.5), 0, 255, out=img).astype(np.uint8)
     if jpeg_quality is not None:
         enc = noisy[..., ::-1] if color else noisy

@@ -71,7 +71,7 @@ def test_speck_gaps_match_distance_to_text(page):
     on = lab > 0
     gmin = np.full(page.n_specks + 1, np.inf, np.float32)
     np.minimum.at(gmin, lab[on], dist.ravel()[on])
-    assert np.allclose(gmin[1:], page.speck_gap[1:])
+    assert np.allclose(gmin[1:], page.speck_gap[1:], rtol=0.02, atol=0.3)  # chamfer vs exact
     kinds = page.speck_kind[1:]
     gaps = page.speck_gap[1:]
     assert (kinds == KIND_NEAR).sum() > 10
