@@ -60,6 +60,7 @@ from despeckled.synth import make_page  # noqa: E402
 CLASSIC_MIN_AREA_300 = 45
 DIBCO_DIR = ROOT.parent / "shared" / "data" / "dibco-printed"
 METHODS = ("despeckled", "classic", "otsu")
+PARAMS = CleanParams()  # the default profile; --set overrides
 
 
 def classic_min_area(dpi: float) -> int:
@@ -76,7 +77,7 @@ def run_methods(pixels: np.ndarray, dpi_hint: float | None, true_dpi: float) -> 
     """Each method's output, uint8 (H, W), 0 = ink."""
     gray = to_gray(pixels)
     return {
-        "despeckled": clean_page(pixels, CleanParams(), dpi=dpi_hint).image,
+        "despeckled": clean_page(pixels, PARAMS, dpi=dpi_hint).image,
         "classic": scoring.classic_vectorised(gray, classic_min_area(true_dpi)),
         "otsu": scoring.otsu(gray),
     }
@@ -262,10 +263,10 @@ def bench_speed(args) -> dict:
             page = make_page(101, dpi=dpi)
             gray = to_gray(page.noisy)
             n_area = classic_min_area(dpi)
-            clean_page(gray, CleanParams(), dpi=dpi)  # warm-up
+            clean_page(gray, PARAMS, dpi=dpi)  # warm-up
             reps = args.repeats if dpi == 300 else max(1, args.repeats - 2)
             best = _best_times({
-                "des": lambda: clean_page(gray, CleanParams(), dpi=dpi),
+                "des": lambda: clean_page(gray, PARAMS, dpi=dpi),
                 "vec": lambda: scoring.classic_vectorised(gray, n_area),
                 # the loop's fixed part (threshold, median, labelling)
                 "base": lambda: scoring.classic_loop(gray, n_area, max_labels=0),
@@ -325,8 +326,9 @@ def bench_batch(args, tmp: Path) -> dict:
     out_d.mkdir()
     out_c.mkdir()
     exe = shutil.which("despeckled", path=str(Path(sys.executable).parent)) or shutil.which("despeckled")
-    cmd_d = [exe, "clean", *files, "--output-dir", str(out_d), "-q"] if exe else \
-        [sys.executable, "-m", "despeckled", "clean", *files, "--output-dir", str(out_d), "-q"]
+    sets = [a for kv in args.sets for a in ("--set", kv)]
+    cmd_d = [exe, "clean", *files, "--output-dir", str(out_d), "-q", *sets] if exe else \
+        [sys.executable, "-m", "despeckled", "clean", *files, "--output-dir", str(out_d), "-q", *sets]
     t0 = time.perf_counter()
     r = subprocess.run(cmd_d, capture_output=True, text=True)
     t_d = time.perf_counter() - t0
@@ -498,6 +500,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=None, help="timing repeats, best of (default 5, quick 2)")
     ap.add_argument("--loop-labels", type=int, default=150, help="labels the loop version is timed on before extrapolating")
     ap.add_argument("--full-loop", action="store_true", help="run the loop version over every label at 300 dpi")
+    ap.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a cleaning setting for despeckled, as `despeckled clean --set` (repeatable)")
     ap.add_argument("--markdown", action="store_true", help="print the table as markdown")
     ap.add_argument("--debug-dir", type=Path, metavar="DIR",
                     help="write per-page pictures of despeckled's misses (lost small marks blue, specks left red)")
@@ -506,6 +510,10 @@ def main(argv: list[str] | None = None) -> int:
     args.ocr_pages = args.ocr_pages if args.ocr_pages is not None else (2 if args.quick else 4)
     args.batch = args.batch if args.batch is not None else (4 if args.quick else 8)
     args.repeats = args.repeats if args.repeats is not None else (2 if args.quick else 5)
+    if args.sets:
+        global PARAMS
+        from despeckled.commands.clean import parse_set
+        PARAMS = CleanParams(**parse_set(args.sets))
     want = (lambda s: args.only == s) if args.only else (lambda s: True)
     if args.ocr and not tesseract_available():
         print("tesseract not found: OCR rows skipped", file=sys.stderr)
@@ -533,7 +541,7 @@ def main(argv: list[str] | None = None) -> int:
     if res.get("synthetic"):
         print("\n" + render_by_dpi(res["synthetic"]["by_dpi"], args.markdown))
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"\n({elapsed:.0f} s; {os.cpu_count()} cores, load average {load:.1f} at the end; despeckled default profile; classic = Otsu + median 3 + "
+    print(f"\n({elapsed:.0f} s; {os.cpu_count()} cores, load average {load:.1f} at the end; despeckled {'default profile' if not args.sets else 'with ' + ' '.join(args.sets)}; classic = Otsu + median 3 + "
           f"drop components < {CLASSIC_MIN_AREA_300} px at 300 dpi)")
     if args.json:
         args.json.write_text(json.dumps(res, indent=2, default=float))
