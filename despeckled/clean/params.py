@@ -53,7 +53,7 @@ class CleanParams(BaseModel):
     faint_contrast: float = Field(
         0.3, ge=0, le=1, description="hysteresis: components whose darkest pixel is lighter than this fraction of the ink-to-paper range are show-through or stains (binary mode; gray mode drops only faint marks)"
     )
-    dust_gap: float = Field(0.6, ge=0, description="a dust clump has no glyph within this many x")
+    dust_gap: float = Field(0.3, ge=0, description="a dust clump has no glyph within this many x (lone letters are protected by sitting on a text line)")
     dust_max_area: float = Field(
         0.75, ge=0, description="largest dust clump, in x^2 (a 300-dpi x-height is ~21 px, so ~330 px); bigger blobs are never removed"
     )

@@ -343,22 +343,29 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
     dust = np.zeros(n, bool)
     if params.remove_dust and not low_res:
         fill = area / np.maximum(w * h, 1)
-        blob = real & ~kept & (area <= params.dust_max_area * x * x) & (area >= params.tiny_area * s * s) & (fill >= 0.45) & (w <= 2.5 * h) & (h <= 2.5 * w)
+        blob = real & ~kept & ~comma_like & (area <= params.dust_max_area * x * x) & (area >= params.tiny_area * s * s) & (fill >= 0.45) & (w <= 2.5 * h) & (h <= 2.5 * w)
         close = not_self & (hgap <= params.dust_gap * x) & (vgap <= params.dust_gap * x)
         has_neighbour = any_per(pi, close, n_q)
-        aligned = same_line & (np.abs(y1[g] - y1[q]) <= tol[pi]) & (np.abs(h[g] - h[q]) <= 0.25 * x)
+        # a lone letter or figure sits on a text line: its bottom on the
+        # bottom of a letter of its height nearby
+        # (bottom on the baseline, or top on the x-line for descenders)
+        aligned = same_line & near_x & ((np.abs(y1[g] - y1[q]) <= tol[pi]) | (np.abs(y0[g] - y0[q]) <= tol[pi]))
         on_line = any_per(pi, aligned, n_q)
+        # a bullet: a regular blob with text starting just right of it
+        fill_q = area[q] / np.maximum(w[q] * h[q], 1)
+        bullet = any_per(pi, not_self & (fill_q >= 0.75) & (hgap_l >= -1) & (hgap_l <= 2 * x)
+                         & (y0[g] <= cy[q]) & (y1[g] >= cy[q]), n_q)
         lone = np.zeros(n, bool)
-        lone[qi] = ~has_neighbour & ~on_line
-        # nor next to kept marks (a page number after a dot leader)
+        lone[qi] = ~has_neighbour & ~on_line & ~bullet
+        # nor on the baseline of kept marks (a page number after a dot leader)
         cand = np.flatnonzero(blob & lone & ~mark)
         km = np.flatnonzero(kept & mark)
         if cand.size and km.size:
-            r = max(params.dust_gap, 1.0) * x + x
-            pc, pk = points_in_boxes(cx[cand], cy[cand], x0[km] - r, y0[km] - r, x1[km] + r, y1[km] + r, 2 * x)
+            r = 4 * x
+            pc, pk = points_in_boxes(cx[cand], cy[cand], x0[km] - r, y0[km] - x, x1[km] + r, y1[km] + x, 2 * x)
             a, b = cand[pc], km[pk]
-            gap_ab = np.maximum(np.maximum(x0[a] - x1[b], x0[b] - x1[a]), np.maximum(y0[a] - y1[b], y0[b] - y1[a]))
-            lone[cand[any_per(pc, gap_ab <= max(params.dust_gap, 1.0) * x, cand.size)]] = False
+            level = (np.abs(y1[a] - y1[b]) <= 0.1 * x + 1) & (y0[a] <= y1[b])
+            lone[cand[any_per(pc, level, cand.size)]] = False
         dust = blob & lone & ~mark
     kept &= mark
     speck = mark & ~kept
