@@ -392,8 +392,9 @@ def build_rows(res: dict) -> list[tuple[str, str, str, str, str, str]]:
         cnt = d["counts"]
         add(f"specks 1-9 px removed (n={cnt['speck_1_9_n']})", "speck_1_9", ">= 99%", d["speck_1_9"] >= 99)
         add(f"specks 10-59 px removed (n={cnt['speck_10_59_n']})", "speck_10_59", ">= 95%", d["speck_10_59"] >= 95)
-        add(f"  of which near a glyph, 1.5-6.5 px (n={cnt['near_n']})", "near")
-        add(f"  touching a glyph, not in bands (n={cnt['touch_n']})", "touch")
+        add(f"  any size, 1.5-6.5 px from a glyph (n={cnt['near_n']})", "near")
+        add(f"  any size, 6.5-15 px from a glyph (n={cnt['mid_n']})", "mid")
+        add(f"  any size, touching a glyph, not in bands (n={cnt['touch_n']})", "touch")
         add(f"dust clumps removed (n={cnt['dust_n']})", "dust", ">= 90%", d["dust"] >= 90)
         add(f"small text marks kept (n={cnt['small_n']})", "small_kept", ">= 99.5%", d["small_kept"] >= 99.5, nd=2)
         add(f"halftone dots kept (n={cnt['halftone_n']})", "halftone_kept")

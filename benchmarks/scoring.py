@@ -98,6 +98,11 @@ def score_synth(page, out: np.ndarray) -> dict:
         sel = kind == k
         r[f"{name}_n"] = int(sel.sum())
         r[f"{name}_removed"] = int((sel & ~surv).sum())
+    # specks in a line's neighbourhood but not next to a glyph: 6.5-15 px at 300 dpi
+    gap300 = page.speck_gap[1:] / page.scale
+    sel = (kind == 0) & (gap300 <= 15)
+    r["mid_n"] = int(sel.sum())
+    r["mid_removed"] = int((sel & ~surv).sum())
     dsurv = _survivors(page.dust_labels, page.dust_area, out_ink, 0.25)[1:]
     r["dust_n"] = page.n_dust
     r["dust_removed"] = int((~dsurv).sum())
@@ -128,6 +133,7 @@ def pool(rows: list[dict]) -> dict:
         "speck_1_9": pct("speck_1_9_removed", "speck_1_9_n"),
         "speck_10_59": pct("speck_10_59_removed", "speck_10_59_n"),
         "near": pct("near_removed", "near_n"),
+        "mid": pct("mid_removed", "mid_n"),
         "touch": pct("touch_removed", "touch_n"),
         "dust": pct("dust_removed", "dust_n"),
         "small_kept": pct("small_kept", "small_n"),
