@@ -236,7 +236,7 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
     after = (mq & not_self & (cx[q] > cx[g]) & (hgap_r <= gap_lim)
              & ((hgap_r >= -0.1 * x) | ((hgap_r >= -0.3 * x) & (y0[q] < y1[g] - 0.15 * x)))
              & (y1[q] >= y0[g] + 0.3 * x) & (y0[q] <= y1[g] + 0.1 * x))
-    beside = mq & not_self & (hgap >= -0.1 * x) & (hgap <= gap_lim) & (y0[q] >= y0[g] - 0.4 * x) & (y1[q] <= y1[g] + 0.1 * x)
+    beside = mq & not_self & (hgap >= -0.1 * x) & (hgap <= gap_lim) & (y0[q] >= y0[g] - 0.7 * x) & (y1[q] <= y1[g] + 0.1 * x)
     is_above = any_per(pi, above, n_q)
     is_above_loose = any_per(pi, over_g & off_centre, n_q)
     is_after = any_per(pi, after, n_q)
@@ -273,7 +273,7 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
     # Marks next to kept marks of similar size: colons, semicolons, umlauts,
     # double quotes, ellipses. Two rounds reach a chain of three.
     # (tall commas of semicolons are glyph-sized: they anchor like kept marks)
-    comma_like = glyph & (h <= 0.8 * x) & (w <= 0.4 * x) & (area <= 0.15 * x * x)
+    comma_like = glyph & (h <= 0.8 * x) & (w <= 0.5 * x) & (area <= 0.2 * x * x)
     mi = np.flatnonzero((mark & ~tiny & dark_enough) | comma_like)
     if mi.size:
         pi2, bi2 = points_in_boxes(cx[mi], cy[mi], x0[mi] - 0.6 * x, y0[mi] - 0.8 * x, x1[mi] + 0.6 * x, y1[mi] + 0.8 * x, x)
@@ -343,7 +343,7 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
     dust = np.zeros(n, bool)
     if params.remove_dust and not low_res:
         fill = area / np.maximum(w * h, 1)
-        blob = real & ~kept & ~comma_like & (area <= params.dust_max_area * x * x) & (area >= params.tiny_area * s * s) & (fill >= 0.45) & (w <= 2.5 * h) & (h <= 2.5 * w)
+        blob = real & ~kept & ~(comma_like & (h >= 1.4 * w)) & (area <= params.dust_max_area * x * x) & (area >= params.tiny_area * s * s) & (fill >= 0.45) & (w <= 2.5 * h) & (h <= 2.5 * w)
         close = not_self & (hgap <= params.dust_gap * x) & (vgap <= params.dust_gap * x)
         has_neighbour = any_per(pi, close, n_q)
         # a lone letter or figure sits on a text line: its bottom on the
