@@ -258,8 +258,15 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
     darkest = np.full(n, 255, np.int64)
     np.minimum.at(darkest, c.lab[sel], lev_px[sel].astype(np.int64))
     ref_set = mark & ctx
-    ref = float(np.median(darkest[ref_set])) if ref_set.sum() >= 8 else float(ink_level)
-    dark_enough = darkest <= max(ref, ink_level) + params.mark_contrast * (paper_level - ink_level)
+    tol_dark = params.mark_contrast * (paper_level - ink_level)
+    if ref_set.sum() >= 8:
+        d = darkest[ref_set]
+        ref = float(np.median(d))
+        # a blurrier scan spreads the marks' darkness: widen by their spread
+        tol_dark = max(tol_dark, 2.0 * float(np.median(np.abs(d - ref))))
+    else:
+        ref = float(ink_level)
+    dark_enough = darkest <= max(ref, ink_level) + tol_dark
     kept = mark & ctx & dark_enough
     if _debug is not None:
         _debug.update({k: v for k, v in locals().items() if isinstance(v, np.ndarray)})
