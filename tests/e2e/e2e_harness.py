@@ -95,7 +95,7 @@ polling = {pol}
 {watch_extra}
 """)
         self.proc: subprocess.Popen | None = None
-        self._log_pos = 0
+        self.env_extra: dict[str, str] = {}
 
     def write_config(self, text: str) -> None:
         self.config.write_text(text)
@@ -105,6 +105,7 @@ polling = {pol}
         env.pop("NOTIFY_SOCKET", None)
         if self.notify_socket:
             env["NOTIFY_SOCKET"] = self.notify_socket
+        env.update(self.env_extra)
         self._logf = open(self.logfile, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "despeckled", "run", "--config", str(self.config), "--state", str(self.state)],

@@ -245,3 +245,14 @@ def test_config_from_environment_variable(make_daemon):
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
+
+
+def test_watchdog_pings_while_healthy(make_daemon, notify_socket):
+    sock, addr = notify_socket
+    d = make_daemon(notify_socket=addr)
+    d.env_extra = {"WATCHDOG_USEC": "400000"}  # systemd: WatchdogSec=0.4 -> ping every 0.2 s
+    d.start(wait_ready=False)
+    msgs = recv_until(sock, "READY=1")
+    msgs += recv_until(sock, "WATCHDOG=1")
+    msgs += recv_until(sock, "WATCHDOG=1")
+    assert d.stop() == 0
