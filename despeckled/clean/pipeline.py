@@ -191,8 +191,8 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
     # level with the mark (punctuation), or just below it (i-dots, accents).
     same_line = tall & (y0[g] <= y1[q]) & (y1[g] >= y0[q] - 0.1 * x)
     line_below = tall & (y0[g] >= y1[q] - 0.6 * x) & (y0[g] <= y1[q] + 0.8 * x) & (y1[g] > y1[q] + 0.5 * x)
-    xl_same, base_same = _line_geometry(pi, g, same_line, h, y1, n_q, x)
-    xl_below, base_below = _line_geometry(pi, g, line_below, h, y1, n_q, x)
+    xl_same, base_same = _line_geometry(pi, g, same_line, h, w, y1, n_q, x)
+    xl_below, base_below = _line_geometry(pi, g, line_below, h, w, y1, n_q, x)
     has_same = np.isfinite(base_same)
     has_below = np.isfinite(base_below)
     tol = 0.1 * np.minimum(xl_same, x) + 1
@@ -203,7 +203,7 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
     # descenders, and tight leading brings the next line's capitals close)
     tol_p = tol[pi]
     near_x = np.maximum(hgap_r, hgap_l) <= 2.5 * x
-    on_base = any_per(pi, same_line & near_x & (y1[g] >= y0[q] + 0.35 * h[q] - 1) & (y1[g] <= y1[q] + tol_p), n_q)
+    on_base = any_per(pi, same_line & near_x & (y1[g] >= y0[q] + 0.2 * h[q] - 1) & (y1[g] <= y1[q] + tol_p), n_q)
     upper = has_same & (base_same - y1q >= 0.6 * xl_same)
     mid = has_same & (base_same - cyq >= 0.2 * xl_same) & (base_same - cyq <= 0.8 * xl_same)
 
@@ -342,8 +342,11 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
         # part of the picture, lattice or not.
         pic = np.flatnonzero(real & (area >= 25 * x * x) & (w >= 3 * x) & (h >= 3 * x) & (area >= 0.15 * w * h))
         if pic.size:
-            pa, _ = points_in_boxes(cx[ai], cy[ai], x0[pic] - x, y0[pic] - x, x1[pic] + x, y1[pic] + x, 8 * x)
-            kept[ai[np.unique(pa)]] = True
+            pa, pb = points_in_boxes(cx[ai], cy[ai], x0[pic] - x, y0[pic] - x, x1[pic] + x, y1[pic] + x, 8 * x)
+            # ...a picture, not a big letter: strewn with dots (>= 1 per x^2)
+            box_x2 = (w[pic] + 2 * x) * (h[pic] + 2 * x) / (x * x)
+            dotted = np.bincount(pb, minlength=pic.size) >= box_x2
+            kept[ai[np.unique(pa[dotted[pb]])]] = True
 
     # Dust: compact blobs no bigger than a few letters, away from text and not
     # sitting on a text line like a lone letter would.
@@ -525,27 +528,34 @@ def _expand(c: Components, lut: np.ndarray, ink: np.ndarray, f: int) -> np.ndarr
     return cv2.bitwise_and(big, ink).view(bool)  # 1 & 255 = 1: a valid bool
 
 
-def _line_geometry(pi: np.ndarray, g: np.ndarray, sel: np.ndarray, h: np.ndarray, y1: np.ndarray, n_q: int, x: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per query: local x-height and baseline of the selected letters.
-
-    The x-height is the shortest selected letter (capped at 1.5 x); the
-    baseline is the median of their bottoms (most letters sit on it;
-    descenders and a warped page are outvoted). ``inf`` baseline where
-    nothing is selected. A sort of the pair list, no Python loop.
-    """
-    xl = np.full(n_q, np.inf)
-    np.minimum.at(xl, pi[sel], h[g[sel]])
-    xl = np.minimum(xl, 1.5 * x)
+def _group_median(pi: np.ndarray, values: np.ndarray, sel: np.ndarray, n_q: int) -> np.ndarray:
+    """Lower median of ``values[sel]`` grouped by ``pi[sel]``; ``inf`` for
+    empty groups. One lexsort, no Python loop."""
+    out = np.full(n_q, np.inf)
     idx = np.flatnonzero(sel)
-    base = np.full(n_q, np.inf)
     if idx.size:
-        order = np.lexsort((y1[g[idx]], pi[idx]))
+        order = np.lexsort((values[idx], pi[idx]))
         gp = pi[idx][order]
-        gv = y1[g[idx]][order]
+        gv = values[idx][order]
         counts = np.bincount(gp, minlength=n_q)
         starts = np.cumsum(counts) - counts
         has = counts > 0
-        base[has] = gv[starts[has] + (counts[has] - 1) // 2]
+        out[has] = gv[starts[has] + (counts[has] - 1) // 2]
+    return out
+
+
+def _line_geometry(pi: np.ndarray, g: np.ndarray, sel: np.ndarray, h: np.ndarray, w: np.ndarray, y1: np.ndarray, n_q: int, x: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per query: local x-height and baseline of the selected letters.
+
+    The x-height is the median height of the selected round-ish letters
+    (width at least half the height: commas and stems do not vote; most
+    such letters are x-height letters), capped at 1.5 x; the baseline is the
+    median of the letters' bottoms (descenders are outvoted). ``inf``
+    baseline where nothing is selected.
+    """
+    roundish = sel & (w[g] >= 0.5 * h[g])
+    xl = np.minimum(_group_median(pi, h[g].astype(np.float64), roundish, n_q), 1.5 * x)
+    base = _group_median(pi, y1[g].astype(np.float64), sel, n_q)
     return np.where(np.isfinite(xl), xl, x), base
 
 

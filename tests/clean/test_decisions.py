@@ -191,11 +191,14 @@ def test_very_low_resolution_text_keeps_its_one_pixel_periods(make_layout):
 
 def test_sparse_dots_inside_a_picture_are_kept(layout):
     page = layout.page.copy()
-    page[130:250, 420:640] = 255
-    page[150:250, 450:640] = 0                      # the dark mass of a photo
+    page[130:258, 420:700] = 255
+    page[150:258, 440:700] = 0                      # the dark mass of a photo
     rng = np.random.default_rng(1)
-    ys = rng.integers(131, 149, 40)                 # sparse highlight dots above it
-    xs = rng.integers(450, 639, 40)
+    # the highlights: random dots above and in a gap of the dark mass,
+    # about one per x-height square over the picture's box
+    ys = np.concatenate([rng.integers(131, 149, 60), rng.integers(160, 240, 120)])
+    xs = np.concatenate([rng.integers(450, 639, 60), rng.integers(470, 560, 120)])
+    page[160:240, 465:565] = 255
     page[ys, xs] = 0
     r = clean_page(page)
     assert (r.image[ys, xs] == 0).all()
