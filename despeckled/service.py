@@ -426,8 +426,12 @@ class Service:
         """Watchers alive and work moving (not wedged)."""
         if not all(w.source.alive for w in self.watches.values()):
             return False
-        if self.inflight and now - self.last_progress > self.config.daemon.file_timeout_seconds * 1.5 + 5:
-            return False
+        if self.inflight:
+            # the pool kills a job at file_timeout; one far past it means the
+            # pool is wedged (an idle spell before it is not a reason)
+            oldest = min(inf.started for inf in self.inflight.values())
+            if now - oldest > self.config.daemon.file_timeout_seconds * 1.5 + 5:
+                return False
         return True
 
     def snapshot(self, now: float) -> dict[str, Any]:
@@ -530,8 +534,15 @@ class Service:
         signal.signal(signal.SIGHUP, self.request_reload)
         self.start()
         try:
+            errors_in_a_row = 0
             while not self.stop_requested:
-                self.step(wait=0.1)
+                try:
+                    self.step(wait=0.1)
+                    errors_in_a_row = 0
+                except Exception as exc:  # noqa: BLE001 - the service never stops on a bug in one step
+                    errors_in_a_row += 1
+                    self.log.exception("internal_error", error=f"{type(exc).__name__}: {exc}", in_a_row=errors_in_a_row)
+                    time.sleep(min(0.1 * 2 ** min(errors_in_a_row, 6), 5.0))
             self.shutdown()
         finally:
             self.close(kill=True)
@@ -545,7 +556,11 @@ class Service:
             w.source.stop()
         deadline = now + self.config.daemon.stop_timeout_seconds
         while self.inflight and self.clock() < deadline:
-            self.step(wait=min(0.1, max(0.0, deadline - self.clock())))
+            try:
+                self.step(wait=min(0.1, max(0.0, deadline - self.clock())))
+            except Exception as exc:  # noqa: BLE001
+                self.log.exception("internal_error", error=f"{type(exc).__name__}: {exc}")
+                break
         if self.inflight:
             self.log.warning("stop_timeout", abandoned=len(self.inflight),
                              note="interrupted files are recovered on the next start")

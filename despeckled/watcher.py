@@ -231,7 +231,14 @@ class WatchSource:
     def start(self) -> None:
         if self.polling:
             return
-        self._start_observer()
+        try:
+            self._start_observer()
+        except OSError as exc:  # inotify watch/instance limits reached, ...
+            self.polling = True
+            self.next_scan = 0.0
+            self.last_error = f"inotify unavailable ({exc}); polling instead"
+            self.log.warning("watcher_fallback_to_polling", error=str(exc),
+                             hint="raise fs.inotify.max_user_watches / max_user_instances")
 
     def _start_observer(self) -> None:
         from watchdog.observers import Observer

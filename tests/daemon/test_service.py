@@ -128,3 +128,23 @@ def test_a_second_daemon_on_the_same_input_is_refused(tmp_path):
             b.start()
     finally:
         a.close()
+
+
+def test_watchdog_health_ignores_an_idle_spell_but_not_a_wedged_pool(tmp_path):
+    from despeckled.lifecycle import Job
+    from despeckled.service import InFlight
+
+    cfgp = _config(tmp_path)
+    svc = Service(load_config(cfgp), cfgp, state_path=tmp_path / "st.json", notifier=Notifier(None),
+                  clock=lambda: 0.0)
+    svc.start()
+    try:
+        w = next(iter(svc.watches.values()))
+        svc.last_progress = 0.0
+        svc.inflight["x"] = InFlight(w, Job("new", w.spec, "x", rel="a.png"), None, started=3600.0)
+        assert svc.healthy(3601.0)                          # idle for an hour, then a job: fine
+        timeout = svc.config.daemon.file_timeout_seconds
+        assert not svc.healthy(3600.0 + timeout * 1.5 + 6)  # far past the per-file timeout: wedged
+        svc.inflight.clear()
+    finally:
+        svc.close()
