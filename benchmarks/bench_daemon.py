@@ -5,6 +5,8 @@ distinct pages are generated once, cached, and copied to make the burst):
 
 1. **baseline**: ``despeckled clean --output-dir`` on the same files, one
    command (its own process pool, every core) -- the throughput to match;
+   run before and after the burst, and the mean is used (the machine may be
+   shared; the two runs bracket any drift in its load);
 2. **burst**: the daemon (``workers`` = cores) gets ``--count`` files dropped
    as fast as possible (temp name, then rename: the rename is "file
    complete"); files/s from the first drop to the last output visible;
@@ -191,8 +193,8 @@ failed = "{work}/failed"
     return proc, state
 
 
-def run_baseline(files: list[Path], work: Path) -> tuple[float, int]:
-    out = work / "baseline-out"
+def run_baseline(files: list[Path], work: Path, tag: str) -> tuple[float, int]:
+    out = work / f"baseline-out-{tag}"
     out.mkdir()
     t0 = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "despeckled", "clean", "--output-dir", str(out), *map(str, files)],
@@ -278,16 +280,21 @@ def main(argv: list[str] | None = None) -> int:
             p = src / f"scan{i:05d}.{args.format}"
             shutil.copyfile(pages[i % len(pages)], p)
             files.append(p)
-        base_s, base_rss = run_baseline(files, work)
-        base_fps = args.count / base_s
-        print(f"baseline  despeckled clean: {args.count} files in {base_s:.1f} s = {base_fps:.2f} files/s, "
-              f"peak RSS {base_rss / 2**20:.0f} MB")
-        shutil.rmtree(src)
+        # baseline before AND after the daemon's burst: the machine may be
+        # shared, and the mean of the two brackets any drift in its load
+        base_s, base_rss = run_baseline(files, work, "before")
+        print(f"baseline  despeckled clean (before): {args.count} files in {base_s:.1f} s = "
+              f"{args.count / base_s:.2f} files/s, peak RSS {base_rss / 2**20:.0f} MB")
 
         (work / "burst").mkdir()
         b = run_daemon(pages, args.count, work / "burst", args.settle, args.workers, args.format, None)
+        base2_s, base2_rss = run_baseline(files, work, "after")
+        print(f"baseline  despeckled clean (after):  {args.count} files in {base2_s:.1f} s = "
+              f"{args.count / base2_s:.2f} files/s, peak RSS {base2_rss / 2**20:.0f} MB")
+        base_fps = (args.count / base_s + args.count / base2_s) / 2
+        shutil.rmtree(src)
         print(f"daemon    burst: {b['files']} files in {b['seconds']:.1f} s = {b['files_per_s']:.2f} files/s "
-              f"({100 * b['files_per_s'] / base_fps:.0f}% of clean); latency (settle excluded) "
+              f"({100 * b['files_per_s'] / base_fps:.0f}% of clean's mean {base_fps:.2f}); latency (settle excluded) "
               f"median {b['lat_median']:.2f} s, p99 {b['lat_p99']:.2f} s (saturated: queueing); "
               f"peak RSS {b['peak_rss'] / 2**20:.0f} MB (PSS {b['peak_pss'] / 2**20:.0f} MB); RSS by quarter "
               + "/".join(f"{r / 2**20:.0f}" for r in b["rss_quarters"]) + " MB; "

@@ -133,6 +133,7 @@ class Service:
         self._seq = itertools.count()
         self.inflight: dict[str, InFlight] = {}
         self.transient_tries: dict[str, int] = {}
+        self._retrack_later: list[tuple[Watch, Path]] = []
         self.pool = WorkerPool(config.daemon.workers, log_json=log_json, log_level=config.log_level)
         self.state = StateFile(choose_path(state_path, config.daemon.state_file))
         self.started_wall = time.time()
@@ -296,6 +297,10 @@ class Service:
             w.ready.append(c)
 
     def _collect(self, wait: float, now: float) -> None:
+        for w, path in self._retrack_later:
+            if not w.retired and path not in w.tracker and os.path.lexists(path):
+                w.tracker.propose(path, now)
+        self._retrack_later.clear()
         finished = self.pool.collect(timeout=wait)
         finished += self.pool.kill_overdue(self.config.daemon.file_timeout_seconds)
         if finished:
@@ -332,6 +337,10 @@ class Service:
                 w.tracker.not_ready(path, now)
             return
         st = outcome.status
+        if st in ("done", "failed", "gone") and path is not None:
+            # a new file may already sit under the same name (scanners reuse
+            # names): track it now rather than at the next rescan
+            self._retrack_later.append((w, path))
         if st == "done":
             w.done += 1
             self.transient_tries.pop(job.claim_id, None)
