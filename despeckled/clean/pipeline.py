@@ -238,6 +238,12 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
              & (y1[q] >= y0[g] + 0.3 * x) & (y0[q] <= y1[g] + 0.1 * x))
     beside = mq & not_self & (hgap >= -0.1 * x) & (hgap <= gap_lim) & (y0[q] >= y0[g] - 0.7 * x) & (y1[q] <= y1[g] + 0.1 * x)
     is_above = any_per(pi, above, n_q)
+    # the dot of '!' and '?': under the stem, centred, on the baseline
+    under = (mq & not_self & (y0[q] > y1[g]) & (y0[q] - y1[g] - 1 <= 0.5 * np.minimum(xlb, x))
+             & (np.abs(cx[q] - cx[g]) <= 0.25 * w[g] + 0.25 * s + 1) & (h[g] >= 0.9 * np.minimum(xlb, x))
+             # (a stem that stops short of the line's baseline, not a letter on it)
+             & (w[g] <= 0.6 * xl_same[pi]) & (y1[g] <= base_same[pi] - 0.15 * xl_same[pi]))
+    is_under = any_per(pi, under, n_q)
     is_above_loose = any_per(pi, over_g & off_centre, n_q)
     is_after = any_per(pi, after, n_q)
     is_beside = any_per(pi, beside, n_q)
@@ -245,7 +251,7 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
     hyphen = is_beside & mid & (wq >= 1.8 * hq)
     quote = is_beside & upper & (hq >= 1.15 * wq)
     ctx = np.zeros(n, bool)
-    ctx[qi] = is_above | period | hyphen | quote
+    ctx[qi] = is_above | period | hyphen | quote | (is_under & on_base)
     if low_res:
         # anything with a neighbour (letter or mark) close by stays
         r = 0.5 * x
