@@ -284,7 +284,8 @@ def _place(claim: Claim, src: Path, directory: Path, name: str, key: str, *, sid
         n = int(claim.m.get(key + "_n", 0))
         if not os.path.lexists(src):
             return target  # moved before the crash
-        if os.path.lexists(target) and (same_file(src, target) or _identical(src, target)):
+        copied = bool(claim.m.get(key + "_copy"))  # a cross-filesystem copy was under way
+        if os.path.lexists(target) and (same_file(src, target) or (copied and _identical(src, target))):
             # link+unlink fallback or cross-filesystem copy interrupted: two
             # names or two copies; the target is complete, drop the source
             src.unlink()
@@ -310,6 +311,8 @@ def _place(claim: Claim, src: Path, directory: Path, name: str, key: str, *, sid
         except OSError as exc:
             if exc.errno != errno.EXDEV:
                 raise
+            claim.m[key + "_copy"] = True
+            claim.save()
             try:
                 _copy_then_publish(src, target, tmp)
             except FileExistsError:

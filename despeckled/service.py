@@ -134,6 +134,7 @@ class Service:
         self.inflight: dict[str, InFlight] = {}
         self.transient_tries: dict[str, int] = {}
         self._retrack_later: list[tuple[Watch, Path]] = []
+        self._state_written = False
         self.pool = WorkerPool(config.daemon.workers, log_json=log_json, log_level=config.log_level)
         self.state = StateFile(choose_path(state_path, config.daemon.state_file))
         self.started_wall = time.time()
@@ -197,6 +198,7 @@ class Service:
         self.watches[w.key] = w
         self._recover(w)
         w.source.start()
+        w.polling = w.source.polling
         self._scan(w, now)
         self.log.info("watching", watch=w.key, output=str(w.spec.output), archive=str(w.spec.archive),
                       failed=str(w.spec.failed), polling=w.polling, polling_reason=w.polling_reason,
@@ -221,6 +223,7 @@ class Service:
             for w in self.watches.values():
                 self._recover(w)
                 w.source.start()
+                w.polling = w.source.polling  # inotify may have fallen back to polling
                 self._scan(w, now)
                 self.log.info("watching", watch=w.key, output=str(w.spec.output), archive=str(w.spec.archive),
                               failed=str(w.spec.failed), polling=w.polling, polling_reason=w.polling_reason,
@@ -469,6 +472,7 @@ class Service:
         self._next_state = now + 1.0
         try:
             self.state.write(self.snapshot(now))
+            self._state_written = True
         except OSError as exc:
             self.log.warning("state_file_error", path=str(self.state.path), error=str(exc))
         self.notifier.status(self._status_line(now))
@@ -586,5 +590,6 @@ class Service:
                     pass
                 w.lock_fd = None
         self.pool.shutdown(kill=kill)
-        self.state.remove()
+        if self._state_written:  # never another instance's (a refused second start)
+            self.state.remove()
         self.notifier.close()

@@ -215,3 +215,18 @@ def test_io_errors_are_retried_then_failed_never_looped(spec):
     assert statuses[:-1] == ["transient"] * spec.max_retries and statuses[-1] == "failed"
     assert (spec.failed / "a.png").read_bytes() == data
     assert json.loads((spec.failed / "a.png.error.json").read_text())["reason"] == "io_error"
+
+
+def test_identical_twin_at_the_recorded_target_is_not_mistaken_for_our_move(spec):
+    """Two byte-identical scans with one name, archived by two workers; the
+    second crashed after recording the name the first one then took."""
+    data = make_png(spec.input / "scan.png", seed=5)
+    assert lifecycle.run_job(Job("new", spec, "a", rel="scan.png")).status == "done"
+    (archived_a,) = _visible(spec.archive)
+    make_png(spec.input / "scan.png", seed=5)
+    claim = lifecycle.claim_file(spec, "b", "scan.png")
+    claim.m.update(state="archiving", archived=str(archived_a), archived_n=0, output="x")
+    claim.save()
+    assert lifecycle.run_job(Job("resume", spec, "b")).status == "done"
+    assert sorted(p.name for p in _visible(spec.archive)) == ["scan-1.png", "scan.png"]
+    assert all(p.read_bytes() == data for p in _visible(spec.archive))
