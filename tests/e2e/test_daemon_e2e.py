@@ -139,14 +139,15 @@ def test_each_bad_input_goes_to_failed_with_a_sidecar(make_daemon, tmp_path):
     for name, (data, _) in cases.items():
         (d.inbox / name).write_bytes(data)
     os.symlink(outside, d.inbox / "link.png")
+    os.mkfifo(d.inbox / "pipe.png")  # opening it would block forever: never opened
     d.drop("good.png", good)
-    d.wait_finished(6, timeout=60)
+    d.wait_finished(7, timeout=60)
     reasons = {}
     for side in d.failed.glob("*.error.json"):
         doc = json.loads(side.read_text())
         reasons[doc["file"]] = doc["reason"]
         assert doc["message"] and doc["failed_at"] and doc["daemon_version"]
-    assert reasons == {**{n: r for n, (_, r) in cases.items()}, "link.png": "symlink"}
+    assert reasons == {**{n: r for n, (_, r) in cases.items()}, "link.png": "symlink", "pipe.png": "not_a_file"}
     for name, (data, _) in cases.items():
         assert (d.failed / name).read_bytes() == data  # byte-identical original
     assert (d.failed / "link.png").is_symlink() and outside.read_bytes() == secret
