@@ -49,6 +49,7 @@ class Candidate:
     stuck_reported: float | None = None
     crashes: int = 0
     detected_logged: bool = False
+    truncated_checks: int = 0
 
     @property
     def size(self) -> int:
@@ -69,6 +70,9 @@ def _sig(st: os.stat_result) -> tuple[int, int, int]:
 
 class SettleTracker:
     """Tracks proposed paths until they are settled, for one watch."""
+
+    #: longest pause between two decodes of a settled-but-truncated file
+    MAX_RECHECK = 60.0
 
     def __init__(self, settle_seconds: float, stuck_after: float, recheck_seconds: float | None = None) -> None:
         self.settle = float(settle_seconds)
@@ -168,9 +172,14 @@ class SettleTracker:
         if truncated:
             if c.truncated_since is None:
                 c.truncated_since = now
+                c.truncated_checks = 0
             if now - c.truncated_since >= self.stuck_after:
                 return True
-            c.next_check = now + self.recheck
+            # unchanged and still truncated: decode again with backoff (a stalled
+            # upload is not decoded every few seconds for stuck_after seconds);
+            # any change to the file resets this and the settle clock
+            c.truncated_checks += 1
+            c.next_check = now + min(self.recheck * 2 ** (c.truncated_checks - 1), self.MAX_RECHECK)
         else:
             c.sig = None
             c.stable_since = now

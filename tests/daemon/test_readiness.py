@@ -74,6 +74,7 @@ def test_truncated_waits_then_is_broken_after_stuck_after(tmp_path):
     assert t.poll(1.5).ready == []
     assert t.poll(2.0).ready                               # decoded again later
     assert t.not_ready(f, 2.0, truncated=True) is False
+    assert t.poll(3.9).ready == [] and t.poll(4.0).ready   # ... with backoff (1 s, 2 s, ...)
     assert t.not_ready(f, 11.0, truncated=True) is True    # broken for good
 
 
