@@ -249,7 +249,7 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
     is_beside = any_per(pi, beside, n_q)
     period = is_after & on_base
     hyphen = is_beside & mid & (wq >= 1.8 * hq)
-    quote = is_beside & upper & (hq >= 1.15 * wq)
+    quote = is_beside & upper & (hq >= 1.3 * wq)
     ctx = np.zeros(n, bool)
     ctx[qi] = is_above | period | hyphen | quote | (is_under & on_base)
     if low_res:
@@ -309,6 +309,9 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
         # umlaut / diaeresis: two similar dots side by side over a letter
         umlaut = side & loose_m[a] & loose_m[b] & (np.abs(x0[a] - x1[b]) <= 0.6 * x)
         kept[mi] |= any_per(pi2, umlaut, mi.size)
+        # double quotes: two tall marks side by side at the top of a line
+        # (a single quote must be clearly tall, see above)
+        kept[mi] |= any_per(pi2, side & upper_m[a] & upper_m[b], mi.size)
         for _ in range(2):
             kept[mi] |= any_per(pi2, (pair | after_mark) & (kept[b] | comma_like[b]), mi.size)
         # Dot leaders: at least two similar marks on the same row within 3 x.
