@@ -107,8 +107,9 @@ def binarize(gray: np.ndarray, params: CleanParams, res_dpi: float) -> tuple[np.
         window = BACKGROUND_WINDOW_MM * res_dpi / 25.4
         low, factor = th.background_lowres(gray, window)
         bg = (low, factor)
-        src = th.normalise(gray, th.upsample(low, factor, gray.shape))
-        level = th.otsu_level(th.sample_histogram(src))
+        up = th.upsample(low, factor, gray.shape)
+        src = th.normalise(gray, up, out=up if up is not low else None)
+        level = th.otsu_level(th.sample_histogram(src, 3))
         # On a page with almost no ink Otsu splits the paper noise; paper is
         # ~255 after normalisation, so ink must be clearly darker than that.
         level = min(level, 200)
@@ -118,7 +119,7 @@ def binarize(gray: np.ndarray, params: CleanParams, res_dpi: float) -> tuple[np.
         # inside of a stroke wider than it -- a big bold heading -- would
         # normalise to paper. Pixels as dark as ink on the raw page are ink
         # whatever their neighbourhood.
-        raw = th.otsu_level(th.sample_histogram(gray))
+        raw = th.otsu_level(th.sample_histogram(gray, 4))
         _, core = cv2.threshold(gray, int(DARK_CORE * raw), 255, cv2.THRESH_BINARY_INV)
         cv2.bitwise_or(ink, core, dst=ink)
     return ink, src, level, bg
@@ -477,7 +478,7 @@ def clean_page(pixels: np.ndarray, params: CleanParams | None = None, dpi: float
         rflat = None
 
     if params.mode == "binary":
-        image = cv2.compare(ink, 0, cv2.CMP_EQ)
+        image = cv2.bitwise_not(ink, dst=ink)    # ink is not needed any more
         if rflat is not None:
             image.ravel()[rflat] = 255
         else:

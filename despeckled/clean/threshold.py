@@ -139,7 +139,7 @@ def upsample(low: np.ndarray, factor: int, shape: tuple[int, int]) -> np.ndarray
     return big[:h, :w]
 
 
-def normalise(gray: np.ndarray, background: np.ndarray) -> np.ndarray:
+def normalise(gray: np.ndarray, background: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Divide the page by its paper level so the paper becomes uniform white.
 
     Parameters
@@ -147,10 +147,15 @@ def normalise(gray: np.ndarray, background: np.ndarray) -> np.ndarray:
     gray : ndarray of uint8, shape (H, W)
     background : ndarray of uint8, shape (H, W)
         Paper level, at least 1 (as :func:`background_lowres` returns it).
+    out : ndarray of uint8, shape (H, W), optional
+        Where to write the result (may be ``background`` itself: saves an
+        allocation, which on a full page costs as much as the division).
 
     Returns
     -------
     flat : ndarray of uint8, shape (H, W)
         ``255 * gray / background``, saturated at 255.
     """
-    return cv2.divide(gray, background, scale=255)
+    if out is None:
+        return cv2.divide(gray, background, scale=255)
+    return cv2.divide(gray, background, dst=out, scale=255)
