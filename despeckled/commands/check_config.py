@@ -186,12 +186,13 @@ def check(cfg: AppConfig) -> dict[str, Any]:
         wp = work_parent(w)
         anc = _existing_ancestor(wp)
         wdev = os.stat(anc).st_dev if anc.is_dir() else None
+        claim = f"rename into {wp} within one filesystem (atomic)"
         if devs["input"] is not None and wdev is not None and devs["input"] != wdev:
+            claim = f"NOT atomic: {wp} is on another filesystem than the input"
             problems.append(
-                f"watch[{i}].input: {w.input} and its work folder parent {wp} are on different filesystems: "
+                f"watch[{i}].input: {w.input} and its work folder {wp} are on different filesystems: "
                 "claiming a file by rename would not be atomic"
             )
-        claim = "rename within one filesystem (atomic)"
         for role in ROLES:
             if devs["input"] is not None and devs[role] is not None and devs[role] != devs["input"]:
                 wnotes.append(

@@ -165,3 +165,40 @@ def test_json_report_lists_problems_too(tmp_path):
     out = check_config("--config", str(cfg), "--json")
     assert out.returncode == 3
     assert json.loads(out.stdout)["problems"] == ["daemon.workers: 0 is out of range: should be greater than or equal to 1"]
+
+
+def _other_filesystem(tmp_path: Path) -> Path:
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or os.stat(shm).st_dev == os.stat(tmp_path).st_dev or not os.access(shm, os.W_OK):
+        pytest.skip("needs a writable /dev/shm on another filesystem than the temp folder")
+    import tempfile
+
+    return Path(tempfile.mkdtemp(dir=shm, prefix="despeckled-test-"))
+
+
+def test_other_filesystems_state_the_fallback_and_refuse_a_split_claim(tmp_path):
+    other = _other_filesystem(tmp_path)
+    try:
+        (tmp_path / "in").mkdir()
+        (other / "work").mkdir()
+        (tmp_path / "in" / ".despeckled").symlink_to(other)  # the claim would cross filesystems
+        cfg = write(tmp_path / "fs.toml", f"""
+            [[watch]]
+            input = "in"
+            output = "out"
+            archive = "{other}/archive"
+            failed = "failed"
+        """)
+        out = check_config("--config", str(cfg), "--json")
+        report = json.loads(out.stdout)
+        assert out.returncode == 3
+        (problem,) = report["problems"]
+        assert problem.startswith(f"watch[0].input: {tmp_path}/in and its work folder") and "different filesystems" in problem
+        (w,) = report["watches"]
+        assert w["claim"].startswith("NOT atomic")
+        assert any(n.startswith("watch[0].archive: on another filesystem than the input: files are copied there")
+                   for n in w["notes"])
+    finally:
+        import shutil
+
+        shutil.rmtree(other, ignore_errors=True)
