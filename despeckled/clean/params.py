@@ -57,9 +57,6 @@ class CleanParams(BaseModel):
     dust_max_area: float = Field(
         0.75, ge=0, description="largest dust clump, in x^2 (a 300-dpi x-height is ~21 px, so ~330 px); bigger blobs are never removed"
     )
-    dust_thickness: float = Field(
-        1.6, gt=0, description="a blob whose thickness exceeds this many s is not a stroke (dust candidate)"
-    )
     halftone_density: int = Field(
         25, ge=3, description="a small mark with at least this many small marks of similar size within ~1.25 x is in the core of a dot field (halftone); the field around such cores is kept"
     )
