@@ -391,13 +391,14 @@ def run(args) -> int:
             progress.advance()
             return
         r = outcome.report
-        totals["files"] += 1
-        totals["pages"] += r.pages
-        totals["specks"] += r.specks_removed
         if r.passed_through:
             totals["passed"] += 1
             if not args.quiet:
                 progress.message(f"despeckled: {outcome.source}: copied unchanged ({r.passed_through})")
+        else:
+            totals["files"] += 1
+            totals["pages"] += r.pages
+            totals["specks"] += r.specks_removed
         if args.output is not None and r.output is not None and r.output.name != args.output.name:
             # a name clash (never overwritten) or a format that cannot hold the pages
             progress.message(f"despeckled: {outcome.source}: written to {r.output}")

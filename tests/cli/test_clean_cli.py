@@ -233,3 +233,16 @@ def test_one_multipage_file_cleaned_page_parallel_matches_serial(tmp_path):
     for name in names:
         np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "ov1" / name)),
                                       np.asarray(Image.open(tmp_path / "ov3" / name)))
+
+
+def test_text_pdf_is_copied_unchanged_and_said_so(tmp_path, inputs):
+    pdf_synth = pytest.importorskip("despeckled.pdf_synth")
+    pdf = pdf_synth.write_text_pdf(tmp_path / "letter.pdf", "Hello")
+    res = despeckled(pdf, inputs / "a.png", "--output-dir", tmp_path / "out")
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "out" / "letter.pdf").read_bytes() == pdf.read_bytes()
+    assert "letter.pdf: copied unchanged" in res.stderr
+    assert "1 file cleaned (1 page)" in res.stderr and "1 copied unchanged" in res.stderr
+    res = despeckled(pdf, "--output-dir", tmp_path / "forced", "--force-pdf")
+    assert res.returncode == 0, res.stderr
+    assert "1 file cleaned" in res.stderr
