@@ -61,7 +61,6 @@ from typing import Any
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, TiffImagePlugin
-from PIL import features as _pil_features  # noqa: F401  (loads PIL._imaging, and with it libtiff)
 
 from despeckled import errors
 from despeckled.fsutil import atomic_output

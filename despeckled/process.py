@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from despeckled import errors, images
+from despeckled import images
 from despeckled.clean import CleanParams, PageResult, clean_page
 from despeckled.fsutil import atomic_output
 

@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import argparse
 import difflib
 import os
 import shutil
