@@ -270,3 +270,16 @@ def test_tiff_preview_directories_are_not_pages(tmp_path):
     for p, want in zip(got, pages, strict=True):
         np.testing.assert_array_equal(p.pixels, want)
     assert images.verify_complete(tmp_path / "scan.tif") == 2
+
+
+def test_bigtiff_is_read_and_its_truncation_detected(tmp_path, page):
+    from despeckled import errors
+
+    Image.fromarray(page).save(tmp_path / "big.tif", big_tiff=True, dpi=(300, 300))
+    assert (tmp_path / "big.tif").read_bytes()[:4] == b"II+\x00"
+    _, (p,) = read_all(tmp_path / "big.tif")
+    np.testing.assert_array_equal(p.pixels, page)
+    data = (tmp_path / "big.tif").read_bytes()
+    (tmp_path / "cut.tif").write_bytes(data[:-1])
+    with pytest.raises(errors.TruncatedInputError):
+        images.verify_complete(tmp_path / "cut.tif")
