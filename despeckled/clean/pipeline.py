@@ -247,6 +247,12 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
     is_under = any_per(pi, under, n_q)
     is_above_loose = any_per(pi, over_g & off_centre, n_q)
     is_after = any_per(pi, after, n_q)
+    # a glyph-sized comma (monospaced fonts): right after a letter, through
+    # the baseline -- never dust
+    after_any = (not_self & (cx[q] > cx[g]) & (hgap_r >= -0.1 * x) & (hgap_r <= gap_lim)
+                 & (y1[q] >= y0[g] + 0.3 * x) & (y0[q] <= y1[g] + 0.1 * x))
+    comma_here = np.zeros(n, bool)
+    comma_here[qi] = any_per(pi, after_any, n_q) & on_base & (h[qi] <= 0.8 * x) & (w[qi] <= 0.5 * x)
     is_beside = any_per(pi, beside, n_q)
     period = is_after & on_base
     hyphen = is_beside & mid & (wq >= 1.8 * hq)
@@ -363,7 +369,7 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
     dust = np.zeros(n, bool)
     if params.remove_dust and not low_res:
         fill = area / np.maximum(w * h, 1)
-        blob = real & ~kept & ~(comma_like & (h >= 1.4 * w)) & (area <= params.dust_max_area * x * x) & (area >= params.tiny_area * s * s) & (fill >= 0.45) & (w <= 2.5 * h) & (h <= 2.5 * w)
+        blob = real & ~kept & ~comma_here & (area <= params.dust_max_area * x * x) & (area >= params.tiny_area * s * s) & (fill >= 0.4) & (w <= 2.5 * h) & (h <= 2.5 * w)
         close = not_self & (hgap <= params.dust_gap * x) & (vgap <= params.dust_gap * x)
         has_neighbour = any_per(pi, close, n_q)
         # a lone letter or figure sits on a text line: its bottom on the
