@@ -227,9 +227,10 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
     # baseline (up to 1.75 over capitals and ascenders).
     xlb, bb = xl_below[pi], base_below[pi]
     lift = bb - y1[q]
-    lift_ok = np.isfinite(bb) & (lift >= 0.7 * xlb) & (lift <= np.where(h[g] < 1.25 * xlb, 1.4, 1.8) * xlb)
-    over_g = (mq & not_self & (h[g] <= 1.8 * x) & (y1[q] < y0[g] + 0.1 * x)
-              & (y0[g] - y1[q] - 1 <= params.dot_gap * np.minimum(xlb, x)) & lift_ok)
+    lift_ok = np.isfinite(bb) & (lift >= 0.7 * xlb) & (lift <= np.where(h[g] < 1.25 * xlb, 1.35, 1.65) * xlb)
+    dot_gap = y0[g] - y1[q] - 1
+    over_g = (mq & not_self & (h[g] <= 1.8 * x) & (dot_gap >= -1)
+              & (dot_gap <= params.dot_gap * np.minimum(xlb, x)) & lift_ok)
     tucked = (w[g] >= 1.2 * np.minimum(xlb, x)) & (cx[q] >= x0[g]) & (cx[q] <= x1[g]) & (y1[q] < y0[g] + 0.5 * h[g])
     above = (over_g & centred) | (mq & not_self & (h[g] <= 1.8 * x) & tucked & lift_ok)
     # right after a glyph (periods, commas), and beside one (hyphens, quotes)
