@@ -290,6 +290,10 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
     upper_m[qi] = upper & (hq >= 1.15 * wq)
     loose_m = np.zeros(n, bool)
     loose_m[qi] = is_above_loose
+    base_v = np.full(n, np.inf)
+    base_v[qi] = base_same
+    xl_v = np.full(n, x)
+    xl_v[qi] = xl_same
 
     # Marks next to kept marks of similar size: colons, semicolons, umlauts,
     # double quotes, ellipses. Two rounds reach a chain of three.
@@ -310,7 +314,9 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
         # stacked, the upper one a little above the lower: colons, semicolons
         vgap_ab = y0[b] - y1[a] - 1
         stack = ((wr >= 0.5) & (wr <= 2.0) & (a != b) & (vgap_ab >= 0.1 * x) & (vgap_ab <= 0.8 * x)
-                 & (np.abs(cx[a] - cx[b]) <= 0.5 * np.maximum(w[a], w[b]) + 1 + 0.25 * np.abs(cy[a] - cy[b])))
+                 & (np.abs(cx[a] - cx[b]) <= 0.5 * np.maximum(w[a], w[b]) + 1 + 0.25 * np.abs(cy[a] - cy[b]))
+                 # the upper dot of a colon sits about half an x-height up
+                 & (base_v[a] - y1[a] >= 0.3 * xl_v[a]) & (base_v[a] - y1[a] <= 1.0 * xl_v[a]))
         pair = side | stack
         # a period or closing quote after a kept mark (quote, bracket, period)
         after_mark = (a != b) & (x0[a] > x1[b]) & (x0[a] - x1[b] - 1 <= params.mark_gap * x) & (base_m[a] | upper_m[a])
