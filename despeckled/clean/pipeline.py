@@ -125,7 +125,7 @@ def binarize(gray: np.ndarray, params: CleanParams, res_dpi: float) -> tuple[np.
     return ink, src, level, bg
 
 
-def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarray, ink_level: float, paper_level: float, _debug: dict | None = None) -> Decision:
+def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarray, ink_level: float, paper_level: float) -> Decision:
     """Decide, per component, what is a speck, what is dust and which small
     marks are kept because text puts marks there.
 
@@ -195,10 +195,9 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
     xl_same, base_same = _line_geometry(pi, g, same_line, h, w, y1, n_q, x)
     xl_below, base_below = _line_geometry(pi, g, line_below, h, w, y1, n_q, x)
     has_same = np.isfinite(base_same)
-    has_below = np.isfinite(base_below)
     tol = 0.1 * np.minimum(xl_same, x) + 1
     hq, wq = h[qi], w[qi]
-    y0q, y1q, cyq = y0[qi], y1[qi], cy[qi]
+    y1q, cyq = y1[qi], cy[qi]
     # baseline through the lower part of the mark: bottom of a period, middle of a comma
     # (existence, not the median: Fraktur and old-style figures have many
     # descenders, and tight leading brings the next line's capitals close)
@@ -282,8 +281,6 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
         ref = float(ink_level)
     dark_enough = darkest <= max(ref, ink_level) + tol_dark
     kept = mark & ctx & dark_enough
-    if _debug is not None:
-        _debug.update({k: v for k, v in locals().items() if isinstance(v, np.ndarray)})
     base_m = np.zeros(n, bool)
     base_m[qi] = on_base
     upper_m = np.zeros(n, bool)
@@ -402,8 +399,6 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
         dust = blob & lone & ~mark
     kept &= mark
     speck = mark & ~kept
-    if _debug is not None:
-        _debug.update({"final_" + k: v for k, v in locals().items() if isinstance(v, np.ndarray)})
     return Decision(speck=speck, dust=dust, kept_small=kept & mark)
 
 
