@@ -389,8 +389,9 @@ def claim_file(spec: WatchSpec, claim_id: str, rel: str, *, extra: dict[str, Any
         _drop_claim(claim)
         raise
     fsync_dir(src.parent)
+    # not saved: on disk "claiming" + the original in the work folder already
+    # means claimed (see advance); one fsync less per file
     claim.m["state"] = "claimed"
-    claim.save()
     return claim
 
 
@@ -436,8 +437,7 @@ def _clean(claim: Claim, logger) -> Outcome | None:
     spec = claim.spec
     shutil.rmtree(claim.staging, ignore_errors=True)
     claim.staging.mkdir(parents=True, exist_ok=True)
-    claim.m["attempts"] = int(claim.m.get("attempts", 0)) + 1
-    claim.save()
+    claim.m["attempts"] = int(claim.m.get("attempts", 0)) + 1  # saved with the next step
     # the staging folder is empty, so the name clean_file picks (the source's,
     # with the output format's suffix) is exactly the staged name
     out_name = _output_name(spec, claim.name) if spec.output_format else None
@@ -456,7 +456,8 @@ def _clean(claim: Claim, logger) -> Outcome | None:
         clean_seconds=round(time.perf_counter() - t0, 4),
         passed_through=bool(getattr(report, "passed_through", False)),
     )
-    claim.save()
+    # not saved here: _place saves this state together with the output name it
+    # picks, before the rename (a crash before that just cleans again)
     logger.info(log.PASSED_THROUGH if claim.m["passed_through"] else log.CLEANED,
                 path=str(spec.input / claim.rel), size=claim.m.get("size"), pages=report.pages,
                 specks_removed=report.specks_removed, seconds=claim.m["clean_seconds"])
@@ -509,9 +510,8 @@ def advance(claim: Claim, logger=None, crash: str | None = None) -> Outcome:
             claim.m["state"] = "claimed"
             claim.save()
             return advance(claim, logger)
-        target = _place(claim, staged, spec.output / claim.rel_dir, claim.m["out_name"], "output")
-        claim.m["state"] = state = "archiving"
-        claim.save()
+        _place(claim, staged, spec.output / claim.rel_dir, claim.m["out_name"], "output")
+        claim.m["state"] = state = "archiving"  # saved by _place with the archive name
     if state == "archiving":
         day = _dt.date.fromtimestamp(float(claim.m.get("claimed_at", time.time()))).isoformat()
         archived = _place(claim, claim.work_file, spec.archive / day / claim.rel_dir, claim.name, "archived")

@@ -43,28 +43,23 @@ def _die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
-_M_TRIM_THRESHOLD = -1
-_M_MMAP_THRESHOLD = -3
-
-
-def _return_memory_to_the_os() -> None:
-    """Page buffers (tens of MB each) are allocated and freed once per file.
-    glibc raises its mmap threshold after the first free, after which such
-    buffers come from the heap and stay resident between files; a fixed
-    1 MiB threshold keeps them mmapped, so a worker's RSS falls back after
-    every file (about 120 -> 75 MB idle per worker on an A4 300-dpi page)."""
+def _trim_memory():
+    """``malloc_trim(0)`` after each file: page buffers (tens of MB) freed by
+    the last file go back to the OS, so an idle worker's RSS falls back
+    (about 120 -> 75 MB on an A4 300-dpi page) while buffers are still reused
+    from the heap during a file (a fixed mmap threshold would page-fault them
+    in fresh every time: ~10% slower)."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(_M_MMAP_THRESHOLD, 1 << 20)
-        libc.mallopt(_M_TRIM_THRESHOLD, 1 << 20)
+        trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
     except (OSError, AttributeError):
-        pass
+        return lambda: None
+    return lambda: trim(0)
 
 
 def _worker_main(conn, parent_pid: int, log_json: bool | None, log_level: str) -> None:
     """A worker's loop: receive a Job, run it, send its Outcome; ``None`` stops."""
     _die_with_parent(parent_pid)
-    _return_memory_to_the_os()
+    trim = _trim_memory()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
@@ -92,6 +87,7 @@ def _worker_main(conn, parent_pid: int, log_json: bool | None, log_level: str) -
             conn.send(outcome)
         except (BrokenPipeError, OSError):
             return
+        trim()
 
 
 class _Worker:
