@@ -230,7 +230,10 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
     dot_gap = y0[g] - y1[q] - 1
     over_g = (mq & not_self & (h[g] <= 1.8 * x) & (dot_gap >= -1)
               & (dot_gap <= params.dot_gap * np.minimum(xlb, x)) & lift_ok)
-    tucked = (w[g] >= 1.2 * np.minimum(xlb, x)) & (cx[q] >= x0[g]) & (cx[q] <= x1[g]) & (y1[q] < y0[g] + 0.5 * h[g])
+    tucked = (((w[g] >= 1.2 * np.minimum(xlb, x)) & (cx[q] >= x0[g]) & (cx[q] <= x1[g]) & (y1[q] < y0[g] + 0.5 * h[g]))
+              # the 'fi' ligature: the dot inside the box, under the f's hook
+              | ((h[g] >= 1.2 * xlb) & (w[g] >= 0.7 * xlb) & (y0[q] >= y0[g]) & (x0[q] > x0[g]) & (x1[q] <= x1[g])
+                 & (y1[q] < y0[g] + 0.5 * h[g])))
     above = (over_g & centred) | (mq & not_self & (h[g] <= 1.8 * x) & tucked & lift_ok)
     # right after a glyph (periods, commas), and beside one (hyphens, quotes)
     # (a comma may tuck under an italic descender, nothing else under a glyph)
