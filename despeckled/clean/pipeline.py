@@ -248,6 +248,11 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
              # (a stem that stops short of the line's baseline, not a letter on it)
              & (w[g] <= 0.6 * xl_same[pi]) & (y1[g] <= base_same[pi] - 0.15 * xl_same[pi]))
     is_under = any_per(pi, under, n_q)
+    # the dot of a dotted zero: centred inside a figure-height glyph
+    inside = (mq & not_self & (x0[q] > x0[g]) & (x1[q] < x1[g]) & (y0[q] > y0[g]) & (y1[q] < y1[g])
+              & (np.abs(cx[q] - cx[g]) <= 0.12 * w[g] + 1) & (np.abs(cy[q] - cy[g]) <= 0.12 * h[g] + 1)
+              & (h[g] >= 1.15 * x) & (w[g] <= 0.8 * h[g]))
+    is_inside = any_per(pi, inside, n_q)
     is_above_loose = any_per(pi, over_g & off_centre, n_q)
     is_after = any_per(pi, after, n_q)
     # a glyph-sized comma (monospaced fonts): right after a letter, through
@@ -261,7 +266,7 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
     hyphen = is_beside & mid & (wq >= 1.8 * hq)
     quote = is_beside & upper & (hq >= 1.3 * wq)
     ctx = np.zeros(n, bool)
-    ctx[qi] = is_above | period | hyphen | quote | (is_under & on_base)
+    ctx[qi] = is_above | period | hyphen | quote | (is_under & on_base) | is_inside
     if low_res:
         # anything with a neighbour (letter or mark) close by stays
         r = 0.5 * x
