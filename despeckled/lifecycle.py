@@ -396,6 +396,7 @@ def claim_file(spec: WatchSpec, claim_id: str, rel: str, *, extra: dict[str, Any
 
 
 def _drop_claim(claim: Claim) -> None:
+    shutil.rmtree(claim.staging, ignore_errors=True)
     with contextlib.suppress(FileNotFoundError):
         (claim.dir / MANIFEST).unlink()
     _remove_own_dir(claim.dir)
@@ -545,8 +546,46 @@ def _recover_orphan(claim: Claim, logger) -> Outcome:
     return outcome
 
 
+#: Raster formats: cleaning decodes every page through the same reader that
+#: :func:`despeckled.images.verify_complete` uses (same truncation checks), so
+#: the clean itself is the completeness check and each page is decoded once.
+#: Other formats (PDF, which may be passed through without decoding its
+#: images) are verified first.
+DECODE_ONCE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"})
+
+
+def _decode_error(rel: str, exc: BaseException) -> tuple[str, str] | Outcome | None:
+    """Map an exception from decoding a not-yet-claimed file to either a
+    failure ``(reason, message)`` or an Outcome meaning "not now"."""
+    if isinstance(exc, errors.TruncatedInputError):
+        return Outcome("not_ready", "", rel, reason="truncated", message=_prefixed(rel, exc))
+    if isinstance(exc, errors.BadInputError):
+        return exc.reason, _prefixed(rel, exc)
+    if isinstance(exc, FileNotFoundError):
+        return Outcome("gone", "", rel)
+    if isinstance(exc, PermissionError):
+        return "unreadable", f"{rel}: cannot be read: {exc.strerror}"
+    if isinstance(exc, OSError):
+        if is_transient(exc):
+            return Outcome("not_ready", "", rel, reason="transient", message=str(exc))
+        return "unreadable", f"{rel}: cannot be read: {exc}"
+    if isinstance(exc, errors.DespeckledError):  # OutputError: our side, not the file's fault
+        return Outcome("not_ready", "", rel, reason="transient", message=str(exc))
+    if isinstance(exc, MemoryError):
+        return "too_large", f"{rel}: out of memory while decoding"
+    return "decode_error", f"{rel}: could not be decoded: {type(exc).__name__}: {exc}"
+
+
 def process_new(job: Job, logger=None) -> Outcome:
-    """Verify a settled file, claim it, and carry it through."""
+    """Check that a settled file decodes completely, every page, then claim
+    it and carry it through.
+
+    Raster files are cleaned straight from the inbox into the (hidden)
+    staging folder *before* the claim: that decode is the completeness check,
+    and the file is claimed only if it succeeded and the file did not change
+    meanwhile. A truncated or changed file is left alone (``not_ready``) and
+    its staged output dropped; nothing is claimed until a file decodes whole.
+    """
     logger = logger or log.get_logger("lifecycle")
     spec = job.watch
     src = spec.input / job.rel
@@ -554,7 +593,9 @@ def process_new(job: Job, logger=None) -> Outcome:
         st = os.lstat(src)
     except FileNotFoundError:
         return Outcome("gone", job.claim_id, job.rel)
-    extra = {"size": st.st_size}
+    extra: dict[str, Any] = {"size": st.st_size}
+    pre_cleaned = None
+    staging = staging_root(spec.output) / job.claim_id
     if job.fail is not None:
         reason, message = job.fail
     elif stat.S_ISLNK(st.st_mode):
@@ -565,42 +606,69 @@ def process_new(job: Job, logger=None) -> Outcome:
         if job.signature is not None and signature(st) != tuple(job.signature):
             return Outcome("not_ready", job.claim_id, job.rel, reason="changed")
         reason = message = ""
-        try:
-            pages = images.verify_complete(src, spec.limits)
-        except errors.TruncatedInputError as exc:
-            return Outcome("not_ready", job.claim_id, job.rel, reason="truncated", message=_prefixed(job.rel, exc))
-        except errors.BadInputError as exc:
-            reason, message = exc.reason, _prefixed(job.rel, exc)
-        except FileNotFoundError:
-            return Outcome("gone", job.claim_id, job.rel)
-        except PermissionError as exc:
-            reason, message = "unreadable", f"{job.rel}: cannot be read: {exc.strerror}"
-        except OSError as exc:
-            if is_transient(exc):
+        t0 = time.perf_counter()
+        decode_once = src.suffix.lower() in DECODE_ONCE_SUFFIXES
+        if decode_once:
+            try:
+                shutil.rmtree(staging, ignore_errors=True)
+                staging.mkdir(parents=True)
+            except OSError as exc:  # the output folder's problem, not the file's: it waits in the inbox
+                logger.warning(log.RETRYING, path=str(src), error=f"output folder not writable: {exc}")
                 return Outcome("not_ready", job.claim_id, job.rel, reason="transient", message=str(exc))
-            reason, message = "unreadable", f"{job.rel}: cannot be read: {exc}"
-        except MemoryError:
-            reason, message = "too_large", f"{job.rel}: out of memory while decoding"
-        except Exception as exc:  # a decoder bug: fail the file, keep the daemon
-            reason, message = "decode_error", f"{job.rel}: could not be decoded: {type(exc).__name__}: {exc}"
-        else:
-            extra["pages"] = pages
+        try:
+            if decode_once:
+                from despeckled.process import clean_file  # heavy import, workers only
+
+                pre_cleaned = clean_file(src, staging, spec.clean, out_format=spec.output_format,
+                                         out_name=_output_name(spec, src.name) if spec.output_format else None,
+                                         limits=spec.limits)
+                extra["pages"] = int(pre_cleaned.pages)
+            else:
+                extra["pages"] = int(images.verify_complete(src, spec.limits))
+        except BaseException as exc:
+            if not isinstance(exc, Exception) and not isinstance(exc, MemoryError):
+                raise
+            shutil.rmtree(staging, ignore_errors=True)
+            pre_cleaned = None
+            if isinstance(exc, OSError) and exc.filename and str(exc.filename).startswith(str(staging)):
+                exc = errors.OutputError(str(exc))  # writing the staged output failed: not the file's fault
+            verdict = _decode_error(job.rel, exc)
+            if isinstance(verdict, Outcome):
+                verdict.claim_id = job.claim_id
+                if verdict.reason == "transient":
+                    logger.warning(log.RETRYING, path=str(src), error=verdict.message)
+                return verdict
+            reason, message = verdict
         if not reason:
             try:
                 st2 = os.lstat(src)
             except FileNotFoundError:
-                return Outcome("gone", job.claim_id, job.rel)
-            if signature(st2) != signature(st):
-                return Outcome("not_ready", job.claim_id, job.rel, reason="changed")
+                st2 = None
+            if st2 is None or signature(st2) != signature(st):
+                shutil.rmtree(staging, ignore_errors=True)
+                return Outcome("gone" if st2 is None else "not_ready", job.claim_id, job.rel, reason="changed")
+        if pre_cleaned is not None:
+            staged = Path(pre_cleaned.output)
+            extra.update(staged=str(staged), out_name=staged.name, specks_removed=int(pre_cleaned.specks_removed),
+                         clean_seconds=round(time.perf_counter() - t0, 4), attempts=1,
+                         passed_through=bool(getattr(pre_cleaned, "passed_through", False)))
     try:
         claim = claim_file(spec, job.claim_id, job.rel, extra=extra)
     except FileNotFoundError:
+        shutil.rmtree(staging, ignore_errors=True)
         return Outcome("gone", job.claim_id, job.rel)
     except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
         return Outcome("not_ready", job.claim_id, job.rel, reason="claim_failed", message=str(exc))
     logger.info(log.CLAIMED, path=str(src), size=st.st_size, claim_id=job.claim_id)
     if reason:
         return fail_claim(claim, reason, message, logger)
+    if pre_cleaned is not None:
+        # cleaned before the claim: straight to publishing (saved by _place)
+        claim.m["state"] = "publishing"
+        logger.info(log.PASSED_THROUGH if claim.m["passed_through"] else log.CLEANED,
+                    path=str(src), size=st.st_size, pages=claim.m["pages"],
+                    specks_removed=claim.m["specks_removed"], seconds=claim.m["clean_seconds"])
     return advance(claim, logger)
 
 

@@ -27,6 +27,7 @@ import itertools
 import os
 import queue
 import secrets
+import shutil
 import signal
 import time
 from dataclasses import dataclass, field
@@ -328,6 +329,8 @@ class Service:
             if job.kind == "resume" or claimed:
                 self.jobs.append((w, Job("resume", w.spec, job.claim_id, rel=job.rel, crash=error), path))
                 return
+            # died before claiming: drop what it may have staged
+            shutil.rmtree(lifecycle.staging_root(w.spec.output) / job.claim_id, ignore_errors=True)
             c = w.tracker.items.get(path) if path else None
             if c is not None:
                 c.crashes += 1

@@ -203,12 +203,22 @@ def test_orphan_work_folder_without_manifest_keeps_the_file(spec):
     assert not d.exists()
 
 
-def test_io_errors_are_retried_then_failed_never_looped(spec):
+def test_a_broken_output_folder_leaves_new_files_in_the_inbox(spec):
     data = make_png(spec.input / "a.png")
     spec.output.rmdir()
     spec.output.write_text("the output folder is a file: every write fails")
     out = lifecycle.run_job(Job("new", spec, "c1", rel="a.png"))
-    assert out.status == "transient"                     # claimed, kept for a retry
+    assert out.status == "not_ready" and out.reason == "transient"
+    assert (spec.input / "a.png").read_bytes() == data and _visible(spec.failed) == []
+
+
+def test_io_errors_after_the_claim_are_retried_then_failed_never_looped(spec):
+    data = make_png(spec.input / "a.png")
+    lifecycle.claim_file(spec, "c1", "a.png")           # claimed; the output breaks now
+    spec.output.rmdir()
+    spec.output.write_text("the output folder is a file: every write fails")
+    out = lifecycle.run_job(Job("resume", spec, "c1"))
+    assert out.status == "transient"                     # kept for a retry
     statuses = []
     for _ in range(spec.max_retries + 1):
         statuses.append(lifecycle.run_job(Job("resume", spec, "c1", transient=True)).status)

@@ -69,6 +69,7 @@ def test_settles_by_the_injected_clock_and_reports(tmp_path, notify):
         # a file that keeps changing is reported stuck, never dropped
         grow = tmp_path / "in" / "grow.png"
         grow.write_bytes(b"\x89PNG")
+        wait_for(lambda: svc.step(now=6.0, wait=0.02) or grow in w.tracker, 10, what="the inotify hint")
         for t in range(6, 120, 2):
             with open(grow, "ab") as f:
                 f.write(b"x")
