@@ -261,6 +261,8 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
                  & (y1[q] >= y0[g] + 0.3 * x) & (y0[q] <= y1[g] + 0.1 * x))
     comma_here = np.zeros(n, bool)
     comma_here[qi] = any_per(pi, after_any, n_q) & on_base & (h[qi] <= 0.8 * x) & (w[qi] <= 0.5 * x)
+    # (or after punctuation: a comma-shaped glyph through the baseline)
+    comma_here[qi] |= on_base & (h[qi] >= 1.3 * w[qi]) & (h[qi] <= 0.8 * x) & (w[qi] <= 0.4 * x)
     is_beside = any_per(pi, beside, n_q)
     period = is_after & on_base
     hyphen = is_beside & mid & (wq >= 1.8 * hq)
