@@ -13,6 +13,12 @@ after ``kill -9`` at any instant can finish exactly what was begun:
     then renamed (no-replace) into ``output``; the manifest records the chosen
     final name first, so recovery can tell "published" from "not yet".
 
+A raster scan is cleaned straight from the inbox into staging *before* it is
+claimed: that decode (every page, through the reader ``verify_complete``
+uses) is the "complete?" check, so each page is decoded once; only a file
+that decoded whole and did not change meanwhile is claimed. A PDF is
+verified first, then claimed, then cleaned.
+
 States (``manifest["state"]``) and what recovery does in each:
 
 ============  ==========================================================
@@ -663,6 +669,10 @@ def process_new(job: Job, logger=None) -> Outcome:
     logger.info(log.CLAIMED, path=str(src), size=st.st_size, claim_id=job.claim_id)
     if reason:
         return fail_claim(claim, reason, message, logger)
+    if pre_cleaned is not None and signature(os.lstat(claim.work_file)) != signature(st):
+        # replaced between the last check and the rename: clean what we hold
+        shutil.rmtree(claim.staging, ignore_errors=True)
+        pre_cleaned = None
     if pre_cleaned is not None:
         # cleaned before the claim: straight to publishing (saved by _place)
         claim.m["state"] = "publishing"

@@ -4,9 +4,10 @@ The watcher only *proposes* paths. :class:`SettleTracker` decides when a path
 has been quiet long enough: its size, mtime and inode unchanged across
 ``settle_seconds`` of observation. (The file's own mtime is not compared with
 our clock: a NAS clock may be off by minutes.) Decoding every page is the
-second half of readiness; it happens in a worker right before the claim
+second half of readiness; it happens in a worker before the claim
 (:func:`despeckled.lifecycle.process_new`), which reports ``not_ready`` for
-a truncated file: :meth:`SettleTracker.not_ready` puts it back to wait again.
+a truncated or changed file: :meth:`SettleTracker.not_ready` puts it back to
+wait again.
 
 A path that has not become ready ``stuck_after`` seconds after it was first
 seen is reported stuck by :meth:`poll` (once, then again every
