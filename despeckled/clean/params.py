@@ -42,7 +42,7 @@ class CleanParams(BaseModel):
         0.5, gt=0, le=2, description="components at least this many x tall or wide are glyphs; smaller ones are 'marks' that need text context"
     )
     mark_gap: float = Field(
-        0.5, ge=0, le=2, description="how far (in x) a punctuation mark may sit from its glyph"
+        0.55, ge=0, le=2, description="how far (in x) a punctuation mark may sit from its glyph"
     )
     dot_gap: float = Field(
         0.35, ge=0, le=2, description="how far (in the line's x-height) an i-dot or accent may float above its letter"
