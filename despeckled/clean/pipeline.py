@@ -260,9 +260,9 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
     after_any = (not_self & (cx[q] > cx[g]) & (hgap_r >= -0.1 * x) & (hgap_r <= gap_lim)
                  & (y1[q] >= y0[g] + 0.3 * x) & (y0[q] <= y1[g] + 0.1 * x))
     comma_here = np.zeros(n, bool)
-    comma_here[qi] = any_per(pi, after_any, n_q) & on_base & (h[qi] <= 0.8 * x) & (w[qi] <= 0.5 * x)
+    comma_here[qi] = any_per(pi, after_any, n_q) & on_base & (h[qi] <= 1.0 * x) & (w[qi] <= 0.5 * x)
     # (or after punctuation: a comma-shaped glyph through the baseline)
-    comma_here[qi] |= on_base & (h[qi] >= 1.3 * w[qi]) & (h[qi] <= 0.8 * x) & (w[qi] <= 0.4 * x)
+    comma_here[qi] |= on_base & (h[qi] >= 1.3 * w[qi]) & (h[qi] <= 1.0 * x) & (w[qi] <= 0.4 * x)
     is_beside = any_per(pi, beside, n_q)
     period = is_after & on_base
     hyphen = is_beside & mid & (wq >= 1.8 * hq)
@@ -305,7 +305,7 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
     # Marks next to kept marks of similar size: colons, semicolons, umlauts,
     # double quotes, ellipses. Two rounds reach a chain of three.
     # (tall commas of semicolons are glyph-sized: they anchor like kept marks)
-    comma_like = glyph & (h <= 0.8 * x) & (w <= 0.5 * x) & (area <= 0.2 * x * x)
+    comma_like = glyph & (h <= 1.0 * x) & (w <= 0.5 * x) & (area <= 0.25 * x * x)
     mi = np.flatnonzero((mark & ~tiny & dark_enough) | comma_like)
     if mi.size:
         pi2, bi2 = points_in_boxes(cx[mi], cy[mi], x0[mi] - 0.6 * x, y0[mi] - 0.8 * x, x1[mi] + 0.6 * x, y1[mi] + 0.8 * x, x)
@@ -396,7 +396,9 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
         bullet = any_per(pi, not_self & (fill_q >= 0.75) & (hgap_l >= -1) & (hgap_l <= 2 * x)
                          & (y0[g] <= cy[q]) & (y1[g] >= cy[q]), n_q)
         lone = np.zeros(n, bool)
-        lone[qi] = ~has_neighbour & ~on_line & ~bullet
+        # within a text line next to a letter it is punctuation, not dust
+        in_line = any_per(pi, same_line & (hgap <= x) & (np.abs(cy[q] - cy[g]) <= 0.5 * h[g]), n_q)
+        lone[qi] = ~has_neighbour & ~on_line & ~bullet & ~in_line
         # nor on the baseline of kept marks (a page number after a dot leader)
         cand = np.flatnonzero(blob & lone & ~mark)
         km = np.flatnonzero(kept & mark)

@@ -5,6 +5,8 @@ import pytest
 
 from despeckled.clean import CleanParams, PageResult, clean_page
 
+from .conftest import BASE, Layout, text_line
+
 
 def ink_at(result: PageResult, yx) -> bool:
     return bool(result.image[yx] == 0)
@@ -202,3 +204,18 @@ def test_sparse_dots_inside_a_picture_are_kept(layout):
     page[ys, xs] = 0
     r = clean_page(page)
     assert (r.image[ys, xs] == 0).all()
+
+
+@pytest.mark.parametrize("dpi", [150, 300])
+def test_semicolon_after_a_word_is_kept(dpi):
+    lay = Layout(dpi, np.full((int(260 * dpi / 300), int(700 * dpi / 300)), 255, np.uint8))
+    x = text_line(lay, 20, 14) - 5                 # end of the first word
+    # ';' 2.5 px after it: a dot at mid x-height, a tall comma through the
+    # baseline (glyph-sized at low resolution), then more words
+    lay.rect(x + 2.5, BASE - 14, 4.5, 4.5)
+    lay.rect(x + 2.5, BASE - 5, 4.5, 19)             # 0.9 x tall, as in old book faces
+    text_line(lay, x + 25, 14)
+    r = clean_page(lay.page)
+    assert r.stats["scale_source"] == "measured"
+    assert ink_at(r, (lay.px(BASE - 12), lay.px(x + 4.5)))      # the dot
+    assert ink_at(r, (lay.px(BASE + 3), lay.px(x + 4.5)))       # the tail
