@@ -5,17 +5,18 @@ distinct pages are generated once, cached, and copied to make the burst):
 
 1. **baseline**: ``despeckled clean --output-dir`` on the same files, one
    command (its own process pool, every core) -- the throughput to match;
-   run before and after the burst, and the mean is used (the machine may be
-   shared; the two runs bracket any drift in its load);
-2. **burst**: the daemon (``workers`` = cores) gets ``--count`` files dropped
-   as fast as possible (temp name, then rename: the rename is "file
-   complete"); files/s from the first drop to the last output visible;
-3. **paced**: files dropped at ``--paced-fraction`` of the burst throughput
-   (not saturated); latency from "file complete" to "output visible" minus
-   the settle time, median and p99.
+2. **bursts**: one daemon (``workers`` = cores) gets the same number of files
+   dropped as fast as possible (temp name, then rename: the rename is "file
+   complete"); files/s from the first drop to the last output visible.
+   Baseline and bursts alternate in ``--rounds`` rounds, so drift in the
+   machine's load (it may be shared) hits both sides alike;
+3. **paced**: then files dropped at ``--paced-fraction`` of the burst
+   throughput (not saturated); latency from "file complete" to "output
+   visible" minus the settle time, median and p99.
 
 Peak RSS is the sum over the daemon's process tree (daemon + workers),
-sampled every 50 ms from /proc. Both runs happen side by side in this one
+sampled every 50 ms from /proc over the daemon's whole life (all bursts);
+PSS (shared library pages split between the processes) is printed beside it. Both runs happen side by side in this one
 invocation, so the comparison holds on whatever machine runs it.
 
 Usage::
@@ -40,6 +41,15 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+#: Subprocesses run a snapshot of the package taken at the start, so the
+#: baseline and the daemon run the same code even if the tree changes meanwhile.
+ENV = dict(os.environ)
+
+
+def snapshot_code(work: Path) -> None:
+    dest = work / "code"
+    shutil.copytree(ROOT / "despeckled", dest / "despeckled", ignore=shutil.ignore_patterns("__pycache__"))
+    ENV["PYTHONPATH"] = str(dest) + (os.pathsep + ENV["PYTHONPATH"] if ENV.get("PYTHONPATH") else "")
 
 
 def cache_dir() -> Path:
@@ -177,7 +187,7 @@ failed = "{work}/failed"
 """)
     state = work / "state.json"
     proc = subprocess.Popen([sys.executable, "-m", "despeckled", "run", "--config", str(cfg), "--state", str(state)],
-                            stdout=subprocess.DEVNULL, stderr=open(work / "daemon.log", "wb"), cwd=work)
+                            stdout=subprocess.DEVNULL, stderr=open(work / "daemon.log", "wb"), cwd=work, env=ENV)
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -198,7 +208,7 @@ def run_baseline(files: list[Path], work: Path, tag: str) -> tuple[float, int]:
     out.mkdir()
     t0 = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "despeckled", "clean", "--output-dir", str(out), *map(str, files)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=work)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=work, env=ENV)
     sampler = RssSampler(proc.pid)
     sampler.start()
     rc = proc.wait()
@@ -213,52 +223,68 @@ def run_baseline(files: list[Path], work: Path, tag: str) -> tuple[float, int]:
     return elapsed, peak
 
 
-def run_daemon(pages: list[Path], count: int, work: Path, settle: float, workers: int, fmt: str,
-               rate: float | None) -> dict:
-    """Drop ``count`` files (as fast as possible, or at ``rate`` files/s)."""
-    proc, state = start_daemon(work, settle, workers)
-    sampler = RssSampler(proc.pid)
-    sampler.start()
-    names = [f"scan{i:05d}.{fmt}" for i in range(count)]
-    expected = {out_name(n, fmt) for n in names}
-    seen: dict[str, float] = {}
-    stop = threading.Event()
-    watcher = threading.Thread(target=watch_outputs, args=(work / "clean", expected, seen, stop), daemon=True)
-    watcher.start()
-    complete: dict[str, float] = {}
-    t_first = time.monotonic()
-    for i, n in enumerate(names):
-        if rate:
-            due = t_first + i / rate
-            while time.monotonic() < due:
-                time.sleep(min(0.01, due - time.monotonic()))
-        complete[out_name(n, fmt)] = drop(pages[i % len(pages)], work / "inbox", n)
-    deadline = time.monotonic() + max(60, count * 1.5)
-    while len(seen) < len(expected) and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    stop.set()
-    watcher.join()
-    t_last = max(seen.values(), default=time.monotonic())
-    proc.send_signal(signal.SIGTERM)
-    rc = proc.wait(120)
-    peak = sampler.stop()
-    failed = len(list((work / "failed").iterdir())) if (work / "failed").exists() else 0
-    if len(seen) < len(expected):
-        raise SystemExit(f"only {len(seen)} of {len(expected)} outputs appeared (failed: {failed}); see {work}")
-    lat = sorted(seen[n] - complete[n] - settle for n in expected)
-    q = statistics.quantiles(lat, n=100, method="inclusive")
-    return {
-        "files": count, "seconds": t_last - t_first, "files_per_s": count / (t_last - t_first),
-        "lat_median": statistics.median(lat), "lat_p99": q[98], "lat_max": lat[-1],
-        "peak_rss": peak, "peak_pss": sampler.peak_pss, "exit_code": rc, "failed": failed,
-        "rss_quarters": [max((r for t, r in sampler.samples if lo <= t / max(sampler.samples[-1][0], 1e-9) < hi), default=0)
-                         for lo, hi in ((0, .25), (.25, .5), (.5, .75), (.75, 1.01))],
-    }
+class DaemonRun:
+    """One daemon process fed several bursts; RSS sampled over its whole life."""
+
+    def __init__(self, work: Path, settle: float, workers: int, fmt: str, pages: list[Path]) -> None:
+        work.mkdir()
+        self.work, self.settle, self.fmt, self.pages = work, settle, fmt, pages
+        self.proc, self.state = start_daemon(work, settle, workers)
+        self.sampler = RssSampler(self.proc.pid)
+        self.sampler.start()
+        self.n = 0
+
+    def burst(self, count: int, rate: float | None = None) -> dict:
+        """Drop ``count`` files (as fast as possible, or at ``rate`` files/s);
+        return when every output is visible."""
+        names = [f"scan{self.n + i:05d}.{self.fmt}" for i in range(count)]
+        self.n += count
+        expected = {out_name(n, self.fmt) for n in names}
+        seen: dict[str, float] = {}
+        stop = threading.Event()
+        watcher = threading.Thread(target=watch_outputs, args=(self.work / "clean", expected, seen, stop), daemon=True)
+        watcher.start()
+        complete: dict[str, float] = {}
+        t_first = time.monotonic()
+        for i, n in enumerate(names):
+            if rate:
+                due = t_first + i / rate
+                while time.monotonic() < due:
+                    time.sleep(min(0.01, due - time.monotonic()))
+            complete[out_name(n, self.fmt)] = drop(self.pages[(self.n + i) % len(self.pages)], self.work / "inbox", n)
+        deadline = time.monotonic() + max(60, count * 1.5)
+        while len(seen) < len(expected) and time.monotonic() < deadline and self.proc.poll() is None:
+            time.sleep(0.05)
+        stop.set()
+        watcher.join()
+        if len(seen) < len(expected):
+            raise SystemExit(f"only {len(seen)} of {len(expected)} outputs appeared; see {self.work}")
+        lat = sorted(seen[n] - complete[n] - self.settle for n in expected)
+        return {"files": count, "seconds": max(seen.values()) - t_first, "lat": lat}
+
+    def stop(self) -> dict:
+        self.proc.send_signal(signal.SIGTERM)
+        rc = self.proc.wait(120)
+        self.sampler.stop()
+        failed = len(list((self.work / "failed").iterdir())) if (self.work / "failed").exists() else 0
+        samples = self.sampler.samples
+        span = max(samples[-1][0], 1e-9) if samples else 1.0
+        quarters = [max((r for t, r in samples if lo <= t / span < hi), default=0)
+                    for lo, hi in ((0, .25), (.25, .5), (.5, .75), (.75, 1.01))]
+        return {"exit_code": rc, "failed": failed, "peak_rss": self.sampler.peak,
+                "peak_pss": self.sampler.peak_pss, "rss_quarters": quarters}
+
+
+def _q(lat: list[float]) -> tuple[float, float, float]:
+    q = statistics.quantiles(lat, n=100, method="inclusive") if len(lat) > 1 else lat * 99
+    return statistics.median(lat), q[98], max(lat)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--count", type=int, default=1000, help="files in the burst (default 1000 A4 pages)")
+    ap.add_argument("--count", type=int, default=1000, help="files through the daemon (default 1000 A4 pages)")
+    ap.add_argument("--rounds", type=int, default=4,
+                    help="interleave the baseline and the daemon in this many rounds of count/rounds files")
     ap.add_argument("--paced-count", type=int, default=120, help="files in the paced (not saturated) run")
     ap.add_argument("--paced-fraction", type=float, default=0.5, help="paced arrival rate, as a fraction of burst throughput")
     ap.add_argument("--unique", type=int, default=8, help="distinct synthetic pages (generated once, cached)")
@@ -268,48 +294,54 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
     args = ap.parse_args(argv)
 
-    print(f"# bench_daemon: {args.count} A4 300-dpi {args.format} pages, {args.workers} workers, "
-          f"settle {args.settle:g} s, {os.cpu_count()} cores")
+    print(f"# bench_daemon: {args.count} A4 300-dpi {args.format} pages in {args.rounds} interleaved rounds, "
+          f"{args.workers} workers, settle {args.settle:g} s, {os.cpu_count()} cores")
     pages = make_pages(args.unique, args.format)
     work = Path(tempfile.mkdtemp(prefix="bench-daemon-"))
     try:
+        snapshot_code(work)
+        chunk = max(1, args.count // args.rounds)
         src = work / "src"
         src.mkdir()
         files = []
-        for i in range(args.count):
+        for i in range(chunk):
             p = src / f"scan{i:05d}.{args.format}"
             shutil.copyfile(pages[i % len(pages)], p)
             files.append(p)
-        # baseline before AND after the daemon's burst: the machine may be
-        # shared, and the mean of the two brackets any drift in its load
-        base_s, base_rss = run_baseline(files, work, "before")
-        print(f"baseline  despeckled clean (before): {args.count} files in {base_s:.1f} s = "
-              f"{args.count / base_s:.2f} files/s, peak RSS {base_rss / 2**20:.0f} MB")
-
-        (work / "burst").mkdir()
-        b = run_daemon(pages, args.count, work / "burst", args.settle, args.workers, args.format, None)
-        base2_s, base2_rss = run_baseline(files, work, "after")
-        print(f"baseline  despeckled clean (after):  {args.count} files in {base2_s:.1f} s = "
-              f"{args.count / base2_s:.2f} files/s, peak RSS {base2_rss / 2**20:.0f} MB")
-        base_fps = (args.count / base_s + args.count / base2_s) / 2
-        shutil.rmtree(src)
-        print(f"daemon    burst: {b['files']} files in {b['seconds']:.1f} s = {b['files_per_s']:.2f} files/s "
-              f"({100 * b['files_per_s'] / base_fps:.0f}% of clean's mean {base_fps:.2f}); latency (settle excluded) "
-              f"median {b['lat_median']:.2f} s, p99 {b['lat_p99']:.2f} s (saturated: queueing); "
-              f"peak RSS {b['peak_rss'] / 2**20:.0f} MB (PSS {b['peak_pss'] / 2**20:.0f} MB); RSS by quarter "
-              + "/".join(f"{r / 2**20:.0f}" for r in b["rss_quarters"]) + " MB; "
-              f"exit {b['exit_code']}, failed {b['failed']}")
-        rate = b["files_per_s"] * args.paced_fraction
-        (work / "paced").mkdir()
-        p = run_daemon(pages, args.paced_count, work / "paced", args.settle, args.workers, args.format, rate)
-        print(f"daemon    paced at {rate:.2f} files/s: latency (settle excluded) median {p['lat_median']:.2f} s, "
-              f"p99 {p['lat_p99']:.2f} s, max {p['lat_max']:.2f} s; peak RSS {p['peak_rss'] / 2**20:.0f} MB (PSS {p['peak_pss'] / 2**20:.0f} MB)")
-        ok_tp = b["files_per_s"] >= 0.8 * base_fps
-        ok_lat = p["lat_p99"] < 2.0
-        ok_rss = max(b["peak_rss"], p["peak_rss"]) < 400 * 2**20
+        daemon = DaemonRun(work / "daemon", args.settle, args.workers, args.format, pages)
+        base_t = dmn_t = 0.0
+        base_rss = 0
+        lat: list[float] = []
+        for r in range(args.rounds):
+            # the same machine, minutes apart, alternately: drift in its load
+            # (it may be shared) hits both sides alike
+            bt, brss = run_baseline(files, work, f"r{r}")
+            b = daemon.burst(chunk)
+            base_t += bt
+            dmn_t += b["seconds"]
+            base_rss = max(base_rss, brss)
+            lat += b["lat"]
+            print(f"round {r + 1}: clean {chunk / bt:.2f} files/s, daemon {chunk / b['seconds']:.2f} files/s")
+        n = chunk * args.rounds
+        base_fps, dmn_fps = n / base_t, n / dmn_t
+        print(f"baseline  despeckled clean: {n} files in {base_t:.1f} s = {base_fps:.2f} files/s, peak RSS {base_rss / 2**20:.0f} MB")
+        med, p99, _ = _q(lat)
+        print(f"daemon    bursts: {n} files in {dmn_t:.1f} s = {dmn_fps:.2f} files/s ({100 * dmn_fps / base_fps:.0f}% of clean); "
+              f"latency (settle excluded) median {med:.2f} s, p99 {p99:.2f} s (saturated: queueing)")
+        rate = dmn_fps * args.paced_fraction
+        p = daemon.burst(args.paced_count, rate)
+        med, p99, mx = _q(p["lat"])
+        end = daemon.stop()
+        print(f"daemon    paced at {rate:.2f} files/s: latency (settle excluded) median {med:.2f} s, p99 {p99:.2f} s, max {mx:.2f} s")
+        print(f"daemon    {daemon.n} files, peak RSS of the process tree {end['peak_rss'] / 2**20:.0f} MB "
+              f"(PSS {end['peak_pss'] / 2**20:.0f} MB); RSS by quarter of its life "
+              + "/".join(f"{r / 2**20:.0f}" for r in end["rss_quarters"]) + f" MB; exit {end['exit_code']}, failed {end['failed']}")
+        ok_tp = dmn_fps >= 0.8 * base_fps
+        ok_lat = p99 < 2.0
+        ok_rss = end["peak_rss"] < 400 * 2**20
         print(f"targets   throughput >= 80% of clean: {'OK' if ok_tp else 'MISSED'}; "
               f"p99 < settle + 2 s when not saturated: {'OK' if ok_lat else 'MISSED'}; "
-              f"RSS < 400 MB: {'OK' if ok_rss else 'MISSED'}")
+              f"RSS < 400 MB: {'OK' if ok_rss else 'MISSED'} (PSS {'OK' if end['peak_pss'] < 400 * 2**20 else 'MISSED'})")
     finally:
         if args.keep:
             print(f"kept {work}")
