@@ -219,7 +219,7 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
     dxs = cx[q] - cx[g]
     dx = np.minimum(np.abs(dxs), np.abs(dxs - slant))
     dx = np.where((dxs > 0) & (dxs < slant), 0.0, dx)
-    centred = (dx <= 0.15 * w[g] + 0.25 * s + 1) & (w[q] <= w[g] + 0.4 * x)
+    centred = (dx <= 0.05 * w[g] + 0.25 * s + 1) & (w[q] <= w[g] + 0.4 * x)
     off_centre = (dx <= 0.35 * w[g] + 0.5 * s + 1) & (w[q] <= 0.7 * w[g] + 1)
     # Measured on rendered text: an i-dot or accent sits 0.1-0.25 local
     # x-heights above its letter, its bottom 1.1-1.3 x-heights above the
