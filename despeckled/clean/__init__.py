@@ -27,6 +27,16 @@ The pipeline (:func:`clean_page`), stage by stage:
 """
 
 from despeckled.clean.params import CleanParams
-from despeckled.clean.pipeline import PageResult, clean_page
 
 __all__ = ["CleanParams", "PageResult", "clean_page"]
+
+
+def __getattr__(name: str):
+    # The pipeline (OpenCV, ~30 MB resident) loads on first use, so processes
+    # that only need the settings model -- the daemon's main process, config
+    # checks, `status` -- never pay for it.
+    if name in ("PageResult", "clean_page"):
+        from despeckled.clean import pipeline
+
+        return getattr(pipeline, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
