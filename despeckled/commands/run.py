@@ -9,10 +9,7 @@ The config path comes from ``--config``, else ``$DESPECKLED_CONFIG``, else
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
-
-from despeckled.errors import ConfigError
 
 
 def add_parser(sub):
@@ -28,35 +25,13 @@ def add_parser(sub):
     return p
 
 
-def config_path(arg: Path | None) -> Path:
-    """An explicit argument wins over the environment, which wins over the default."""
-    from despeckled.config import DEFAULT_CONFIG_PATH
-
-    if arg is not None:
-        return arg
-    env = os.environ.get("DESPECKLED_CONFIG")
-    return Path(env) if env else DEFAULT_CONFIG_PATH
-
-
-def load(path: Path):
-    from despeckled.config import load_config
-
-    if not path.is_file():
-        raise ConfigError(f"config file not found: {path} (use --config FILE or set DESPECKLED_CONFIG)")
-    try:
-        return load_config(path)
-    except ConfigError:
-        raise
-    except Exception as exc:  # pydantic ValidationError, TOML syntax error
-        raise ConfigError(f"invalid config {path}:\n{exc}") from exc
-
-
 def run(args) -> int:
     from despeckled import log
+    from despeckled.config import load_config, resolve_config_path
     from despeckled.service import Service
 
-    path = config_path(args.config)
-    cfg = load(path)
+    path = resolve_config_path(args.config)
+    cfg = load_config(path)  # raises ConfigError (exit 3) listing every problem
     json_mode = {"auto": None, "json": True, "console": False}[cfg.log_format]
     log.configure_logging(json=json_mode, level=cfg.log_level)
     service = Service(cfg, path, state_path=args.state, log_json=json_mode)

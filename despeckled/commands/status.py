@@ -28,9 +28,9 @@ def add_parser(sub):
 def _configured_state_file(config: Path | None) -> Path | None:
     import os
 
-    from despeckled.commands.run import config_path
+    from despeckled.config import resolve_config_path
 
-    path = config_path(config)
+    path = resolve_config_path(config)
     if config is None and not os.environ.get("DESPECKLED_CONFIG") and not path.is_file():
         return None
     try:
