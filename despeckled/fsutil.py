@@ -207,19 +207,13 @@ def move_no_clobber(src: Path, directory: Path, name: str | None = None) -> Path
     name = name or src.name
     directory.mkdir(parents=True, exist_ok=True)
     try:
-        for n in range(10_000):
-            target = directory / numbered_name(name, n)
-            try:
-                rename_noreplace(src, target)
-            except FileExistsError:
-                continue
-            fsync_dir(directory)
-            fsync_dir(src.parent)
-            return target
-        raise FileExistsError(errno.EEXIST, f"no free name for {name!r}", str(directory))
+        target = publish_unique(src, directory, name)
     except OSError as exc:
         if exc.errno != errno.EXDEV:
             raise
+    else:
+        fsync_dir(src.parent)
+        return target
     with atomic_output(directory, name) as out:
         with open(src, "rb") as fin, open(out.tmp, "wb") as fout:
             shutil.copyfileobj(fin, fout, 1 << 20)
