@@ -114,6 +114,9 @@ class DaemonSettings(_Strict):
     max_pixels: int = Field(250_000_000, gt=0, description="per-page pixel limit against decompression bombs")
     max_pages: int = Field(2000, gt=0, description="page limit per file")
     max_retries: int = Field(5, ge=0, description="transient I/O errors (a share that blipped) are retried this often, with backoff")
+    force_pdf: bool = Field(
+        False, description="clean PDFs that have vector text or an OCR layer too (false: they are copied to output unchanged)"
+    )
     state_file: Path | None = Field(
         None,
         description="status file read by `despeckled status`; unset: $RUNTIME_DIRECTORY/state.json, else "
@@ -155,6 +158,7 @@ class WatchSettings(_Strict):
     output_format: Literal["png", "jpeg", "tiff", "bmp", "pdf"] | None = Field(
         None, description="output file format: png, jpeg, tiff, bmp or pdf; unset: the same format as the input"
     )
+    force_pdf: bool | None = Field(None, description="overrides daemon.force_pdf for this watch")
 
     @field_validator("polling", mode="before")
     @classmethod
@@ -190,6 +194,7 @@ class ResolvedWatch(BaseModel):
     output_format: str | None
     clean: CleanParams
     profile: str = "default"
+    force_pdf: bool = False
 
 
 class _EnvSource(EnvSettingsSource):
@@ -265,6 +270,7 @@ class AppConfig(BaseSettings):
                 poll_interval_seconds=d.poll_interval_seconds if w.poll_interval_seconds is None else w.poll_interval_seconds,
                 stuck_after_seconds=d.stuck_after_seconds if w.stuck_after_seconds is None else w.stuck_after_seconds,
                 output_format=w.output_format, clean=self.clean_params_for(w), profile=w.profile,
+                force_pdf=d.force_pdf if w.force_pdf is None else w.force_pdf,
             ))
         return out
 

@@ -17,7 +17,9 @@ A raster scan is cleaned straight from the inbox into staging *before* it is
 claimed: that decode (every page, through the reader ``verify_complete``
 uses) is the "complete?" check, so each page is decoded once; only a file
 that decoded whole and did not change meanwhile is claimed. A PDF is
-verified first, then claimed, then cleaned.
+verified first, then claimed, then cleaned -- or, when it has vector text or
+an OCR layer, copied to output unchanged (logged as ``passed_through`` with
+the reason) unless the watch sets ``force_pdf``.
 
 States (``manifest["state"]``) and what recovery does in each:
 
@@ -112,6 +114,8 @@ class WatchSpec:
     max_pixels: int = 250_000_000
     max_pages: int = 2000
     max_retries: int = 5
+    #: clean PDFs with a text or OCR layer too, instead of passing them through
+    force_pdf: bool = False
 
     @property
     def limits(self) -> images.Limits:
@@ -451,7 +455,7 @@ def _clean(claim: Claim, logger) -> Outcome | None:
     t0 = time.perf_counter()
     try:
         report = clean_file(claim.work_file, claim.staging, spec.clean, out_name=out_name,
-                            out_format=spec.output_format, limits=spec.limits)
+                            out_format=spec.output_format, limits=spec.limits, force_pdf=spec.force_pdf)
     except errors.BadInputError as exc:
         return fail_claim(claim, exc.reason, _prefixed(claim.rel, exc), logger)
     except MemoryError:
@@ -461,14 +465,24 @@ def _clean(claim: Claim, logger) -> Outcome | None:
         state="publishing", staged=str(staged), out_name=staged.name,
         pages=int(report.pages), specks_removed=int(report.specks_removed),
         clean_seconds=round(time.perf_counter() - t0, 4),
-        passed_through=bool(getattr(report, "passed_through", False)),
+        passed_through=report.passed_through or "",
     )
     # not saved here: _place saves this state together with the output name it
     # picks, before the rename (a crash before that just cleans again)
-    logger.info(log.PASSED_THROUGH if claim.m["passed_through"] else log.CLEANED,
-                path=str(spec.input / claim.rel), size=claim.m.get("size"), pages=report.pages,
-                specks_removed=report.specks_removed, seconds=claim.m["clean_seconds"])
+    _log_cleaned(logger, claim, str(spec.input / claim.rel))
     return None
+
+
+def _log_cleaned(logger, claim: Claim, path: str) -> None:
+    """``cleaned``, or ``passed_through`` with the reason the bytes were
+    copied unchanged (a text or OCR layer: see ``force_pdf``)."""
+    m = claim.m
+    fields = dict(path=path, size=m.get("size"), pages=m.get("pages"),
+                  specks_removed=m.get("specks_removed"), seconds=m.get("clean_seconds"))
+    if m.get("passed_through"):
+        logger.info(log.PASSED_THROUGH, reason=str(m["passed_through"]), **fields)
+    else:
+        logger.info(log.CLEANED, **fields)
 
 
 def advance(claim: Claim, logger=None, crash: str | None = None) -> Outcome:
@@ -627,7 +641,7 @@ def process_new(job: Job, logger=None) -> Outcome:
 
                 pre_cleaned = clean_file(src, staging, spec.clean, out_format=spec.output_format,
                                          out_name=_output_name(spec, src.name) if spec.output_format else None,
-                                         limits=spec.limits)
+                                         limits=spec.limits, force_pdf=spec.force_pdf)
                 extra["pages"] = int(pre_cleaned.pages)
             else:
                 extra["pages"] = int(images.verify_complete(src, spec.limits))
@@ -657,7 +671,7 @@ def process_new(job: Job, logger=None) -> Outcome:
             staged = Path(pre_cleaned.output)
             extra.update(staged=str(staged), out_name=staged.name, specks_removed=int(pre_cleaned.specks_removed),
                          clean_seconds=round(time.perf_counter() - t0, 4), attempts=1,
-                         passed_through=bool(getattr(pre_cleaned, "passed_through", False)))
+                         passed_through=pre_cleaned.passed_through or "")
     try:
         claim = claim_file(spec, job.claim_id, job.rel, extra=extra)
     except FileNotFoundError:
@@ -676,9 +690,7 @@ def process_new(job: Job, logger=None) -> Outcome:
     if pre_cleaned is not None:
         # cleaned before the claim: straight to publishing (saved by _place)
         claim.m["state"] = "publishing"
-        logger.info(log.PASSED_THROUGH if claim.m["passed_through"] else log.CLEANED,
-                    path=str(src), size=st.st_size, pages=claim.m["pages"],
-                    specks_removed=claim.m["specks_removed"], seconds=claim.m["clean_seconds"])
+        _log_cleaned(logger, claim, str(src))
     return advance(claim, logger)
 
 

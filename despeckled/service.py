@@ -154,7 +154,7 @@ class Service:
         spec = WatchSpec(
             input=Path(rw.input), output=Path(rw.output), archive=Path(rw.archive), failed=Path(rw.failed),
             clean=rw.clean, output_format=rw.output_format, max_pixels=d.max_pixels, max_pages=d.max_pages,
-            max_retries=d.max_retries,
+            max_retries=d.max_retries, force_pdf=rw.force_pdf,
         )
         polling, reason = mounts.needs_polling(spec.input, rw.polling)
         source = WatchSource(spec.input, self.events, str(spec.input), polling=polling,

@@ -196,6 +196,14 @@ def test_watch_uses_its_profile_plus_overrides(write_config):
     assert w.poll_interval_seconds == cfg.daemon.poll_interval_seconds
 
 
+def test_force_pdf_daemon_default_overridable_per_watch(write_config):
+    cfg = load_config(write_config(WATCH + WATCH.replace('"in"', '"in2"') + "force_pdf = true\n"))
+    assert [w.force_pdf for w in cfg.resolved_watches()] == [False, True]  # default: text PDFs pass through
+    cfg = load_config(write_config("[daemon]\nforce_pdf = true\n" + WATCH + WATCH.replace('"in"', '"in2"')
+                                   + "force_pdf = false\n"))
+    assert [w.force_pdf for w in cfg.resolved_watches()] == [True, False]
+
+
 def test_overrides_model_follows_cleanparams():
     from despeckled.config import CleanOverrides
 
