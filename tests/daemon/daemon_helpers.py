@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import time
 from pathlib import Path
 
 import cv2
@@ -13,6 +12,7 @@ import pytest
 
 from despeckled.clean import CleanParams
 from despeckled.lifecycle import WatchSpec
+from tests.waiting import wait_for  # noqa: F401 (re-exported for the tests)
 
 
 def make_png(path: Path, seed: int = 0, size: tuple[int, int] = (48, 64)) -> bytes:
@@ -35,15 +35,6 @@ def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def wait_for(cond, timeout: float = 10.0, interval: float = 0.02, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = cond()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
 
 
 def all_files(root: Path) -> list[Path]:

@@ -15,7 +15,7 @@ from despeckled import lifecycle
 from despeckled.fsutil import TEMP_MARKER
 from despeckled.lifecycle import Job, WatchSpec
 
-from daemon_helpers import all_files, make_png, sha, spec  # noqa: F401 (spec is a fixture)
+from .daemon_helpers import all_files, make_png, sha, spec  # noqa: F401 (spec is a fixture)
 
 
 class Crash(BaseException):

@@ -14,7 +14,7 @@ from despeckled.errors import ConfigError
 from despeckled.sdnotify import Notifier
 from despeckled.service import Service, check_layout
 
-from daemon_helpers import make_png, wait_for
+from .daemon_helpers import make_png, wait_for
 
 
 def _config(tmp_path, extra_watch: str = "", settle: float = 5.0):

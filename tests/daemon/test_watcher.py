@@ -10,7 +10,7 @@ import pytest
 
 from despeckled.watcher import Change, DefaultFilter, EnqueueHandler, WatchSource, scan_tree
 
-from daemon_helpers import make_png, wait_for
+from .daemon_helpers import make_png, wait_for
 
 
 @pytest.mark.parametrize("rel, ok", [

@@ -20,17 +20,9 @@ import numpy as np
 import pytest
 
 from despeckled.fsutil import TEMP_MARKER
+from tests.waiting import wait_for  # noqa: F401 (re-exported for the tests)
 
 
-def wait_for(cond, timeout: float = 20.0, interval: float = 0.02, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = cond()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
 
 
 def png_bytes(seed: int, size: tuple[int, int] = (40, 56)) -> bytes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import time
 
-from e2e_harness import make_daemon, png_bytes, wait_for  # noqa: F401 (fixture)
+from .e2e_harness import make_daemon, png_bytes, wait_for  # noqa: F401 (fixture)
 
 
 def test_kill9_mid_burst_repeatedly_then_restart(make_daemon):

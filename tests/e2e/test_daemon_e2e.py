@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from e2e_harness import make_daemon, notify_socket, png_bytes, recv_until, sha, wait_for  # noqa: F401 (fixtures)
+from .e2e_harness import make_daemon, notify_socket, png_bytes, recv_until, sha, wait_for  # noqa: F401 (fixtures)
 
 
 def test_present_before_start_ready_status_and_stopping(make_daemon, notify_socket):

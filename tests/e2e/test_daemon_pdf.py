@@ -14,7 +14,7 @@ import pikepdf
 import pytest
 
 from despeckled.pdf_synth import synthetic_page, write_image_pdf, write_ocr_pdf, write_text_pdf
-from e2e_harness import make_daemon, wait_for  # noqa: F401 (fixture)
+from .e2e_harness import make_daemon, wait_for  # noqa: F401 (fixture)
 
 #: small pages (points) at 150 dpi keep each page a few hundred kB of pixels
 PORTRAIT, LANDSCAPE = (300.0, 420.0), (420.0, 300.0)

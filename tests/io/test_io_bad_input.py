@@ -9,7 +9,7 @@ import struct
 
 import numpy as np
 import pytest
-from conftest import png_header_only, text_like_page
+from .conftest import png_header_only, text_like_page
 from PIL import Image, TiffImagePlugin
 
 from despeckled import errors, images

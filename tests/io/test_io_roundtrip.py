@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 import pytest
-from conftest import text_like_page
+from .conftest import text_like_page
 from PIL import Image, TiffImagePlugin
 
 from despeckled import images

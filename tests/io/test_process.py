@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import text_like_page
+from .conftest import text_like_page
 from PIL import Image, TiffImagePlugin
 
 from despeckled import errors, images
