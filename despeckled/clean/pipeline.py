@@ -30,6 +30,20 @@ PAINT_WINDOW_MM = 6.0
 #: ink regardless of the local paper estimate (solid interiors of big strokes).
 DARK_CORE = 0.6
 ANALYSIS_REDUCTION = 2
+#: Marks at least this solid (area over box area), about as wide as tall
+#: and at most DOT_MAX_SIZE stroke widths across are dot-shaped: over a
+#: letter they must sit on a stem (an i or j) -- a speck over an 'e' would
+#: read as an accent. Accents are strokes (hollow or elongated: acute,
+#: caret, tilde, ring), and worn accents in old print are bigger blobs.
+STEM_CHECK_FILL = 0.55
+DOT_MAX_SIZE = 2.0
+#: Depths (in x-heights below the top of the ink under the dot) at which
+#: the stem must run straight down under the dot: a stem, not the apex of a
+#: 'w' or the diagonal of a 'z'.
+STEM_DEPTHS = (0.33, 0.5)
+#: A hairline mark (one stroke wide, three long) may be this many times
+#: further from the marks' darkness than a dot: blur lightens it more.
+HAIRLINE_DARK = 2.0
 
 
 @dataclass(frozen=True)
@@ -230,11 +244,23 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
     dot_gap = y0[g] - y1[q] - 1
     over_g = (mq & not_self & (h[g] <= 1.8 * x) & (dot_gap >= -1)
               & (dot_gap <= params.dot_gap * np.minimum(xlb, x)) & lift_ok)
-    tucked = (((w[g] >= 1.2 * np.minimum(xlb, x)) & (cx[q] >= x0[g]) & (cx[q] <= x1[g]) & (y1[q] < y0[g] + 0.5 * h[g]))
-              # the 'fi' ligature: the dot inside the box, under the f's hook
-              | ((h[g] >= 1.2 * xlb) & (w[g] >= 0.7 * xlb) & (y0[q] >= y0[g]) & (x0[q] > x0[g]) & (x1[q] <= x1[g])
-                 & (y1[q] < y0[g] + 0.5 * h[g])))
-    above = (over_g & centred) | (mq & not_self & (h[g] <= 1.8 * x) & tucked & lift_ok)
+    tucked = (w[g] >= 1.2 * np.minimum(xlb, x)) & (cx[q] >= x0[g]) & (cx[q] <= x1[g]) & (y1[q] < y0[g] + 0.5 * h[g])
+    # the 'fi' ligature: the dot inside the box, under the f's hook
+    # (its stem may start beside the dot, under the hook)
+    ligature = ((h[g] >= 1.2 * xlb) & (w[g] >= 0.7 * xlb) & (y0[q] >= y0[g]) & (x0[q] > x0[g]) & (x1[q] <= x1[g])
+                & (y1[q] < y0[g] + 0.5 * h[g]))
+    placed = mq & not_self & (h[g] <= 1.8 * x) & lift_ok
+    above = (over_g & centred) | (placed & tucked & ~ligature)
+    # A small round, solid mark over a letter is an i-dot (or j-dot) only
+    # over a stem: a speck there would turn 'e' into an accented letter.
+    # Accents (strokes, or worn to blobs bigger than a dot) keep the looser
+    # rule; so does the dot of a ligature, whose stem may start beside it.
+    fill_pq = area[q] / np.maximum(w[q] * h[q], 1)
+    dotlike = (fill_pq >= STEM_CHECK_FILL) & (w[q] <= 1.6 * h[q]) & (h[q] <= 1.6 * w[q]) & (np.maximum(w[q], h[q]) <= DOT_MAX_SIZE * s)
+    need = np.flatnonzero(above & dotlike)
+    if need.size:
+        above[need] = stem_below(c.labels, g[need], cx[q[need]], y1[q[need]], xlb[need], s)
+    above |= placed & ligature
     # right after a glyph (periods, commas), and beside one (hyphens, quotes)
     # (a comma may tuck under an italic descender, nothing else under a glyph)
     after = (mq & not_self & (cx[q] > cx[g]) & (hgap_r <= gap_lim)
@@ -253,7 +279,8 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
               & (np.abs(cx[q] - cx[g]) <= 0.12 * w[g] + 1) & (np.abs(cy[q] - cy[g]) <= 0.12 * h[g] + 1)
               & (h[g] >= 1.15 * x) & (w[g] <= 0.8 * h[g]))
     is_inside = any_per(pi, inside, n_q)
-    is_above_loose = any_per(pi, over_g & off_centre, n_q)
+    # (either dot of a pair over a narrow letter, as in 'ï', may overhang it)
+    is_above_loose = any_per(pi, over_g & (off_centre | centred | (dx <= 0.5 * w[g] + 0.35 * x)), n_q)
     is_after = any_per(pi, after, n_q)
     # a glyph-sized comma (monospaced fonts): right after a letter, through
     # the baseline -- never dust
@@ -290,6 +317,9 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
     else:
         ref = float(ink_level)
     dark_enough = darkest <= max(ref, ink_level) + tol_dark
+    # a hairline (an apostrophe one stroke wide) loses more of its darkness
+    # to blur than a dot does: twice the tolerance
+    dark_enough |= (np.minimum(w, h) <= s) & (np.maximum(w, h) >= 3 * s) & (darkest <= max(ref, ink_level) + HAIRLINE_DARK * tol_dark)
     kept = mark & ctx & dark_enough
     base_m = np.zeros(n, bool)
     base_m[qi] = on_base
@@ -556,6 +586,72 @@ def _expand(c: Components, lut: np.ndarray, ink: np.ndarray, f: int) -> np.ndarr
     if big.shape != (h, w):
         big = np.ascontiguousarray(big[:h, :w])
     return cv2.bitwise_and(big, ink).view(bool)  # 1 & 255 = 1: a valid bool
+
+
+def stem_below(labels: np.ndarray, g: np.ndarray, cx: np.ndarray, y1: np.ndarray, xl: np.ndarray, s: float) -> np.ndarray:
+    """Does a stem of glyph ``g`` start under each dot?
+
+    The first ink of the glyph straight below the dot (within 0.95
+    x-heights) is the top of the stem; a third and a half of an x-height
+    further down (``STEM_DEPTHS``), the run of the glyph's ink under the dot
+    must be at most about two stroke widths wide, with paper on both sides:
+    the stem of an i or j. The middle of an e, o, n, a or u is paper or a
+    wide bowl, the apex of a w or the diagonal of a z moves off the dot's
+    column. Italic stems may lean left going down, up to tan 14 deg.
+
+    Parameters
+    ----------
+    labels : ndarray, shape (H, W)
+        Component labels.
+    g : ndarray of int, shape (P,)
+        Label of the letter under each dot.
+    cx, y1 : ndarray of float, shape (P,)
+        Centre column and bottom row of each dot.
+    xl : ndarray of float, shape (P,)
+        Local x-height (px).
+    s : float
+        Stroke width (px).
+
+    Returns
+    -------
+    ndarray of bool, shape (P,)
+
+    Examples
+    --------
+    >>> lab = np.zeros((40, 40), np.uint16)
+    >>> lab[12:30, 8:11] = 1                                    # an i stem
+    >>> lab[12:30, 21:23] = 2; lab[12:30, 36:38] = 2; lab[12:14, 21:38] = 2  # an n-like arch
+    >>> g = np.array([1, 2]); cx = np.array([9.0, 29.0])
+    >>> stem_below(lab, g, cx, np.array([9.0, 9.0]), np.array([18.0, 18.0]), 3.0).tolist()
+    [True, False]
+    """
+    H, W = labels.shape
+    k = int(np.ceil(0.95 * float(np.max(xl)))) + 2
+    col = np.clip(np.rint(cx).astype(np.intp), 0, W - 1)
+    cols = np.clip(col[:, None] + np.arange(-1, 2)[None, :], 0, W - 1)                   # (P, 3)
+    rows = np.clip(y1.astype(np.intp)[:, None] + 1 + np.arange(k)[None, :], 0, H - 1)    # (P, k)
+    down = (labels[rows[:, :, None], cols[:, None, :]] == g[:, None, None]).any(axis=2)
+    first = np.argmax(down, axis=1)
+    found = down.any(axis=1) & (first <= 0.95 * xl + 1)
+    half = int(np.ceil(2.5 * s)) + 2
+    off = np.arange(-half, half + 1)
+    j = np.arange(off.size)[None, :]
+    for frac in STEM_DEPTHS:
+        depth = np.rint(frac * xl).astype(np.intp)
+        r = np.clip(rows[np.arange(g.size), first] + depth, 0, H - 1)
+        ok = np.zeros(g.size, bool)
+        for lean in (np.zeros_like(depth), np.rint(0.25 * depth).astype(np.intp)):   # upright, italic
+            xs = np.clip(col[:, None] - lean[:, None] + off[None, :], 0, W - 1)
+            row = labels[r[:, None], xs] == g[:, None]                                    # (P, 2 half + 1)
+            # the run of ink through the centre (or a pixel either side of it)
+            centre = row[:, half - 1:half + 2].any(axis=1)
+            start = half - 1 + np.argmax(row[:, half - 1:half + 2], axis=1)
+            gap_left = np.where(~row & (j < start[:, None]), j, -1).max(axis=1)
+            gap_right = np.where(~row & (j > start[:, None]), j, off.size).min(axis=1)
+            run = gap_right - gap_left - 1
+            ok |= centre & (gap_left >= 0) & (gap_right < off.size) & (run <= 2 * s + 2)
+        found &= ok
+    return found
 
 
 def _group_median(pi: np.ndarray, values: np.ndarray, sel: np.ndarray, n_q: int) -> np.ndarray:

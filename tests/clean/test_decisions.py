@@ -1,11 +1,12 @@
 """What is removed and what is kept, on hand-made layouts (see conftest)."""
 
+import cv2
 import numpy as np
 import pytest
 
 from despeckled.clean import CleanParams, PageResult, clean_page
 
-from .conftest import BASE, Layout, text_line
+from .conftest import BASE, STROKE, XH, Layout, text_line
 
 
 def ink_at(result: PageResult, yx) -> bool:
@@ -219,3 +220,41 @@ def test_semicolon_after_a_word_is_kept(dpi):
     assert r.stats["scale_source"] == "measured"
     assert ink_at(r, (lay.px(BASE - 12), lay.px(x + 4.5)))      # the dot
     assert ink_at(r, (lay.px(BASE + 3), lay.px(x + 4.5)))       # the tail
+
+
+@pytest.mark.parametrize("dpi", [200, 300, 600])
+def test_dot_over_a_letter_without_a_stem_is_a_speck(dpi, make_layout):
+    # the same dot as the i-dot, centred over a body-width 'n' (about an
+    # x-height wide): a speck that would make it read as an accented letter;
+    # the i-dot over its stem stays, and so does an acute accent (an oblique
+    # stroke) over the next 'n'
+    lay = make_layout(dpi)
+    w = 22.0
+    for i in range(3):
+        x = 420 + i * (w + 5)
+        lay.rect(x, BASE - XH, STROKE, XH)
+        lay.rect(x + w - STROKE, BASE - XH, STROKE, XH)
+        lay.rect(x, BASE - XH, w, STROKE)
+    cx = 420 + (w + 5) + w / 2
+    lay.rect(cx - 2.25, BASE - XH - 9.5, 4.5, 4.5)
+    lay.mark_at("fake_dot", cx, BASE - XH - 7)
+    ax = 420 + 2 * (w + 5) + w / 2
+    top = BASE - XH - 4
+    cv2.line(lay.page, (lay.px(ax - 3), lay.px(top)), (lay.px(ax + 3), lay.px(top - 9)), 0, lay.px(3))
+    lay.mark_at("acute", ax, top - 4.5)
+    r = clean_page(lay.page, dpi=dpi)
+    assert not ink_at(r, lay.marks["fake_dot"])
+    assert ink_at(r, lay.marks["i_dot"])
+    assert ink_at(r, lay.marks["acute"])
+
+
+def test_diaeresis_over_a_dotless_i_is_kept(layout):
+    # two dots side by side over a narrow stem ('ï'): neither is over the stem
+    x = 20 + 12 * 18 + STROKE + 5 + 18 * 3       # a stem-only glyph drawn for the test
+    layout.rect(x, BASE - XH, STROKE, XH)
+    for dx in (-4.0, STROKE + 0.5):
+        layout.rect(x + dx, BASE - XH - 9.5, 4.0, 4.0)
+    layout.mark_at("left_dot", x - 2, BASE - XH - 7.5)
+    r = clean_page(layout.page)
+    assert ink_at(r, layout.marks["left_dot"])
+
