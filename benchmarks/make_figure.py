@@ -60,6 +60,8 @@ def best_window(page, h: int, w: int, step: int = 50) -> tuple[int, int]:
     sm, _, _ = box_sums(page.small_labels > 0)
     score = sp + 3.0 * nr + 0.5 * du + 0.5 * sm
     score[ink < 0.06 * h * w] = -1
+    left = int(np.flatnonzero(page.ink.any(axis=0))[0])  # the text's left margin
+    score[:, xs < left - 40] = -1
     i, j = np.unravel_index(int(np.argmax(score)), score.shape)
     y, x = int(ys[i]), int(xs[j])
     # start the crop on a blank row, so no line of text is cut in half
