@@ -100,6 +100,7 @@ def label_components(ink: np.ndarray) -> Components:
     pts = pts.reshape(-1, 2)
     xs = np.ascontiguousarray(pts[:, 0])
     ys = np.ascontiguousarray(pts[:, 1])
+    del pts  # (N, 2) int32: freed before the per-pixel arrays below pile up
     flat = ys.astype(np.intp) * width + xs
     lab = labels.ravel()[flat].astype(np.intp)  # bincount wants intp; convert once
     area = np.bincount(lab, minlength=n)
@@ -107,26 +108,56 @@ def label_components(ink: np.ndarray) -> Components:
     # its smallest y and its last pixel the largest: read them off the first
     # and last occurrence (np.unique's return_index on the reversed array
     # would sort; assigning in order is O(N)). Columns are not ordered, so
-    # x extents use ufunc.at with matching dtypes (its fast path).
+    # x extents use ufunc.at with matching dtypes (its fast path), in int32
+    # like xs (no int64 copy of every ink pixel's column).
     idx = np.arange(lab.size, dtype=np.intp)
     first = np.full(n, lab.size, np.intp)
     first[lab[::-1]] = idx[::-1]
     last = np.zeros(n, np.intp)
     last[lab] = idx
+    del idx
     has = area > 0
     y0 = np.where(has, ys[np.minimum(first, max(lab.size - 1, 0))] if lab.size else 0, 0).astype(np.int64)
     y1 = np.where(has, ys[last] if lab.size else 0, 0).astype(np.int64)
-    xs64 = xs.astype(np.int64)
-    x0 = np.full(n, np.iinfo(np.int64).max, np.int64)
-    x1 = np.full(n, -1, np.int64)
-    np.minimum.at(x0, lab, xs64)
-    np.maximum.at(x1, lab, xs64)
+    x0 = np.full(n, np.iinfo(np.int32).max, np.int32)
+    x1 = np.full(n, -1, np.int32)
+    np.minimum.at(x0, lab, xs)
+    np.maximum.at(x1, lab, xs)
+    x0, x1 = x0.astype(np.int64), x1.astype(np.int64)
     # bounding-box centres: as good as centroids for placing marks, and free
     cx = (x0 + x1) / 2.0
     cy = (y0 + y1) / 2.0
-    interior = cv2.erode(ink, _KERNEL3).ravel()[flat] != 0
+    interior = _interior(ink, ys, flat)
     boundary = area - np.bincount(lab[interior], minlength=n)
     thickness = 2.0 * area / np.maximum(boundary, 1)
     x0[0] = y0[0] = x1[0] = y1[0] = 0
     cx[0] = cy[0] = 0.0
     return Components(n, labels, xs, ys, flat, lab, interior, area, x0, y0, x1, y1, cx, cy, thickness)
+
+
+#: Rows per band of the erosion in :func:`_interior`: a band's scratch is a
+#: few hundred KB instead of a whole page.
+_BAND_ROWS = 256
+
+
+def _interior(ink: np.ndarray, ys: np.ndarray, flat: np.ndarray) -> np.ndarray:
+    """Which ink pixels survive a 3x3 erosion, eroding band by band.
+
+    ``ys``/``flat`` list the ink pixels in raster order, so each band's
+    pixels are one slice of them. A band is eroded with one row of context
+    above and below, which gives exactly the whole-page erosion's values.
+    """
+    h, w = ink.shape
+    out = np.empty(flat.size, bool)
+    if not flat.size:
+        return out
+    bounds = np.searchsorted(ys, np.arange(0, h + _BAND_ROWS, _BAND_ROWS, dtype=ys.dtype), side="left")
+    for i, r0 in enumerate(range(0, h, _BAND_ROWS)):
+        a, b = bounds[i], bounds[i + 1]
+        if a == b:
+            continue
+        r1 = min(r0 + _BAND_ROWS, h)
+        lo, hi = max(r0 - 1, 0), min(r1 + 1, h)
+        er = cv2.erode(ink[lo:hi], _KERNEL3)
+        out[a:b] = er.ravel()[flat[a:b] - lo * w] != 0
+    return out

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -46,7 +46,21 @@ STEM_DEPTHS = (0.33, 0.5)
 HAIRLINE_DARK = 2.0
 
 
-@dataclass(frozen=True)
+class FlatMask:
+    """A bool mask of ``shape`` stored as the flat indices of its True pixels."""
+
+    __slots__ = ("shape", "flat")
+
+    def __init__(self, shape: tuple[int, int], flat: np.ndarray) -> None:
+        self.shape = tuple(shape)
+        self.flat = flat
+
+    def build(self) -> np.ndarray:
+        mask = np.zeros(self.shape, bool)
+        mask.ravel()[self.flat] = True
+        return mask
+
+
 class PageResult:
     """The outcome of cleaning one page.
 
@@ -70,12 +84,35 @@ class PageResult:
         resolution); ``threshold`` (method), ``threshold_level`` (gray level,
         on the background-normalised page for ``adaptive``), ``ink_level``
         and ``paper_level`` (typical stroke-core and paper levels there).
+
+    ``removed`` and ``kept_small`` may be given as a :class:`FlatMask` (the
+    flat indices of their True pixels): the page-sized mask is then built on
+    first access only, so cleaning a page does not hold two page-sized masks
+    nobody may look at.
     """
 
-    image: np.ndarray
-    removed: np.ndarray
-    kept_small: np.ndarray
-    stats: dict = field(default_factory=dict)
+    __slots__ = ("image", "_removed", "_kept_small", "stats")
+
+    def __init__(self, image: np.ndarray, removed, kept_small, stats: dict | None = None) -> None:
+        self.image = image
+        self._removed = removed
+        self._kept_small = kept_small
+        self.stats = {} if stats is None else stats
+
+    @property
+    def removed(self) -> np.ndarray:
+        if isinstance(self._removed, FlatMask):
+            self._removed = self._removed.build()
+        return self._removed
+
+    @property
+    def kept_small(self) -> np.ndarray:
+        if isinstance(self._kept_small, FlatMask):
+            self._kept_small = self._kept_small.build()
+        return self._kept_small
+
+    def __repr__(self) -> str:
+        return f"PageResult(image={self.image.shape}, stats={self.stats!r})"
 
 
 @dataclass(frozen=True)
@@ -476,8 +513,11 @@ def clean_page(pixels: np.ndarray, params: CleanParams | None = None, dpi: float
     res_dpi, _ = plausible_dpi(dpi, params.fallback_dpi)
     if params.median:
         gray = cv2.medianBlur(gray, 3 if res_dpi < 450 else 5)
-    ink, levels, level, bg = binarize(gray, params, res_dpi)
+    ink, levels, level, _ = binarize(gray, params, res_dpi)
     h, w = gray.shape
+    # Memory: drop every page-sized array the moment it is dead (``gray`` may
+    # be the caller's ``pixels``; then only the name goes).
+    del gray
     # At high resolution the analysis runs on a 2x max-pooled copy: every
     # full-resolution ink pixel falls in an ink cell, and pixels sharing a
     # cell share a component, so no kept glyph can lose a pixel to a removed
@@ -492,8 +532,11 @@ def clean_page(pixels: np.ndarray, params: CleanParams | None = None, dpi: float
     scale = estimate_scale(comps, None if dpi is None else dpi / f, params.fallback_dpi / f)
     lev_px = levels_a.ravel()[comps.flat]
     ink_level, paper_level = ink_paper_levels(lev_px[comps.interior], levels_a, level)
+    del levels, levels_a
     span = paper_level - ink_level
     dec = classify(comps, scale, params, lev_px, ink_level, paper_level)
+    shape_a = comps.labels.shape
+    comps = replace(comps, labels=None)     # the label image: only classify reads it
     # Hysteresis: a component with no pixel clearly darker than the threshold
     # is show-through, a stain or a faint speck, not print.
     faint = ~has_pixel_at_most(comps, lev_px, ink_level + params.faint_contrast * span)
@@ -507,6 +550,7 @@ def clean_page(pixels: np.ndarray, params: CleanParams | None = None, dpi: float
     if params.opening:
         opened = cv2.morphologyEx(ink_a, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
         survivors = np.bincount(comps.lab, weights=opened.ravel()[comps.flat], minlength=comps.n)
+        del opened
         short = np.maximum(comps.width, comps.height) < scale.xheight
         thin = (survivors == 0) & short & ~dec.kept_small
         thin[0] = False
@@ -517,14 +561,13 @@ def clean_page(pixels: np.ndarray, params: CleanParams | None = None, dpi: float
     remove_lut[0] = False
 
     if f == 1:
+        # the masks are built only if someone looks at them (overlays)
         rflat = comps.flat[remove_lut[comps.lab]]
-        removed = np.zeros((h, w), bool)
-        removed.ravel()[rflat] = True
-        kept_small = np.zeros((h, w), bool)
-        kept_small.ravel()[comps.flat[dec.kept_small[comps.lab]]] = True
+        removed = FlatMask((h, w), rflat)
+        kept_small = FlatMask((h, w), comps.flat[dec.kept_small[comps.lab]])
     else:
-        removed = _expand(comps, remove_lut, ink, f)
-        kept_small = _expand(comps, dec.kept_small, ink, f)
+        removed = _expand(comps, remove_lut, ink, f, shape_a)
+        kept_small = _expand(comps, dec.kept_small, ink, f, shape_a)
         rflat = None
 
     if params.mode == "binary":
@@ -536,7 +579,8 @@ def clean_page(pixels: np.ndarray, params: CleanParams | None = None, dpi: float
     else:
         if rflat is None:
             rflat = np.flatnonzero(removed)
-        image = _paint(pixels, gray, rflat // w, rflat % w, ink, res_dpi)
+        image = _paint(pixels, (h, w), rflat // w, rflat % w, ink, res_dpi)
+        del ink
     n_removed = int(rflat.size) if rflat is not None else int(cv2.countNonZero(removed.view(np.uint8)))
 
     stats = {
@@ -577,10 +621,11 @@ def _min_pool(levels: np.ndarray, f: int, shape: tuple[int, int]) -> np.ndarray:
     return cv2.resize(dark, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
 
 
-def _expand(c: Components, lut: np.ndarray, ink: np.ndarray, f: int) -> np.ndarray:
-    """Full-resolution bool mask of the ink of labels selected by ``lut``."""
+def _expand(c: Components, lut: np.ndarray, ink: np.ndarray, f: int, shape: tuple[int, int]) -> np.ndarray:
+    """Full-resolution bool mask of the ink of labels selected by ``lut``
+    (``shape``: the analysed page's)."""
     h, w = ink.shape
-    cells = np.zeros(c.labels.shape, np.uint8)
+    cells = np.zeros(shape, np.uint8)
     cells.ravel()[c.flat[lut[c.lab]]] = 1
     big = cv2.resize(cells, (cells.shape[1] * f, cells.shape[0] * f), interpolation=cv2.INTER_NEAREST)
     if big.shape != (h, w):
@@ -730,10 +775,13 @@ def ink_paper_levels(core_levels: np.ndarray, levels: np.ndarray, level: int) ->
     return min(ink, float(level)), max(paper, float(level) + 1)
 
 
-def _paint(pixels: np.ndarray, gray: np.ndarray, ry: np.ndarray, rx: np.ndarray, ink: np.ndarray, res_dpi: float) -> np.ndarray:
+def _paint(pixels: np.ndarray, shape: tuple[int, int], ry: np.ndarray, rx: np.ndarray, ink: np.ndarray, res_dpi: float) -> np.ndarray:
     """Copy of the input (as uint8) with removed pixels, grown by one pixel
     into non-ink neighbours to cover anti-aliased rims, painted with the
-    local paper colour."""
+    local paper colour.
+
+    ``ink`` (0/255, ``shape``) is scribbled on: removed pixels are marked in
+    it (no page-sized mask of their own)."""
     a = np.asarray(pixels)
     if a.dtype == bool or a.dtype == np.uint16 or (a.ndim == 3 and a.shape[2] == 1):
         base = to_gray(a) if a.ndim == 2 or a.shape[2] == 1 else _to_uint8(a)
@@ -742,14 +790,13 @@ def _paint(pixels: np.ndarray, gray: np.ndarray, ry: np.ndarray, rx: np.ndarray,
     out = np.array(base, copy=True)
     if ry.size == 0:
         return out
-    h, w = gray.shape
+    h, w = shape
     # grow by one pixel (8-neighbourhood), never onto kept ink
     dy, dx = np.meshgrid(np.arange(-1, 2), np.arange(-1, 2), indexing="ij")
     yy = np.clip(ry[:, None] + dy.ravel()[None, :], 0, h - 1).ravel()
     xx = np.clip(rx[:, None] + dx.ravel()[None, :], 0, w - 1).ravel()
-    removed_here = np.zeros((h, w), bool)
-    removed_here[ry, rx] = True
-    ok = removed_here[yy, xx] | (ink[yy, xx] == 0)
+    ink[ry, rx] = 1                 # removed ink: 1, kept ink 255, paper 0
+    ok = ink[yy, xx] != 255
     yy, xx = yy[ok], xx[ok]
     colour = out if out.ndim == 2 else out[..., :3]
     # wide window: the paint must come from paper beyond the largest removed blob
