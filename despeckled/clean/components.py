@@ -5,6 +5,7 @@ OpenCV's whole-image statistics pass)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -23,8 +24,10 @@ class Components:
     ----------
     n : int
         Number of labels including the background.
-    labels : ndarray of uint16 or int32, shape (H, W)
+    labels : ndarray of uint16 or int32, shape (H, W), or SparseLabels
         uint16 unless the page has more than 65535 components.
+        Or a :class:`SparseLabels` (same indexing, no page-sized array):
+        see ``label_components(..., sparse=True)``.
     xs, ys : ndarray of int32, shape (N,)
         Coordinates of every ink pixel, in raster order.
     flat : ndarray of intp, shape (N,)
@@ -68,13 +71,82 @@ class Components:
         return self.y1 - self.y0 + 1
 
 
-def label_components(ink: np.ndarray) -> Components:
+class InkPixels(NamedTuple):
+    """Every ink pixel of a page, in raster order (see :func:`ink_pixels`)."""
+
+    xs: np.ndarray
+    ys: np.ndarray
+    flat: np.ndarray
+    interior: np.ndarray
+
+
+def ink_pixels(ink: np.ndarray) -> InkPixels:
+    """List the ink pixels of a binary page in raster order.
+
+    Parameters
+    ----------
+    ink : ndarray of uint8, shape (H, W)
+        Nonzero = ink.
+
+    Returns
+    -------
+    InkPixels
+        ``xs``, ``ys`` (int32), ``flat`` (intp) and ``interior`` (bool: the
+        pixel survives a 3x3 erosion), each of shape (N,).
+
+    Examples
+    --------
+    >>> ink = np.zeros((4, 5), np.uint8); ink[1, 3] = ink[2, 0] = 255
+    >>> ink_pixels(ink).flat.tolist()
+    [8, 10]
+    """
+    pts = cv2.findNonZero(ink)
+    if pts is None:
+        pts = np.zeros((0, 2), np.int32)
+    pts = pts.reshape(-1, 2)
+    xs = np.ascontiguousarray(pts[:, 0])
+    ys = np.ascontiguousarray(pts[:, 1])
+    del pts  # (N, 2) int32: freed before the per-pixel arrays below pile up
+    flat = ys.astype(np.intp) * ink.shape[1] + xs
+    return InkPixels(xs, ys, flat, _interior(ink, ys, flat))
+
+
+class SparseLabels:
+    """A read-only stand-in for a label image, built from the ink pixels'
+    flat indices (sorted) and labels: ``sparse[rows, cols]`` gives what the
+    label image holds there (0 off the ink), without a page-sized array.
+
+    Examples
+    --------
+    >>> s = SparseLabels(np.array([3, 7]), np.array([1, 2]), (2, 5))
+    >>> s[np.array([0, 1, 1]), np.array([3, 2, 4])].tolist()
+    [1, 2, 0]
+    """
+
+    def __init__(self, flat: np.ndarray, lab: np.ndarray, shape: tuple[int, int]) -> None:
+        self.flat, self.lab, self.shape = flat, lab, tuple(shape)
+
+    def __getitem__(self, key: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        rows, cols = key
+        q = np.asarray(rows, np.intp) * self.shape[1] + np.asarray(cols, np.intp)
+        if not self.flat.size:
+            return np.zeros(q.shape, self.lab.dtype)
+        i = np.minimum(np.searchsorted(self.flat, q), self.flat.size - 1)
+        return np.where(self.flat[i] == q, self.lab[i], 0)
+
+
+def label_components(ink: np.ndarray, pixels: InkPixels | None = None, *, sparse: bool = False) -> Components:
     """Label 8-connected components and measure them.
 
     Parameters
     ----------
     ink : ndarray of uint8, shape (H, W)
         Nonzero = ink.
+    pixels : InkPixels, optional
+        ``ink_pixels(ink)``, when the caller has it already.
+    sparse : bool
+        Keep ``labels`` as a :class:`SparseLabels` lookup: the page-sized
+        label image is freed as soon as every ink pixel's label is read.
 
     Returns
     -------
@@ -93,16 +165,10 @@ def label_components(ink: np.ndarray) -> Components:
         n, labels = cv2.connectedComponents(ink, connectivity=8, ltype=cv2.CV_16U)
     except cv2.error:
         n, labels = cv2.connectedComponents(ink, connectivity=8, ltype=cv2.CV_32S)
-    width = ink.shape[1]
-    pts = cv2.findNonZero(ink)
-    if pts is None:
-        pts = np.zeros((0, 2), np.int32)
-    pts = pts.reshape(-1, 2)
-    xs = np.ascontiguousarray(pts[:, 0])
-    ys = np.ascontiguousarray(pts[:, 1])
-    del pts  # (N, 2) int32: freed before the per-pixel arrays below pile up
-    flat = ys.astype(np.intp) * width + xs
+    xs, ys, flat, interior = pixels if pixels is not None else ink_pixels(ink)
     lab = labels.ravel()[flat].astype(np.intp)  # bincount wants intp; convert once
+    if sparse:
+        labels = SparseLabels(flat, lab, labels.shape)
     area = np.bincount(lab, minlength=n)
     # findNonZero lists pixels in raster order, so a label's first pixel has
     # its smallest y and its last pixel the largest: read them off the first
@@ -127,7 +193,6 @@ def label_components(ink: np.ndarray) -> Components:
     # bounding-box centres: as good as centroids for placing marks, and free
     cx = (x0 + x1) / 2.0
     cy = (y0 + y1) / 2.0
-    interior = _interior(ink, ys, flat)
     boundary = area - np.bincount(lab[interior], minlength=n)
     thickness = 2.0 * area / np.maximum(boundary, 1)
     x0[0] = y0[0] = x1[0] = y1[0] = 0

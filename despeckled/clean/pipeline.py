@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from despeckled.clean import threshold as th
-from despeckled.clean.components import Components, label_components
+from despeckled.clean.components import Components, ink_pixels, label_components
 from despeckled.clean.context import any_per, count_per, local_density, near_selected, points_in_boxes
 from despeckled.clean.gray import to_gray
 from despeckled.clean.params import CleanParams
@@ -528,15 +528,19 @@ def clean_page(pixels: np.ndarray, params: CleanParams | None = None, dpi: float
         levels_a = _min_pool(levels, f, ink_a.shape)
     else:
         ink_a, levels_a = ink, levels
-    comps = label_components(ink_a)
-    scale = estimate_scale(comps, None if dpi is None else dpi / f, params.fallback_dpi / f)
-    lev_px = levels_a.ravel()[comps.flat]
-    ink_level, paper_level = ink_paper_levels(lev_px[comps.interior], levels_a, level)
+    # The thresholded levels are read (at the ink pixels, and a histogram)
+    # before labelling, so they never share memory with the label image; the
+    # label image is swapped for a sparse lookup as soon as it is read.
+    px = ink_pixels(ink_a)
+    lev_px = levels_a.ravel()[px.flat]
+    ink_level, paper_level = ink_paper_levels(lev_px[px.interior], levels_a, level)
     del levels, levels_a
+    comps = label_components(ink_a, px, sparse=True)
+    del px
+    shape_a = ink_a.shape
+    scale = estimate_scale(comps, None if dpi is None else dpi / f, params.fallback_dpi / f)
     span = paper_level - ink_level
     dec = classify(comps, scale, params, lev_px, ink_level, paper_level)
-    shape_a = comps.labels.shape
-    comps = replace(comps, labels=None)     # the label image: only classify reads it
     # Hysteresis: a component with no pixel clearly darker than the threshold
     # is show-through, a stain or a faint speck, not print.
     faint = ~has_pixel_at_most(comps, lev_px, ink_level + params.faint_contrast * span)
@@ -549,7 +553,8 @@ def clean_page(pixels: np.ndarray, params: CleanParams | None = None, dpi: float
 
     if params.opening:
         opened = cv2.morphologyEx(ink_a, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
-        survivors = np.bincount(comps.lab, weights=opened.ravel()[comps.flat], minlength=comps.n)
+        # (ink pixels left per component, counted: no float weight per pixel)
+        survivors = np.bincount(comps.lab[opened.ravel()[comps.flat] != 0], minlength=comps.n)
         del opened
         short = np.maximum(comps.width, comps.height) < scale.xheight
         thin = (survivors == 0) & short & ~dec.kept_small
@@ -646,8 +651,9 @@ def stem_below(labels: np.ndarray, g: np.ndarray, cx: np.ndarray, y1: np.ndarray
 
     Parameters
     ----------
-    labels : ndarray, shape (H, W)
-        Component labels.
+    labels : ndarray, shape (H, W), or SparseLabels
+        Component labels (anything indexable by arrays of rows and columns,
+        with a ``shape``).
     g : ndarray of int, shape (P,)
         Label of the letter under each dot.
     cx, y1 : ndarray of float, shape (P,)
