@@ -74,8 +74,6 @@ class Components:
 class InkPixels(NamedTuple):
     """Every ink pixel of a page, in raster order (see :func:`ink_pixels`)."""
 
-    xs: np.ndarray
-    ys: np.ndarray
     flat: np.ndarray
     interior: np.ndarray
 
@@ -91,8 +89,8 @@ def ink_pixels(ink: np.ndarray) -> InkPixels:
     Returns
     -------
     InkPixels
-        ``xs``, ``ys`` (int32), ``flat`` (intp) and ``interior`` (bool: the
-        pixel survives a 3x3 erosion), each of shape (N,).
+        ``flat`` (intp: raveled indices) and ``interior`` (bool: the pixel
+        survives a 3x3 erosion), each of shape (N,).
 
     Examples
     --------
@@ -104,11 +102,9 @@ def ink_pixels(ink: np.ndarray) -> InkPixels:
     if pts is None:
         pts = np.zeros((0, 2), np.int32)
     pts = pts.reshape(-1, 2)
-    xs = np.ascontiguousarray(pts[:, 0])
-    ys = np.ascontiguousarray(pts[:, 1])
+    flat = pts[:, 1].astype(np.intp) * ink.shape[1] + pts[:, 0]
     del pts  # (N, 2) int32: freed before the per-pixel arrays below pile up
-    flat = ys.astype(np.intp) * ink.shape[1] + xs
-    return InkPixels(xs, ys, flat, _interior(ink, ys, flat))
+    return InkPixels(flat, _interior(ink, flat))
 
 
 class SparseLabels:
@@ -165,10 +161,16 @@ def label_components(ink: np.ndarray, pixels: InkPixels | None = None, *, sparse
         n, labels = cv2.connectedComponents(ink, connectivity=8, ltype=cv2.CV_16U)
     except cv2.error:
         n, labels = cv2.connectedComponents(ink, connectivity=8, ltype=cv2.CV_32S)
-    xs, ys, flat, interior = pixels if pixels is not None else ink_pixels(ink)
+    flat, interior = pixels if pixels is not None else ink_pixels(ink)
     lab = labels.ravel()[flat].astype(np.intp)  # bincount wants intp; convert once
     if sparse:
         labels = SparseLabels(flat, lab, labels.shape)
+    # (coordinates only now, after the label image may have gone)
+    width = ink.shape[1]
+    row = flat // width
+    xs = (flat - row * width).astype(np.int32)
+    ys = row.astype(np.int32)
+    del row
     area = np.bincount(lab, minlength=n)
     # findNonZero lists pixels in raster order, so a label's first pixel has
     # its smallest y and its last pixel the largest: read them off the first
@@ -205,10 +207,10 @@ def label_components(ink: np.ndarray, pixels: InkPixels | None = None, *, sparse
 _BAND_ROWS = 256
 
 
-def _interior(ink: np.ndarray, ys: np.ndarray, flat: np.ndarray) -> np.ndarray:
+def _interior(ink: np.ndarray, flat: np.ndarray) -> np.ndarray:
     """Which ink pixels survive a 3x3 erosion, eroding band by band.
 
-    ``ys``/``flat`` list the ink pixels in raster order, so each band's
+    ``flat`` lists the ink pixels in raster order, so each band's
     pixels are one slice of them. A band is eroded with one row of context
     above and below, which gives exactly the whole-page erosion's values.
     """
@@ -216,7 +218,7 @@ def _interior(ink: np.ndarray, ys: np.ndarray, flat: np.ndarray) -> np.ndarray:
     out = np.empty(flat.size, bool)
     if not flat.size:
         return out
-    bounds = np.searchsorted(ys, np.arange(0, h + _BAND_ROWS, _BAND_ROWS, dtype=ys.dtype), side="left")
+    bounds = np.searchsorted(flat, np.arange(0, h + _BAND_ROWS, _BAND_ROWS, dtype=np.intp) * w, side="left")
     for i, r0 in enumerate(range(0, h, _BAND_ROWS)):
         a, b = bounds[i], bounds[i + 1]
         if a == b:
