@@ -93,6 +93,17 @@ def count_per(index: np.ndarray, ok: np.ndarray, size: int) -> np.ndarray:
     return np.bincount(index[ok], minlength=size)[:size]
 
 
+def _grid_cells(px: np.ndarray, py: np.ndarray, shape: tuple[int, int], cell: float) -> tuple[np.ndarray, int, int]:
+    """Flat index of each point's cell in a grid of ``cell``-pixel cells
+    covering ``shape``, and the grid's height and width in cells."""
+    cell = max(float(cell), 1.0)
+    gh = int(np.ceil(shape[0] / cell)) + 1
+    gw = int(np.ceil(shape[1] / cell)) + 1
+    iy = np.clip((py / cell).astype(np.int64), 0, gh - 1)
+    ix = np.clip((px / cell).astype(np.int64), 0, gw - 1)
+    return iy * gw + ix, gh, gw
+
+
 def local_density(px: np.ndarray, py: np.ndarray, weights: np.ndarray | None, shape: tuple[int, int], cell: float, radius_cells: int) -> np.ndarray:
     """Sum of ``weights`` of points in the square window around each point.
 
@@ -102,12 +113,7 @@ def local_density(px: np.ndarray, py: np.ndarray, weights: np.ndarray | None, sh
     """
     if px.size == 0:
         return np.zeros(0)
-    cell = max(float(cell), 1.0)
-    gh = int(np.ceil(shape[0] / cell)) + 1
-    gw = int(np.ceil(shape[1] / cell)) + 1
-    iy = np.clip((py / cell).astype(np.int64), 0, gh - 1)
-    ix = np.clip((px / cell).astype(np.int64), 0, gw - 1)
-    flat = iy * gw + ix
+    flat, gh, gw = _grid_cells(px, py, shape, cell)
     grid = np.bincount(flat, weights=weights, minlength=gh * gw).reshape(gh, gw).astype(np.float32)
     k = 2 * int(radius_cells) + 1
     summed = cv2.boxFilter(grid, -1, (k, k), normalize=False, borderType=cv2.BORDER_CONSTANT)
@@ -125,12 +131,7 @@ def near_selected(px: np.ndarray, py: np.ndarray, selected: np.ndarray, shape: t
     """
     if px.size == 0:
         return np.zeros(0, bool)
-    cell = max(float(cell), 1.0)
-    gh = int(np.ceil(shape[0] / cell)) + 1
-    gw = int(np.ceil(shape[1] / cell)) + 1
-    iy = np.clip((py / cell).astype(np.int64), 0, gh - 1)
-    ix = np.clip((px / cell).astype(np.int64), 0, gw - 1)
-    flat = iy * gw + ix
+    flat, gh, gw = _grid_cells(px, py, shape, cell)
     grid = (np.bincount(flat[selected], minlength=gh * gw) > 0).astype(np.uint8).reshape(gh, gw)
     k = 2 * int(radius_cells) + 1
     grown = cv2.dilate(grid, np.ones((k, k), np.uint8))
