@@ -250,7 +250,7 @@ class DaemonRun:
             if rate:
                 due = t_first + i / rate
                 while time.monotonic() < due:
-                    time.sleep(min(0.01, due - time.monotonic()))
+                    time.sleep(max(0.0, min(0.01, due - time.monotonic())))
             complete[out_name(n, self.fmt)] = drop(self.pages[(self.n + i) % len(self.pages)], self.work / "inbox", n)
         deadline = time.monotonic() + max(60, count * 1.5)
         while len(seen) < len(expected) and time.monotonic() < deadline and self.proc.poll() is None:
