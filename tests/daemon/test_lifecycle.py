@@ -72,8 +72,12 @@ def _specs(tmp_path: Path, cross_device: bool):
     return base, other
 
 
-@pytest.mark.parametrize("cross_device", [False, True], ids=["same-fs", "archive-on-other-fs"])
-def test_crash_at_every_step_of_a_success_then_recover(tmp_path, monkeypatch, cross_device):
+def _each_crash_point(tmp_path, monkeypatch, cross_device: bool, name: str, write_input):
+    """Run one new job with a crash injected at its k-th filesystem step, for
+    k = 1, 2, ... until a run gets through without reaching step k, restarting
+    after each. Yields ``(k, spec, data, outcome)`` after the restart, where
+    ``data`` is what ``write_input(path, k)`` put in the inbox and ``outcome``
+    is None when the run crashed."""
     base, other = _specs(tmp_path, cross_device)
     k = 0
     while True:
@@ -81,18 +85,27 @@ def test_crash_at_every_step_of_a_success_then_recover(tmp_path, monkeypatch, cr
         d = base / f"k{k}"
         spec = WatchSpec(input=d / "in", output=d / "out", archive=other / f"k{k}" / "arch",
                          failed=other / f"k{k}" / "failed", clean=lifecycle.CleanParams())
-        original = make_png(spec.input / "scan.png", seed=k)
-        sig = lifecycle.signature(os.lstat(spec.input / "scan.png"))
+        spec.input.mkdir(parents=True, exist_ok=True)
+        data = write_input(spec.input / name, k)
+        sig = lifecycle.signature(os.lstat(spec.input / name))
         with monkeypatch.context() as mp:
-            calls = _crash_after(mp, k)
+            _crash_after(mp, k)
             try:
-                out = lifecycle.run_job(Job("new", spec, "c1", rel="scan.png", signature=sig))
+                outcome = lifecycle.run_job(Job("new", spec, "c1", rel=name, signature=sig))
             except Crash:
-                crashed = True
-            else:
-                crashed = False
-                assert out.status == "done"
+                outcome = None
         _restart(spec)
+        yield k, spec, data, outcome
+        if outcome is not None:
+            return
+
+
+@pytest.mark.parametrize("cross_device", [False, True], ids=["same-fs", "archive-on-other-fs"])
+def test_crash_at_every_step_of_a_success_then_recover(tmp_path, monkeypatch, cross_device):
+    for k, spec, original, outcome in _each_crash_point(
+            tmp_path, monkeypatch, cross_device, "scan.png", lambda path, k: make_png(path, seed=k)):
+        if outcome is not None:
+            assert outcome.status == "done"
         archived = _visible(spec.archive)
         assert len(archived) == 1 and archived[0].read_bytes() == original, (k, archived)
         outputs = _visible(spec.output)
@@ -100,40 +113,25 @@ def test_crash_at_every_step_of_a_success_then_recover(tmp_path, monkeypatch, cr
         assert cv2.imread(str(outputs[0]), cv2.IMREAD_UNCHANGED) is not None
         assert _visible(spec.failed) == [] and _visible(spec.input) == []
         _no_temp_or_work_left(spec)
-        if not crashed:
-            break
-    assert k > 10, f"only {calls[0]} crash points: the injection is not reaching the steps"
+    assert k > 10, f"only {k - 1} crash points: the injection is not reaching the steps"
+
+
+def _write_garbage(path: Path, k: int) -> bytes:
+    data = b"this is not an image at all"
+    path.write_bytes(data)
+    return data
 
 
 @pytest.mark.parametrize("cross_device", [False, True], ids=["same-fs", "failed-on-other-fs"])
 def test_crash_at_every_step_of_a_failure_then_recover(tmp_path, monkeypatch, cross_device):
-    base, other = _specs(tmp_path, cross_device)
-    k = 0
-    while True:
-        k += 1
-        d = base / f"k{k}"
-        spec = WatchSpec(input=d / "in", output=d / "out", archive=other / f"k{k}" / "arch",
-                         failed=other / f"k{k}" / "failed", clean=lifecycle.CleanParams())
-        spec.input.mkdir(parents=True)
-        (spec.input / "bad.png").write_bytes(b"this is not an image at all")
-        sig = lifecycle.signature(os.lstat(spec.input / "bad.png"))
-        with monkeypatch.context() as mp:
-            _crash_after(mp, k)
-            try:
-                lifecycle.run_job(Job("new", spec, "c1", rel="bad.png", signature=sig))
-                crashed = False
-            except Crash:
-                crashed = True
-        _restart(spec)
+    for k, spec, data, _ in _each_crash_point(tmp_path, monkeypatch, cross_device, "bad.png", _write_garbage):
         failed = _visible(spec.failed)
         assert [p.name for p in failed] == ["bad.png", "bad.png.error.json"], (k, failed)
-        assert failed[0].read_bytes() == b"this is not an image at all"
+        assert failed[0].read_bytes() == data
         side = json.loads(failed[1].read_text())
         assert side["reason"] == "not_an_image" and "bad.png" in side["message"] and side["failed_at"]
         assert _visible(spec.output) == [] and _visible(spec.archive) == [] and _visible(spec.input) == []
         _no_temp_or_work_left(spec)
-        if not crashed:
-            break
 
 
 def test_same_name_twice_both_survive(spec):
