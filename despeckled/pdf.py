@@ -102,12 +102,6 @@ _PAINT_OPS = frozenset({
 _PATH_OPS = frozenset({"m", "l", "c", "v", "y", "h"})
 _TEXT_SHOW_OPS = frozenset({"Tj", "TJ", "'", '"'})
 
-_IJG_LUMA = np.array([
-    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55,
-    14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
-    18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
-    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
-])
 
 
 def is_pdf_header(head: bytes) -> bool:
@@ -156,25 +150,19 @@ def _box(obj: Any) -> tuple[float, float, float, float] | None:
 
 
 def estimate_jpeg_quality(tables: dict[int, list[int]] | None) -> int | None:
-    """Estimate the IJG quality (1-100) a JPEG was saved with, from its
-    luminance quantisation table (any coefficient order).
+    """The IJG quality (1-100) a JPEG was saved with, from Pillow's
+    ``quantization`` tables (its luminance table, ``tables[0]``), by
+    :func:`despeckled.images.estimate_jpeg_quality`.
 
-    >>> q50 = list(_IJG_LUMA)
-    >>> estimate_jpeg_quality({0: q50})
-    50
-    >>> estimate_jpeg_quality({0: [max(1, (v * 20 + 50) // 100) for v in q50]})
+    >>> import io
+    >>> buf = io.BytesIO()
+    >>> Image.new("L", (16, 16)).save(buf, "JPEG", quality=90)
+    >>> estimate_jpeg_quality(Image.open(buf).quantization)
     90
     """
     if not tables or 0 not in tables:
         return None
-    table = np.asarray(tables[0], dtype=np.float64)
-    if table.size != 64:
-        return None
-    scale = 100.0 * table.sum() / _IJG_LUMA.sum()
-    if scale <= 0:
-        return 100
-    quality = (200.0 - scale) / 2.0 if scale <= 100.0 else 5000.0 / scale
-    return int(min(100, max(1, round(quality))))
+    return images.estimate_jpeg_quality(tables[0])
 
 
 # --------------------------------------------------------------------------
