@@ -214,13 +214,22 @@ def move_no_clobber(src: Path, directory: Path, name: str | None = None) -> Path
     else:
         fsync_dir(src.parent)
         return target
+    target = copy_no_clobber(src, directory, name, keep_stat=True)
+    src.unlink()
+    fsync_dir(src.parent)
+    return target
+
+
+def copy_no_clobber(src: Path, directory: Path, name: str, *, keep_stat: bool = False) -> Path:
+    """Copy ``src``'s bytes into ``directory`` as ``name`` or the first free
+    ``name-N``, through :func:`atomic_output` (temp name, fsync, publish).
+    ``keep_stat`` also copies its mode and times. Returns the final path."""
     with atomic_output(directory, name) as out:
         with open(src, "rb") as fin, open(out.tmp, "wb") as fout:
             shutil.copyfileobj(fin, fout, 1 << 20)
-        shutil.copystat(src, out.tmp)
+        if keep_stat:
+            shutil.copystat(src, out.tmp)
     assert out.path is not None
-    src.unlink()
-    fsync_dir(src.parent)
     return out.path
 
 

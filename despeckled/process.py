@@ -26,7 +26,7 @@ import numpy as np
 
 from despeckled import images
 from despeckled.clean import CleanParams, PageResult, clean_page
-from despeckled.fsutil import atomic_output
+from despeckled.fsutil import copy_no_clobber
 
 
 PageMap = Callable[[Iterator[images.Page], CleanParams], Iterator[tuple[images.Page, PageResult]]]
@@ -111,15 +111,6 @@ def _overlay_target(show_removed: Path, stem: str, index: int, page_count: int) 
     return show_removed.parent, show_removed.name
 
 
-def _copy_unchanged(src: Path, out_dir: Path, name: str) -> Path:
-    with atomic_output(out_dir, name) as out:
-        with open(src, "rb") as fin, open(out.tmp, "wb") as fout:
-            while chunk := fin.read(1 << 20):
-                fout.write(chunk)
-    assert out.path is not None
-    return out.path
-
-
 def clean_file(
     src: Path,
     out_dir: Path,
@@ -188,7 +179,7 @@ def clean_file(
         if out_format is None and named and named != source.format:
             out_format = named  # "-o page.tif" for a PNG: the caller asked for TIFF
         if source.pass_through and not force_pdf:
-            report.output = _copy_unchanged(src, out_dir, out_name or src.name)
+            report.output = copy_no_clobber(src, out_dir, out_name or src.name)
             report.passed_through = source.pass_through
             report.format = source.format
             report.pages = int(source.page_count or 0)
