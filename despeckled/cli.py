@@ -9,7 +9,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+
+# Before anything imports numpy: its BLAS (OpenBLAS) starts a thread per core
+# at import, about 50 ms of CPU on every start, for nothing - despeckled does
+# no linear algebra, and its parallelism is worker processes, one per core,
+# which BLAS threads would only oversubscribe. Inherited by the daemon's and
+# the batch's workers. A value the user set wins.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from despeckled import __version__
 from despeckled.errors import DespeckledError, ExitCode
