@@ -54,6 +54,7 @@ import logging
 import os
 import struct
 import warnings
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -728,14 +729,72 @@ def verify_complete(path: str | os.PathLike[str], limits: Limits | None = None) 
 # writing
 
 
-def _bilevel_image(image: np.ndarray) -> Image.Image:
-    """A Pillow mode '1' image: ``image`` is bool (True = white) or uint8
-    (0 = black, anything else white)."""
+def _packed_white(image: np.ndarray) -> np.ndarray:
+    """``image`` (bool, True = white; or uint8, 0 = black, over 127 white) as
+    rows of bits, 8 pixels a byte, most significant first: ``(H, ceil(W/8))``
+    uint8, 1 = white (the layout of a Pillow mode '1' image and of a 1-bit
+    gray PNG or TIFF row)."""
     if image.ndim != 2:
         raise ValueError(f"a bilevel page must be 2-D, got shape {image.shape}")
     white = image if image.dtype == bool else image > 127
-    h, w = white.shape
-    return Image.frombytes("1", (w, h), np.packbits(white, axis=1).tobytes())
+    return np.packbits(white, axis=1)
+
+
+def _bilevel_image(image: np.ndarray) -> Image.Image:
+    """A Pillow mode '1' image: ``image`` is bool (True = white) or uint8
+    (0 = black, anything else white)."""
+    h, w = image.shape[:2]
+    return Image.frombytes("1", (w, h), _packed_white(image).tobytes())
+
+
+# |int8(b)| for every byte b: the "sum of absolute differences" of a filtered
+# PNG row, the usual heuristic for the filter that compresses best.
+_ABS_INT8 = np.abs(np.arange(256, dtype=np.uint8).view(np.int8).astype(np.int16)).astype(np.uint8)
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def bilevel_png_bytes(image: np.ndarray, dpi: tuple[float, float] | None = None) -> bytes:
+    """A 1-bit gray PNG of a bilevel page, encoded with numpy and zlib.
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W)
+        bool (True = white) or uint8 (0 = black, over 127 white).
+    dpi : (float, float), optional
+        Written as the pHYs chunk (pixels per metre, rounded as Pillow does).
+
+    Each row is filtered "None" or "Up", whichever has the smaller sum of
+    absolute bytes (vectorised over all rows), and the stream is deflated
+    with zlib's ``Z_RLE`` strategy. On an A4 300-dpi page this takes about
+    8 ms instead of Pillow's 21 ms (its per-row filter search is the cost),
+    and the file is as small (97 KB both).
+
+    >>> import io
+    >>> page = np.full((5, 11), 255, np.uint8); page[2, 3:9] = 0
+    >>> im = Image.open(io.BytesIO(bilevel_png_bytes(page, (300.0, 300.0))))
+    >>> im.mode, im.size, [round(v) for v in im.info["dpi"]], bool((np.asarray(im.convert("L")) == page).all())
+    ('1', (11, 5), [300, 300], True)
+    """
+    bits = _packed_white(image)
+    h, w = image.shape
+    rows = np.empty((h, bits.shape[1] + 1), np.uint8)
+    rows[:, 0] = 0
+    rows[:, 1:] = bits
+    if h > 1:
+        up = bits[1:] - bits[:-1]            # uint8 arithmetic wraps, as PNG's filters do
+        use_up = _ABS_INT8[up].sum(axis=1, dtype=np.int64) < _ABS_INT8[bits[1:]].sum(axis=1, dtype=np.int64)
+        rows[1:, 0][use_up] = 2
+        rows[1:, 1:][use_up] = up[use_up]
+    z = zlib.compressobj(6, zlib.DEFLATED, 15, 9, zlib.Z_RLE)
+    idat = z.compress(rows.data) + z.flush()
+    chunks = [b"\x89PNG\r\n\x1a\n", _png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 1, 0, 0, 0, 0))]
+    if dpi:
+        chunks.append(_png_chunk(b"pHYs", struct.pack(">IIB", int(dpi[0] / 0.0254 + 0.5), int(dpi[1] / 0.0254 + 0.5), 1)))
+    chunks += [_png_chunk(b"IDAT", idat), _png_chunk(b"IEND", b"")]
+    return b"".join(chunks)
 
 
 def _pil_image(image: np.ndarray) -> Image.Image:
@@ -794,13 +853,19 @@ class _SingleWriter:
         if self.pages:
             raise errors.OutputError(f"{self.fmt.upper()} holds one page; write multi-page documents as TIFF or PDF")
         info = info or {}
+        if bilevel and self.fmt == "png":
+            data = bilevel_png_bytes(image, dpi)
+            with open(self.tmp, "wb") as fh:
+                fh.write(data)
+            self.pages += 1
+            return
         im = _bilevel_image(image) if bilevel else _pil_image(image)
         kw: dict[str, Any] = {}
         if self.fmt == "png":
             # zlib's Z_RLE strategy suits filtered scan rows: on an A4 300-dpi
             # page it is both faster and smaller than the default strategy
-            # (1-bit: 20 ms / 97 KB vs 32 ms / 104 KB at level 6; noisy 8-bit
-            # gray: 213 ms / 4.6 MB vs 317 ms / 5.2 MB at level 3).
+            # (noisy 8-bit gray: 213 ms / 4.6 MB vs 317 ms / 5.2 MB at level 3;
+            # 1-bit pages are written by bilevel_png_bytes, above).
             kw = {**_dpi_kw(dpi), "compress_level": 6 if im.mode == "1" else 1, "compress_type": _Z_RLE}
         elif self.fmt == "jpeg":
             if im.mode == "RGBA":

@@ -71,6 +71,21 @@ def test_bilevel_png_is_written_with_bit_depth_one(tmp_path, page):
     assert p.dpi == (300.0, 300.0) and p.info["bits"] == 1
 
 
+@pytest.mark.parametrize("shape", [(1, 1), (2, 7), (5, 8), (9, 13), (64, 333)])
+def test_bilevel_png_encoder_matches_pillow_pixel_for_pixel(shape):
+    rng = np.random.default_rng(sum(shape))
+    # runs and repeated rows (the "Up" filter's case) as well as noise
+    page = np.where(rng.random(shape) < 0.3, 0, 255).astype(np.uint8)
+    page[shape[0] // 2:] = page[: shape[0] - shape[0] // 2]
+    data = images.bilevel_png_bytes(page, (200.0, 400.0))
+    im = Image.open(io.BytesIO(data))
+    im.load()  # checks every CRC and the zlib stream
+    assert im.mode == "1" and im.size == (shape[1], shape[0])
+    assert [round(v) for v in im.info["dpi"]] == [200, 400]
+    np.testing.assert_array_equal(np.asarray(im.convert("L")), page)
+    assert "dpi" not in Image.open(io.BytesIO(images.bilevel_png_bytes(page > 127))).info
+
+
 @pytest.mark.parametrize("fmt", ["png", "tiff"])
 def test_16bit_gray_round_trips_exactly(tmp_path, fmt):
     a = (np.random.default_rng(1).random((60, 80)) * 65535).astype(np.uint16)
