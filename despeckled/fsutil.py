@@ -31,10 +31,20 @@ _libc = None
 _renameat2_ok = True
 
 
-def _load_libc():
+def load_libc() -> ctypes.CDLL:
+    """The C library (``use_errno=True``), loaded once per process.
+
+    The symbols already in the process come first (``dlopen(NULL)``: libc is
+    always there): ``ctypes.util.find_library("c")`` runs ``ldconfig -p`` in
+    a child process, which cost a worker up to 30 ms on its first published
+    file. ``find_library`` stays the fallback where ``dlopen(NULL)`` cannot be had.
+    """
     global _libc
     if _libc is None:
-        _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        try:
+            _libc = ctypes.CDLL(None, use_errno=True)
+        except OSError:
+            _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
     return _libc
 
 
@@ -109,7 +119,7 @@ def rename_noreplace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -
     src_b, dst_b = os.fsencode(src), os.fsencode(dst)
     if _renameat2_ok:
         try:
-            libc = _load_libc()
+            libc = load_libc()
             rc = libc.renameat2(_AT_FDCWD, src_b, _AT_FDCWD, dst_b, _RENAME_NOREPLACE)
         except (OSError, AttributeError):
             _renameat2_ok = False

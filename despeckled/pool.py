@@ -16,8 +16,6 @@ replaced after ``max_jobs`` jobs to keep memory flat.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import multiprocessing.connection
 import os
 import signal
@@ -28,6 +26,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from despeckled.fsutil import load_libc
+
 _PR_SET_PDEATHSIG = 1
 #: A worker's first message: its imports are done and it can take a job.
 READY = "ready"
@@ -35,7 +35,7 @@ READY = "ready"
 
 def _die_with_parent(parent_pid: int) -> None:
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc = load_libc()
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     except (OSError, AttributeError):
         pass
@@ -50,7 +50,7 @@ def _trim_memory():
     from the heap during a file (a fixed mmap threshold would page-fault them
     in fresh every time: ~10% slower)."""
     try:
-        trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+        trim = load_libc().malloc_trim
     except (OSError, AttributeError):
         return lambda: None
     return lambda: trim(0)
