@@ -747,9 +747,11 @@ def _bilevel_image(image: np.ndarray) -> Image.Image:
     return Image.frombytes("1", (w, h), _packed_white(image).tobytes())
 
 
-# |int8(b)| for every byte b: the "sum of absolute differences" of a filtered
-# PNG row, the usual heuristic for the filter that compresses best.
-_ABS_INT8 = np.abs(np.arange(256, dtype=np.uint8).view(np.int8).astype(np.int16)).astype(np.uint8)
+def _row_cost(rows: np.ndarray) -> np.ndarray:
+    """Per row, the sum of the bytes' absolute values read as signed: the
+    usual heuristic for the PNG filter that compresses best (np.abs on int8
+    leaves -128 as is, which read back unsigned is 128, its absolute value)."""
+    return np.abs(rows.view(np.int8)).view(np.uint8).sum(axis=1, dtype=np.int64)
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
@@ -785,7 +787,7 @@ def bilevel_png_bytes(image: np.ndarray, dpi: tuple[float, float] | None = None)
     rows[:, 1:] = bits
     if h > 1:
         up = bits[1:] - bits[:-1]            # uint8 arithmetic wraps, as PNG's filters do
-        use_up = _ABS_INT8[up].sum(axis=1, dtype=np.int64) < _ABS_INT8[bits[1:]].sum(axis=1, dtype=np.int64)
+        use_up = _row_cost(up) < _row_cost(bits[1:])
         rows[1:, 0][use_up] = 2
         rows[1:, 1:][use_up] = up[use_up]
     z = zlib.compressobj(6, zlib.DEFLATED, 15, 9, zlib.Z_RLE)
