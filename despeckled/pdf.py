@@ -569,8 +569,9 @@ class PdfSource:
         }
         return info
 
-    def pages(self) -> Iterator[images.Page]:
-        """Yield each page's pixels, one page at a time (see module docs)."""
+    def pages(self, gray: bool = False) -> Iterator[images.Page]:
+        """Yield each page's pixels, one page at a time (see module docs).
+        ``gray`` (only the luminance will be used) changes nothing here."""
         for index in range(self.page_count):
             yield self._guard(index, self._load_page, index)
 

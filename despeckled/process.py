@@ -192,10 +192,12 @@ def clean_file(
         totals: dict[str, float] = {}
         per_page: list[dict] = []
         with images.open_sink(out_dir, name, fmt, source=source) as sink:
+            # binary mode reads only the luminance (an overlay draws on the page as it is)
+            pages = source.pages(gray=params.mode == "binary" and show_removed is None)
             if page_map is not None and int(source.page_count or 1) > 1:
-                cleaned = page_map(source.pages(), params)
+                cleaned = page_map(pages, params)
             else:
-                cleaned = ((page, clean_page(page.pixels, params, page_dpi(page))) for page in source.pages())
+                cleaned = ((page, clean_page(page.pixels, params, page_dpi(page))) for page in pages)
             for page, result in cleaned:
                 bilevel = params.mode == "binary" or page.info.get("bits") == 1
                 sink.add_page(result.image, page.dpi, bilevel=bilevel, info=page.info)

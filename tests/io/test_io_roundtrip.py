@@ -86,6 +86,29 @@ def test_bilevel_png_encoder_matches_pillow_pixel_for_pixel(shape):
     assert "dpi" not in Image.open(io.BytesIO(images.bilevel_png_bytes(page > 127))).info
 
 
+@pytest.mark.parametrize("fmt", ["jpeg", "png"])
+def test_gray_hint_decodes_colour_straight_to_the_engines_luminance(tmp_path, fmt):
+    from despeckled.clean.gray import to_gray
+
+    rng = np.random.default_rng(5)
+    rgb = np.stack([text_like_page(120, 90, seed=3)] * 3, axis=-1).astype(np.int16)
+    rgb = np.clip(rgb + rng.integers(-40, 40, rgb.shape), 0, 255).astype(np.uint8)  # real colour
+    path = tmp_path / f"c.{fmt}"
+    Image.fromarray(rgb).save(path, dpi=(300, 300), **({"quality": 90} if fmt == "jpeg" else {}))
+    _, (full,) = read_all(path)
+    with images.open_source(path) as src:
+        (gray,) = list(src.pages(gray=True))
+    assert full.pixels.ndim == 3 and gray.pixels.shape == full.pixels.shape[:2] and gray.pixels.dtype == np.uint8
+    assert gray.info["mode"] == full.info["mode"] == "RGB" and gray.dpi == full.dpi
+    diff = np.abs(gray.pixels.astype(int) - to_gray(full.pixels).astype(int))
+    if fmt == "png":
+        assert diff.max() == 0           # the engine's own conversion
+    else:
+        # libjpeg's Y channel: the same luma but for rounding and the clipping of
+        # out-of-range RGB (here from strong 4:2:0 colour noise)
+        assert diff.mean() < 0.3 and diff.max() <= 6
+
+
 @pytest.mark.parametrize("fmt", ["png", "tiff"])
 def test_16bit_gray_round_trips_exactly(tmp_path, fmt):
     a = (np.random.default_rng(1).random((60, 80)) * 65535).astype(np.uint16)
