@@ -492,11 +492,33 @@ def _run_pages(files: list[Path], task, jobs: int, record) -> None:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
+def largest_first(files: list[Path]) -> list[Path]:
+    """``files`` by size, largest first (ties and unreadable sizes keep their
+    order): a long file started last would leave the other workers idle
+    while it finishes alone, so the long ones go first.
+
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> for name, size in (("a", 1), ("b", 30), ("c", 1), ("d", 7)):
+    ...     _ = (d / name).write_bytes(b"x" * size)
+    >>> [p.name for p in largest_first([d / n for n in "abcde"])]
+    ['b', 'd', 'a', 'c', 'e']
+    """
+    def size(p: Path) -> int:
+        try:
+            return p.stat().st_size
+        except OSError:
+            return 0
+
+    return sorted(files, key=size, reverse=True) if len(files) > 1 else list(files)
+
+
 def _run_pool(files: list[Path], task, jobs: int, record) -> None:
-    """Keep ``jobs`` workers busy. A worker that dies (killed, out of memory)
-    breaks the pool for every file in flight; those are tried again one at a
-    time, so only the file that kills its worker fails."""
-    for src in _run_batch(files, task, jobs, record):
+    """Keep ``jobs`` workers busy, the largest files first. A worker that
+    dies (killed, out of memory) breaks the pool for every file in flight;
+    those are tried again one at a time, so only the file that kills its
+    worker fails."""
+    for src in _run_batch(largest_first(files), task, jobs, record):
         for culprit in _run_batch([src], task, 1, record):
             record(Outcome(culprit, error=_DIED, exit_code=int(ExitCode.other_error)))
 
