@@ -61,11 +61,9 @@ from pydantic_settings.exceptions import SettingsError
 from despeckled.clean import CleanParams
 from despeckled.errors import ConfigError
 
-DEFAULT_CONFIG_PATH = Path("/etc/despeckled/config.toml")
-ENV_PREFIX = "DESPECKLED_"
+from despeckled.config_source import CONFIG_ENV, DEFAULT_CONFIG_PATH, ENV_PREFIX  # noqa: F401 - re-exported
+
 ENV_NESTED_DELIMITER = "__"
-#: The variable naming the config file (see :func:`resolve_config_path`).
-CONFIG_ENV = "DESPECKLED_CONFIG"
 #: ``DESPECKLED_*`` variables that are not settings, so the strictness check
 #: leaves them alone. Add a name here (and to the README) before using one.
 NON_SETTING_ENV = frozenset({CONFIG_ENV})

@@ -23,10 +23,13 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from despeckled.config import CONFIG_ENV, AppConfig, ResolvedWatch, load_config, resolve_config_path
+from despeckled.config_source import CONFIG_ENV
 from despeckled.errors import ConfigError
+
+if TYPE_CHECKING:
+    from despeckled.config import AppConfig, ResolvedWatch
 from despeckled.fsutil import TEMP_MARKER
 
 try:  # the daemon's own decision, so check-config reports exactly what `run` does
@@ -53,6 +56,9 @@ def add_parser(sub):
 
 
 def run(args) -> int:
+    # here, not at the top: building the CLI's parser must not load pydantic-settings
+    from despeckled.config import load_config, resolve_config_path
+
     path = resolve_config_path(args.config)
     try:
         cfg = load_config(path)  # raises ConfigError listing every problem in the file/env

@@ -301,3 +301,41 @@ def test_output_formats_are_the_writers_formats(write_config):
 def test_single_bracket_watch_table_gets_a_hint(write_config):
     (problem,) = problems_of(write_config('[watch]\ninput = "in"\n'))
     assert problem == "watch: must be a list of tables: write each one as [[watch]] (double brackets)"
+
+
+# -- despeckled clean's shortcut -------------------------------------------
+
+
+def _clean_args(*extra):
+    from despeckled.cli import build_parser
+
+    return build_parser().parse_args(["clean", "in.png", "--output-dir", "out", *extra])
+
+
+def test_clean_without_file_or_variables_skips_loading_and_gets_the_same(monkeypatch):
+    from despeckled import images
+    from despeckled.commands.clean import resolve_params
+    from despeckled.config_source import defaults_only
+
+    if DEFAULT_CONFIG_PATH.exists():
+        pytest.skip("this machine has a real /etc/despeckled/config.toml")
+    for key in list(os.environ):
+        if key.upper().startswith("DESPECKLED_"):
+            monkeypatch.delenv(key)
+    assert defaults_only(None)
+    cfg = load_config(None, missing_ok=True)  # what the shortcut stands for
+    params, limits = resolve_params(_clean_args("--set", "median=true"))
+    assert params == CleanParams.model_validate({**cfg.profiles["default"].model_dump(), "median": True})
+    assert limits == images.Limits(max_pixels=cfg.daemon.max_pixels, max_pages=cfg.daemon.max_pages)
+
+
+def test_clean_with_any_despeckled_variable_loads_the_config(monkeypatch):
+    from despeckled.commands.clean import resolve_params
+
+    monkeypatch.setenv("DESPECKLED_PROFILES__DEFAULT__MEDIAN", "true")
+    monkeypatch.setenv("DESPECKLED_DAEMON__MAX_PAGES", "7")
+    params, limits = resolve_params(_clean_args())
+    assert params.median is True and limits.max_pages == 7
+    monkeypatch.setenv("despeckled_daemon__workerz", "2")  # misspelt: the loader says so
+    with pytest.raises(ConfigError):
+        resolve_params(_clean_args())
