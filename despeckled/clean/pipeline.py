@@ -44,6 +44,10 @@ STEM_DEPTHS = (0.33, 0.5)
 #: A hairline mark (one stroke wide, three long) may be this many times
 #: further from the marks' darkness than a dot: blur lightens it more.
 HAIRLINE_DARK = 2.0
+#: How far (in darkness tolerances) a round dot may be lighter, and darker,
+#: than the page's dots of its size (see :func:`size_darkness`). Lighter:
+#: a speck of a lighter grime than the print; darker: a blot blacker than it.
+DOT_DARK_WINDOW = (0.7, 1.5)
 
 
 class FlatMask:
@@ -357,6 +361,17 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
     # a hairline (an apostrophe one stroke wide) loses more of its darkness
     # to blur than a dot does: twice the tolerance
     dark_enough |= (np.minimum(w, h) <= s) & (np.maximum(w, h) >= 3 * s) & (darkest <= max(ref, ink_level) + HAIRLINE_DARK * tol_dark)
+    # A round dot (period, i-dot, colon) is held to the darkness of the
+    # page's dots of its own size: blur lightens a small dot more than a big
+    # one, so one page-wide level lets a light speck of period size pass as
+    # a period. Strokes (accents, quotes, commas) keep the page-wide rule:
+    # their darkness follows their width, not their area.
+    fill_all = area / np.maximum(w * h, 1)
+    round_dot = (fill_all >= STEM_CHECK_FILL) & (w <= 1.6 * h) & (h <= 1.6 * w)
+    expect = size_darkness(area / (s * s), darkest, ref_set & round_dot)
+    if expect is not None:
+        lighter, darker = DOT_DARK_WINDOW
+        dark_enough &= ~round_dot | ((darkest <= expect + lighter * tol_dark) & (darkest >= expect - darker * tol_dark))
     kept = mark & ctx & dark_enough
     base_m = np.zeros(n, bool)
     base_m[qi] = on_base
@@ -457,14 +472,17 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
         # bottom of a letter of its height nearby
         # (bottom on the baseline, or top on the x-line for descenders)
         aligned = same_line & near_x & ((np.abs(y1[g] - y1[q]) <= tol[pi]) | (np.abs(y0[g] - y0[q]) <= tol[pi]))
+        # (as tall as a letter: a lone letter is at least x-height tall)
+        aligned &= h[q] >= 0.8 * np.minimum(h[g], xl_same[pi])
         on_line = any_per(pi, aligned, n_q)
         # a bullet: a regular blob with text starting just right of it
         fill_q = area[q] / np.maximum(w[q] * h[q], 1)
         bullet = any_per(pi, not_self & (fill_q >= 0.75) & (hgap_l >= -1) & (hgap_l <= 2 * x)
                          & (y0[g] <= cy[q]) & (y1[g] >= cy[q]), n_q)
         lone = np.zeros(n, bool)
-        # within a text line next to a letter it is punctuation, not dust
-        in_line = any_per(pi, same_line & (hgap <= x) & (np.abs(cy[q] - cy[g]) <= 0.5 * h[g]), n_q)
+        # within a text line right next to a letter (closer than a word
+        # space) it is punctuation, not dust
+        in_line = any_per(pi, same_line & (hgap <= 0.5 * x) & (np.abs(cy[q] - cy[g]) <= 0.5 * h[g]), n_q)
         lone[qi] = ~has_neighbour & ~on_line & ~bullet & ~in_line
         # nor on the baseline of kept marks (a page number after a dot leader)
         cand = np.flatnonzero(blob & lone & ~mark)
@@ -703,6 +721,56 @@ def stem_below(labels: np.ndarray, g: np.ndarray, cx: np.ndarray, y1: np.ndarray
             ok |= centre & (gap_left >= 0) & (gap_right < off.size) & (run <= 2 * s + 2)
         found &= ok
     return found
+
+
+def size_darkness(size: np.ndarray, darkest: np.ndarray, sel: np.ndarray, per_octave: int = 2,
+                  min_count: int = 8) -> np.ndarray | None:
+    """The darkest level a mark of each size typically reaches on this page.
+
+    Blur lightens small marks more than big ones, so the reference is taken
+    per size: the median darkest level of the selected marks in size bins
+    (``per_octave`` bins per doubling of the size; bins with at least
+    ``min_count`` marks), interpolated linearly in log size between the
+    bins' median sizes and held flat beyond them.
+
+    Parameters
+    ----------
+    size : ndarray of float, shape (n,)
+        Size of every component (any unit; only ratios matter), > 0.
+    darkest : ndarray of int, shape (n,)
+        Darkest gray level of every component.
+    sel : ndarray of bool, shape (n,)
+        The components that make the reference.
+    per_octave, min_count : int
+
+    Returns
+    -------
+    ndarray of float, shape (n,), or None
+        The expected darkest level at each component's size; None when fewer
+        than two bins have ``min_count`` marks.
+
+    Examples
+    --------
+    >>> size = np.repeat([1.0, 4.0], 10)
+    >>> dark = np.repeat([60, 40], 10)
+    >>> size_darkness(np.array([1.0, 2.0, 8.0]), np.zeros(3, int), np.ones(3, bool)) is None
+    True
+    >>> e = size_darkness(np.r_[size, 2.0], np.r_[dark, 0], np.r_[np.ones(20, bool), False])
+    >>> e[[0, 10, 20]].round(1).tolist()
+    [60.0, 40.0, 50.0]
+    """
+    idx = np.flatnonzero(sel)
+    if idx.size < 2 * min_count:
+        return None
+    lsize = np.log2(np.maximum(size, 1e-6))
+    b = np.floor(per_octave * lsize[idx]).astype(np.intp)
+    b -= b.min()
+    med = _group_median(b, darkest[idx].astype(np.float64), np.ones(idx.size, bool), int(b.max()) + 1)
+    ok = np.flatnonzero((np.bincount(b) >= min_count) & np.isfinite(med))
+    if ok.size < 2:
+        return None
+    centres = _group_median(b, lsize[idx], np.ones(idx.size, bool), med.size)[ok]
+    return np.interp(lsize, centres, med[ok])
 
 
 def _group_median(pi: np.ndarray, values: np.ndarray, sel: np.ndarray, n_q: int) -> np.ndarray:
