@@ -164,15 +164,15 @@ def binarize(gray: np.ndarray, params: CleanParams, res_dpi: float) -> tuple[np.
         # On a page with almost no ink Otsu splits the paper noise; paper is
         # ~255 after normalisation, so ink must be clearly darker than that.
         level = min(level, 200)
-    _, ink = cv2.threshold(src, level, 255, cv2.THRESH_BINARY_INV)
     if params.threshold == "adaptive":
         # The paper window is narrow (it follows stains and shadows), so the
         # inside of a stroke wider than it -- a big bold heading -- would
         # normalise to paper. Pixels as dark as ink on the raw page are ink
         # whatever their neighbourhood.
         raw = th.otsu_level(th.sample_histogram(gray, 4))
-        _, core = cv2.threshold(gray, int(DARK_CORE * raw), 255, cv2.THRESH_BINARY_INV)
-        cv2.bitwise_or(ink, core, dst=ink)
+        ink = th.ink_mask(src, level, gray, int(DARK_CORE * raw))
+    else:
+        _, ink = cv2.threshold(src, level, 255, cv2.THRESH_BINARY_INV)
     return ink, src, level, bg
 
 

@@ -159,3 +159,45 @@ def normalise(gray: np.ndarray, background: np.ndarray, out: np.ndarray | None =
     if out is None:
         return cv2.divide(gray, background, scale=255)
     return cv2.divide(gray, background, dst=out, scale=255)
+
+
+#: Rows per band in :func:`ink_mask`: the band's scratch stays in cache.
+_BAND_ROWS = 256
+
+
+def ink_mask(levels: np.ndarray, level: int, raw: np.ndarray, raw_level: int) -> np.ndarray:
+    """Ink where the thresholded page is at most ``level`` or the raw page
+    at most ``raw_level``.
+
+    Done band by band, so the raw page's threshold needs no page-sized
+    array of its own and each band is combined while still in cache.
+
+    Parameters
+    ----------
+    levels : ndarray of uint8, shape (H, W)
+        The thresholded (e.g. background-normalised) page.
+    level : int
+    raw : ndarray of uint8, shape (H, W)
+        The raw page.
+    raw_level : int
+
+    Returns
+    -------
+    ink : ndarray of uint8, shape (H, W)
+        255 = ink, 0 = paper.
+
+    Examples
+    --------
+    >>> ink_mask(np.array([[10, 200, 200]], np.uint8), 100, np.array([[200, 50, 200]], np.uint8), 60).tolist()
+    [[255, 255, 0]]
+    """
+    h, w = levels.shape
+    ink = np.empty((h, w), np.uint8)
+    scratch = np.empty((min(_BAND_ROWS, h), w), np.uint8)
+    for r0 in range(0, h, _BAND_ROWS):
+        r1 = min(r0 + _BAND_ROWS, h)
+        band, dark = ink[r0:r1], scratch[: r1 - r0]
+        cv2.threshold(levels[r0:r1], level, 255, cv2.THRESH_BINARY_INV, dst=band)
+        cv2.threshold(raw[r0:r1], raw_level, 255, cv2.THRESH_BINARY_INV, dst=dark)
+        cv2.bitwise_or(band, dark, dst=band)
+    return ink
