@@ -533,7 +533,7 @@ def clean_page(pixels: np.ndarray, params: CleanParams | None = None, dpi: float
     # label image is swapped for a sparse lookup as soon as it is read.
     px = ink_pixels(ink_a)
     lev_px = levels_a.ravel()[px.flat]
-    ink_level, paper_level = ink_paper_levels(lev_px[px.interior], levels_a, level)
+    ink_level, paper_level = ink_paper_levels(lev_px, px.interior, levels_a, level)
     del levels, levels_a
     comps = label_components(ink_a, px, sparse=True)
     del px
@@ -742,7 +742,7 @@ def has_pixel_at_most(c: Components, lev_px: np.ndarray, level: float) -> np.nda
     Parameters
     ----------
     c : Components
-    lev_px : ndarray, shape (N,)
+    lev_px : ndarray of uint8, shape (N,)
         Gray level of each ink pixel (same order as ``c.lab``).
     level : float
 
@@ -750,16 +750,22 @@ def has_pixel_at_most(c: Components, lev_px: np.ndarray, level: float) -> np.nda
     -------
     ndarray of bool, shape (c.n,)
     """
-    return np.bincount(c.lab[lev_px <= level], minlength=c.n) > 0
+    # the darkest pixel per label (ufunc.at's fast path: matching dtypes)
+    # is one pass, where selecting the pixels at most ``level`` is two
+    darkest = np.full(c.n, np.iinfo(np.uint8).max, np.uint8)
+    np.minimum.at(darkest, c.lab, lev_px.astype(np.uint8, copy=False))
+    return (darkest <= level) & (c.area > 0)
 
 
-def ink_paper_levels(core_levels: np.ndarray, levels: np.ndarray, level: int) -> tuple[float, float]:
+def ink_paper_levels(lev_px: np.ndarray, interior: np.ndarray, levels: np.ndarray, level: int) -> tuple[float, float]:
     """Typical gray level of stroke cores and of the paper.
 
     Parameters
     ----------
-    core_levels : ndarray of uint8, shape (M,)
-        Levels of ink pixels inside strokes (not on their boundary).
+    lev_px : ndarray of uint8, shape (N,)
+        Level of every ink pixel.
+    interior : ndarray of bool, shape (N,)
+        Which of them are inside strokes (not on their boundary).
     levels : ndarray of uint8, shape (H, W)
         The thresholded page.
     level : int
@@ -774,7 +780,8 @@ def ink_paper_levels(core_levels: np.ndarray, levels: np.ndarray, level: int) ->
         cum = np.cumsum(hist)
         return float(offset + np.searchsorted(cum, cum[-1] / 2))
 
-    core = np.bincount(core_levels, minlength=256)
+    # (counted with 0/1 weights: exact, and cheaper than selecting the pixels)
+    core = np.bincount(lev_px, weights=interior, minlength=256)
     ink = median(core, 0) if core.sum() else float(level) / 2
     paper_hist = th.sample_histogram(levels, 4)[level + 1:]
     paper = median(paper_hist, level + 1) if paper_hist.sum() else 255.0
