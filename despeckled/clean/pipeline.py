@@ -757,6 +757,11 @@ def has_pixel_at_most(c: Components, lev_px: np.ndarray, level: float) -> np.nda
     return (darkest <= level) & (c.area > 0)
 
 
+#: Pixels per calcHist call in :func:`ink_paper_levels`: its float32 counts
+#: are exact up to 2**24.
+_HIST_CHUNK = 1 << 24
+
+
 def ink_paper_levels(lev_px: np.ndarray, interior: np.ndarray, levels: np.ndarray, level: int) -> tuple[float, float]:
     """Typical gray level of stroke cores and of the paper.
 
@@ -780,8 +785,12 @@ def ink_paper_levels(lev_px: np.ndarray, interior: np.ndarray, levels: np.ndarra
         cum = np.cumsum(hist)
         return float(offset + np.searchsorted(cum, cum[-1] / 2))
 
-    # (counted with 0/1 weights: exact, and cheaper than selecting the pixels)
-    core = np.bincount(lev_px, weights=interior, minlength=256)
+    # (calcHist with the flags as its mask: no selected copy of the levels;
+    # in chunks of at most 2**24 pixels, so its float32 counts are exact)
+    core = np.zeros(256)
+    for i in range(0, lev_px.size, _HIST_CHUNK):
+        part = slice(i, i + _HIST_CHUNK)
+        core += cv2.calcHist([lev_px[part]], [0], interior[part].view(np.uint8), [256], [0, 256]).ravel()
     ink = median(core, 0) if core.sum() else float(level) / 2
     paper_hist = th.sample_histogram(levels, 4)[level + 1:]
     paper = median(paper_hist, level + 1) if paper_hist.sum() else 255.0
