@@ -158,8 +158,7 @@ def binarize(gray: np.ndarray, params: CleanParams, res_dpi: float) -> tuple[np.
         window = BACKGROUND_WINDOW_MM * res_dpi / 25.4
         low, factor = th.background_lowres(gray, window)
         bg = (low, factor)
-        up = th.upsample(low, factor, gray.shape)
-        src = th.normalise(gray, up, out=up if up is not low else None)
+        src = th.normalise_lowres(gray, low, factor)
         level = th.otsu_level(th.sample_histogram(src, 3))
         # On a page with almost no ink Otsu splits the paper noise; paper is
         # ~255 after normalisation, so ink must be clearly darker than that.

@@ -161,6 +161,54 @@ def normalise(gray: np.ndarray, background: np.ndarray, out: np.ndarray | None =
     return cv2.divide(gray, background, dst=out, scale=255)
 
 
+
+def normalise_lowres(gray: np.ndarray, low: np.ndarray, factor: int) -> np.ndarray:
+    """``normalise(gray, upsample(low, factor, gray.shape))``, band by band.
+
+    Each band of the paper level is upsampled from the low-resolution rows
+    it needs (plus one on either side, so bilinear interpolation sees what
+    it sees on the whole page: with a power-of-two factor the values are
+    the same) and divided while
+    still in cache; the full-resolution paper level never exists as a
+    page-sized array, which saves writing and re-reading one.
+
+    Parameters
+    ----------
+    gray : ndarray of uint8, shape (H, W)
+    low : ndarray of uint8, shape (h, w)
+        Paper level from :func:`background_lowres`.
+    factor : int
+        Its reduction factor.
+
+    Returns
+    -------
+    flat : ndarray of uint8, shape (H, W)
+        ``255 * gray / background``, saturated at 255.
+
+    Examples
+    --------
+    >>> g = np.full((64, 64), 200, np.uint8); g[30:34, :] = 20
+    >>> bg, f = background_lowres(g, 16)
+    >>> bool((normalise_lowres(g, bg, f) == normalise(g, upsample(bg, f, g.shape))).all())
+    True
+    """
+    if factor & (factor - 1):
+        # (with a factor that is not a power of two, the interpolation
+        # weights depend on the row's absolute position: no bands)
+        return normalise(gray, upsample(low, factor, gray.shape))
+    if factor == 1:
+        return normalise(gray, low)
+    h, w = gray.shape
+    out = np.empty((h, w), np.uint8)
+    rows = max(1, _BAND_ROWS // factor) * factor   # bands start on a cell boundary
+    for r0 in range(0, h, rows):
+        r1 = min(r0 + rows, h)
+        s0, s1 = max(r0 // factor - 1, 0), min(-(-r1 // factor) + 1, low.shape[0])
+        big = cv2.resize(low[s0:s1], (low.shape[1] * factor, (s1 - s0) * factor), interpolation=cv2.INTER_LINEAR)
+        top = r0 - s0 * factor
+        cv2.divide(gray[r0:r1], big[top:top + r1 - r0, :w], dst=out[r0:r1], scale=255)
+    return out
+
 #: Rows per band in :func:`ink_mask`: the band's scratch stays in cache.
 _BAND_ROWS = 256
 
