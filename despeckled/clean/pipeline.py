@@ -566,9 +566,12 @@ def clean_page(pixels: np.ndarray, params: CleanParams | None = None, dpi: float
 
     if f == 1:
         # the masks are built only if someone looks at them (overlays)
-        rflat = comps.flat[remove_lut[comps.lab]]
+        # (both verdicts read per pixel in one gather: bit 0 removed, bit 1 kept)
+        verdict = (remove_lut.view(np.uint8) | (dec.kept_small.view(np.uint8) << 1))[comps.lab]
+        rflat = comps.flat[(verdict & 1).view(bool)]
         removed = FlatMask((h, w), rflat)
-        kept_small = FlatMask((h, w), comps.flat[dec.kept_small[comps.lab]])
+        kept_small = FlatMask((h, w), comps.flat[verdict >= 2])
+        del verdict
     else:
         removed = _expand(comps, remove_lut, ink, f, shape_a)
         kept_small = _expand(comps, dec.kept_small, ink, f, shape_a)
