@@ -709,13 +709,24 @@ def stem_below(labels: np.ndarray, g: np.ndarray, cx: np.ndarray, y1: np.ndarray
 
 def _group_median(pi: np.ndarray, values: np.ndarray, sel: np.ndarray, n_q: int) -> np.ndarray:
     """Lower median of ``values[sel]`` grouped by ``pi[sel]``; ``inf`` for
-    empty groups. One lexsort, no Python loop."""
+    empty groups. One sort, no Python loop.
+
+    >>> _group_median(np.array([0, 0, 0, 2]), np.array([5.0, 1.0, 3.0, 7.0]), np.ones(4, bool), 3).tolist()
+    [3.0, inf, 7.0]
+    """
     out = np.full(n_q, np.inf)
     idx = np.flatnonzero(sel)
     if idx.size:
-        order = np.lexsort((values[idx], pi[idx]))
-        gp = pi[idx][order]
-        gv = values[idx][order]
+        gp, gv = pi[idx], values[idx]
+        if gv.min() >= 0 and gv.max() < 2**31 and np.array_equal(gv, np.floor(gv)) and gp.max() < 2**31:
+            # whole pixel values (heights, rows): sort (group, value) packed
+            # in one int64, which needs no permutation (several times faster
+            # than lexsort, same sorted values)
+            key = gp.astype(np.int64) << 32 | gv.astype(np.int64)
+            key.sort()
+            gv = (key & 0xFFFFFFFF).astype(values.dtype)
+        else:
+            gv = gv[np.lexsort((gv, gp))]
         counts = np.bincount(gp, minlength=n_q)
         starts = np.cumsum(counts) - counts
         has = counts > 0
