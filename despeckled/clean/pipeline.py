@@ -566,12 +566,9 @@ def clean_page(pixels: np.ndarray, params: CleanParams | None = None, dpi: float
 
     if f == 1:
         # the masks are built only if someone looks at them (overlays)
-        # (both verdicts read per pixel in one gather: bit 0 removed, bit 1 kept)
-        verdict = (remove_lut.view(np.uint8) | (dec.kept_small.view(np.uint8) << 1))[comps.lab]
-        rflat = comps.flat[(verdict & 1).view(bool)]
+        rflat = comps.pixels_of(remove_lut)
         removed = FlatMask((h, w), rflat)
-        kept_small = FlatMask((h, w), comps.flat[verdict >= 2])
-        del verdict
+        kept_small = FlatMask((h, w), comps.pixels_of(dec.kept_small))
     else:
         removed = _expand(comps, remove_lut, ink, f, shape_a)
         kept_small = _expand(comps, dec.kept_small, ink, f, shape_a)
@@ -633,7 +630,7 @@ def _expand(c: Components, lut: np.ndarray, ink: np.ndarray, f: int, shape: tupl
     (``shape``: the analysed page's)."""
     h, w = ink.shape
     cells = np.zeros(shape, np.uint8)
-    cells.ravel()[c.flat[lut[c.lab]]] = 1
+    cells.ravel()[c.pixels_of(lut)] = 1
     big = cv2.resize(cells, (cells.shape[1] * f, cells.shape[0] * f), interpolation=cv2.INTER_NEAREST)
     if big.shape != (h, w):
         big = np.ascontiguousarray(big[:h, :w])
