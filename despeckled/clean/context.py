@@ -57,10 +57,15 @@ def points_in_boxes(
     cy1 = (np.floor(by1 / cell) - gy0).astype(np.int64)
     ncols = int(max(cx1.max(), np.floor(px.max() / cell) - gx0)) + 1
     nx = cx1 - cx0 + 1
-    cnt = nx * (cy1 - cy0 + 1)
-    box_id = np.repeat(np.arange(bx0.size), cnt)
-    k = np.arange(box_id.size) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-    key = (cy0[box_id] + k // nx[box_id]) * ncols + cx0[box_id] + k % nx[box_id]
+    ny = cy1 - cy0 + 1
+    # Every (box, cell) entry, box by box and row-major within a box, with
+    # repeats instead of divisions: one entry per (box, row) first, then
+    # each row's cells.
+    row_box = np.repeat(np.arange(bx0.size), ny)
+    row_key = (cy0[row_box] + np.arange(row_box.size) - np.repeat(np.cumsum(ny) - ny, ny)) * ncols + cx0[row_box]
+    row_nx = nx[row_box]
+    box_id = np.repeat(row_box, row_nx)
+    key = np.arange(box_id.size) + np.repeat(row_key - (np.cumsum(row_nx) - row_nx), row_nx)
     pkey = (np.floor(py / cell) - gy0).astype(np.int64) * ncols + (np.floor(px / cell) - gx0).astype(np.int64)
     nkeys = int(max(key.max(), pkey.max())) + 1
     # Boxes grouped by cell, in box order within a cell (a stable sort:
