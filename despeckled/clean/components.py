@@ -165,6 +165,10 @@ class SparseLabels:
     flat indices (sorted) and labels: ``sparse[rows, cols]`` gives what the
     label image holds there (0 off the ink), without a page-sized array.
 
+    ``runs``, the page's horizontal runs of ink as ``(run_flat, run_len,
+    run_lab)`` (see :class:`Components`), makes a lookup search the runs
+    instead of every ink pixel (same answers, a sixth of the list on text).
+
     Examples
     --------
     >>> s = SparseLabels(np.array([3, 7]), np.array([1, 2]), (2, 5))
@@ -172,14 +176,19 @@ class SparseLabels:
     [1, 2, 0]
     """
 
-    def __init__(self, flat: np.ndarray, lab: np.ndarray, shape: tuple[int, int]) -> None:
-        self.flat, self.lab, self.shape = flat, lab, tuple(shape)
+    def __init__(self, flat: np.ndarray, lab: np.ndarray, shape: tuple[int, int],
+                 runs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> None:
+        self.flat, self.lab, self.shape, self.runs = flat, lab, tuple(shape), runs
 
     def __getitem__(self, key: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
         rows, cols = key
         q = np.asarray(rows, np.intp) * self.shape[1] + np.asarray(cols, np.intp)
         if not self.flat.size:
             return np.zeros(q.shape, self.lab.dtype)
+        if self.runs is not None:
+            run_flat, run_len, run_lab = self.runs
+            i = np.maximum(np.searchsorted(run_flat, q, side="right") - 1, 0)
+            return np.where((q >= run_flat[i]) & (q < run_flat[i] + run_len[i]), run_lab[i], 0)
         i = np.minimum(np.searchsorted(self.flat, q), self.flat.size - 1)
         return np.where(self.flat[i] == q, self.lab[i], 0)
 
@@ -262,6 +271,8 @@ def label_components(ink: np.ndarray, pixels: InkPixels | None = None, *, sparse
     thickness = 2.0 * area / np.maximum(boundary, 1)
     x0[0] = y0[0] = x1[0] = y1[0] = 0
     cx[0] = cy[0] = 0.0
+    if sparse:
+        labels = SparseLabels(flat, lab, labels.shape, runs=(run_flat, run_len, run_lab))
     return Components(n, labels, flat, lab, interior, area, x0, y0, x1, y1, cx, cy, thickness, run_flat, run_len, run_lab)
 
 
