@@ -42,9 +42,10 @@ class Components:
     thickness : ndarray of float64, shape (n,)
         ``2 * area / boundary``: the stroke width for a stroke-like shape, the
         radius for a disc.
-    run_flat, run_len, run_lab : ndarray of intp, shape (R,), or None
+    run_flat, run_len, run_lab, run_pos : ndarray of intp, shape (R,), or None
         The horizontal runs of ink, in raster order: flat index of each
-        run's first pixel, its length and its label (see :meth:`pixels_of`).
+        run's first pixel, its length, its label and the position of its
+        first pixel in ``flat`` (see :meth:`pixels_of`).
     """
 
     n: int
@@ -63,6 +64,7 @@ class Components:
     run_flat: np.ndarray | None = None
     run_len: np.ndarray | None = None
     run_lab: np.ndarray | None = None
+    run_pos: np.ndarray | None = None
 
     def pixels_of(self, select: np.ndarray) -> np.ndarray:
         """Flat indices, in raster order, of the ink pixels of the labels
@@ -79,14 +81,22 @@ class Components:
         """
         if self.run_flat is None:
             return self.flat[select[self.lab]]
-        pick = select[self.run_lab]
-        start, length = self.run_flat[pick], self.run_len[pick]
-        if not start.size:
-            return np.zeros(0, np.intp)
-        end = np.cumsum(length)
-        out = np.arange(end[-1], dtype=np.intp)
-        out += np.repeat(start - (end - length), length)
-        return out
+        return _expand_runs(self.run_flat, self.run_len, select[self.run_lab])
+
+    def positions_of(self, select: np.ndarray) -> np.ndarray:
+        """Positions in ``flat`` (and ``lab``, ``interior``), ascending, of
+        the ink pixels of the labels ``select`` (bool, shape (n,)) picks:
+        ``np.flatnonzero(select[lab])``, from the runs like :meth:`pixels_of`.
+
+        Examples
+        --------
+        >>> ink = np.zeros((3, 6), np.uint8); ink[0, 1:4] = ink[2, 5] = 1
+        >>> label_components(ink).positions_of(np.array([False, True, False])).tolist()
+        [0, 1, 2]
+        """
+        if self.run_pos is None:
+            return np.flatnonzero(select[self.lab])
+        return _expand_runs(self.run_pos, self.run_len, select[self.run_lab])
 
     @property
     def xs(self) -> np.ndarray:
@@ -248,11 +258,11 @@ def label_components(ink: np.ndarray, pixels: InkPixels | None = None, *, sparse
     y1 = np.zeros(n, np.int64)
     x0 = np.full(n, np.iinfo(np.int32).max, np.int64)
     x1 = np.full(n, -1, np.int64)
-    run_flat = run_len = run_lab = np.zeros(0, np.intp)
+    run_pos = run_flat = run_len = run_lab = np.zeros(0, np.intp)
     if flat.size:
-        start, end = _runs(flat, width)
-        run_lab = lab[start]
-        start, end = flat[start], flat[end]      # (now flat indices)
+        run_pos, end = _runs(flat, width)
+        run_lab = lab[run_pos]
+        start, end = flat[run_pos], flat[end]      # (now flat indices)
         order = np.arange(run_lab.size, dtype=np.intp)
         first = np.zeros(n, np.intp)
         first[run_lab[::-1]] = order[::-1]
@@ -273,12 +283,28 @@ def label_components(ink: np.ndarray, pixels: InkPixels | None = None, *, sparse
     cx[0] = cy[0] = 0.0
     if sparse:
         labels = SparseLabels(flat, lab, labels.shape, runs=(run_flat, run_len, run_lab))
-    return Components(n, labels, flat, lab, interior, area, x0, y0, x1, y1, cx, cy, thickness, run_flat, run_len, run_lab)
+    return Components(n, labels, flat, lab, interior, area, x0, y0, x1, y1, cx, cy, thickness, run_flat, run_len, run_lab, run_pos)
 
 
 #: Rows per band in :func:`ink_pixels`: a band's scratch is a few hundred
 #: KB instead of a whole page.
 _BAND_ROWS = 256
+
+
+def _expand_runs(start: np.ndarray, length: np.ndarray, pick: np.ndarray) -> np.ndarray:
+    """Every index of the picked runs (``start[i]`` to ``start[i] +
+    length[i] - 1``), run after run.
+
+    >>> _expand_runs(np.array([2, 10, 20]), np.array([3, 1, 2]), np.array([True, False, True])).tolist()
+    [2, 3, 4, 20, 21]
+    """
+    start, length = start[pick], length[pick]
+    if not start.size:
+        return np.zeros(0, np.intp)
+    end = np.cumsum(length)
+    out = np.arange(end[-1], dtype=np.intp)
+    out += np.repeat(start - (end - length), length)
+    return out
 
 
 def _runs(flat: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:

@@ -340,7 +340,7 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
     # Darkness: a mark is print only if about as dark as the page's other
     # marks in text positions (small marks are lighter than stroke cores on
     # a blurred scan, so the reference is the marks, not the strokes).
-    sel = mark[c.lab]
+    sel = c.positions_of(mark)
     darkest = np.full(n, 255, np.int64)
     np.minimum.at(darkest, c.lab[sel], lev_px[sel].astype(np.int64))
     ref_set = mark & ctx
