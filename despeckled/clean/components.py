@@ -156,15 +156,14 @@ def ink_pixels(ink: np.ndarray) -> InkPixels:
     done = 0
     for r0 in range(0, h, _BAND_ROWS):
         r1 = min(r0 + _BAND_ROWS, h)
-        band = ink[r0:r1]
-        ones = cv2.threshold(band, 0, 1, cv2.THRESH_BINARY)[1]
-        idx = np.flatnonzero(ones.view(bool))
+        lo, hi = max(r0 - 1, 0), min(r1 + 1, h)
+        ones = cv2.threshold(ink[lo:hi], 0, 1, cv2.THRESH_BINARY)[1]
+        idx = np.flatnonzero(ones[r0 - lo:r1 - lo].view(bool))
         if not idx.size:
             continue
-        lo, hi = max(r0 - 1, 0), min(r1 + 1, h)
-        er = cv2.erode(ink[lo:hi], _KERNEL3)
+        er = cv2.erode(ones, _KERNEL3).view(bool)     # 0/1 in, 0/1 out
         end = done + idx.size
-        np.not_equal(er.ravel()[(r0 - lo) * w:][idx], 0, out=interior[done:end])
+        np.take(er.ravel()[(r0 - lo) * w:], idx, out=interior[done:end])
         np.add(idx, r0 * w, out=flat[done:end])
         done = end
     return InkPixels(flat, interior)
