@@ -201,10 +201,12 @@ def normalise_lowres(gray: np.ndarray, low: np.ndarray, factor: int) -> np.ndarr
     h, w = gray.shape
     out = np.empty((h, w), np.uint8)
     rows = max(1, _BAND_ROWS // factor) * factor   # bands start on a cell boundary
+    scratch = np.empty((rows + 2 * factor, low.shape[1] * factor), np.uint8)
     for r0 in range(0, h, rows):
         r1 = min(r0 + rows, h)
         s0, s1 = max(r0 // factor - 1, 0), min(-(-r1 // factor) + 1, low.shape[0])
-        big = cv2.resize(low[s0:s1], (low.shape[1] * factor, (s1 - s0) * factor), interpolation=cv2.INTER_LINEAR)
+        big = scratch[: (s1 - s0) * factor]
+        cv2.resize(low[s0:s1], (big.shape[1], big.shape[0]), dst=big, interpolation=cv2.INTER_LINEAR)
         top = r0 - s0 * factor
         cv2.divide(gray[r0:r1], big[top:top + r1 - r0, :w], dst=out[r0:r1], scale=255)
     return out
