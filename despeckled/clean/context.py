@@ -57,21 +57,31 @@ def points_in_boxes(
     cy1 = (np.floor(by1 / cell) - gy0).astype(np.int64)
     ncols = int(max(cx1.max(), np.floor(px.max() / cell) - gx0)) + 1
     nx = cx1 - cx0 + 1
-    cnt = nx * (cy1 - cy0 + 1)
-    box_id = np.repeat(np.arange(bx0.size), cnt)
-    k = np.arange(box_id.size) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-    key = (cy0[box_id] + k // nx[box_id]) * ncols + cx0[box_id] + k % nx[box_id]
-    order = np.argsort(key, kind="stable")
-    key = key[order]
-    box_id = box_id[order]
+    ny = cy1 - cy0 + 1
+    # Every (box, cell) entry, box by box and row-major within a box, with
+    # repeats instead of divisions: one entry per (box, row) first, then
+    # each row's cells.
+    row_box = np.repeat(np.arange(bx0.size), ny)
+    row_key = (cy0[row_box] + np.arange(row_box.size) - np.repeat(np.cumsum(ny) - ny, ny)) * ncols + cx0[row_box]
+    row_nx = nx[row_box]
+    box_id = np.repeat(row_box, row_nx)
+    key = np.arange(box_id.size) + np.repeat(row_key - (np.cumsum(row_nx) - row_nx), row_nx)
     pkey = (np.floor(py / cell) - gy0).astype(np.int64) * ncols + (np.floor(px / cell) - gx0).astype(np.int64)
-    lo = np.searchsorted(key, pkey, "left")
-    m = np.searchsorted(key, pkey, "right") - lo
-    if m.sum() == 0:
+    nkeys = int(max(key.max(), pkey.max())) + 1
+    # Boxes grouped by cell, in box order within a cell (a stable sort:
+    # a radix sort when the cell keys fit 16 bits); each cell's run of
+    # boxes is found by counting, not by searching.
+    order = np.argsort(key.astype(np.uint16) if nkeys <= 1 << 16 else key, kind="stable")
+    box_id = box_id[order]
+    counts = np.bincount(key, minlength=nkeys)
+    m = counts[pkey]
+    if not m.any():
         return empty, empty
+    lo = (np.cumsum(counts) - counts)[pkey]
     pi = np.repeat(np.arange(px.size), m)
-    bi = box_id[np.arange(pi.size) - np.repeat(np.cumsum(m) - m, m) + np.repeat(lo, m)]
-    inside = (px[pi] >= bx0[bi]) & (px[pi] <= bx1[bi]) & (py[pi] >= by0[bi]) & (py[pi] <= by1[bi])
+    bi = box_id[np.arange(pi.size) + np.repeat(lo - (np.cumsum(m) - m), m)]
+    qx, qy = np.repeat(px, m), np.repeat(py, m)
+    inside = (qx >= bx0[bi]) & (qx <= bx1[bi]) & (qy >= by0[bi]) & (qy <= by1[bi])
     return pi[inside], bi[inside]
 
 

@@ -44,6 +44,10 @@ STEM_DEPTHS = (0.33, 0.5)
 #: A hairline mark (one stroke wide, three long) may be this many times
 #: further from the marks' darkness than a dot: blur lightens it more.
 HAIRLINE_DARK = 2.0
+#: How far (in darkness tolerances) a round dot may be lighter, and darker,
+#: than the page's dots of its size (see :func:`size_darkness`). Lighter:
+#: a speck of a lighter grime than the print; darker: a blot blacker than it.
+DOT_DARK_WINDOW = (0.7, 1.5)
 
 
 class FlatMask:
@@ -158,21 +162,20 @@ def binarize(gray: np.ndarray, params: CleanParams, res_dpi: float) -> tuple[np.
         window = BACKGROUND_WINDOW_MM * res_dpi / 25.4
         low, factor = th.background_lowres(gray, window)
         bg = (low, factor)
-        up = th.upsample(low, factor, gray.shape)
-        src = th.normalise(gray, up, out=up if up is not low else None)
+        src = th.normalise_lowres(gray, low, factor)
         level = th.otsu_level(th.sample_histogram(src, 3))
         # On a page with almost no ink Otsu splits the paper noise; paper is
         # ~255 after normalisation, so ink must be clearly darker than that.
         level = min(level, 200)
-    _, ink = cv2.threshold(src, level, 255, cv2.THRESH_BINARY_INV)
     if params.threshold == "adaptive":
         # The paper window is narrow (it follows stains and shadows), so the
         # inside of a stroke wider than it -- a big bold heading -- would
         # normalise to paper. Pixels as dark as ink on the raw page are ink
         # whatever their neighbourhood.
         raw = th.otsu_level(th.sample_histogram(gray, 4))
-        _, core = cv2.threshold(gray, int(DARK_CORE * raw), 255, cv2.THRESH_BINARY_INV)
-        cv2.bitwise_or(ink, core, dst=ink)
+        ink = th.ink_mask(src, level, gray, int(DARK_CORE * raw))
+    else:
+        _, ink = cv2.threshold(src, level, 255, cv2.THRESH_BINARY_INV)
     return ink, src, level, bg
 
 
@@ -341,7 +344,7 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
     # Darkness: a mark is print only if about as dark as the page's other
     # marks in text positions (small marks are lighter than stroke cores on
     # a blurred scan, so the reference is the marks, not the strokes).
-    sel = mark[c.lab]
+    sel = c.positions_of(mark)
     darkest = np.full(n, 255, np.int64)
     np.minimum.at(darkest, c.lab[sel], lev_px[sel].astype(np.int64))
     ref_set = mark & ctx
@@ -357,6 +360,17 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
     # a hairline (an apostrophe one stroke wide) loses more of its darkness
     # to blur than a dot does: twice the tolerance
     dark_enough |= (np.minimum(w, h) <= s) & (np.maximum(w, h) >= 3 * s) & (darkest <= max(ref, ink_level) + HAIRLINE_DARK * tol_dark)
+    # A round dot (period, i-dot, colon) is held to the darkness of the
+    # page's dots of its own size: blur lightens a small dot more than a big
+    # one, so one page-wide level lets a light speck of period size pass as
+    # a period. Strokes (accents, quotes, commas) keep the page-wide rule:
+    # their darkness follows their width, not their area.
+    fill_all = area / np.maximum(w * h, 1)
+    round_dot = (fill_all >= STEM_CHECK_FILL) & (w <= 1.6 * h) & (h <= 1.6 * w)
+    expect = size_darkness(area / (s * s), darkest, ref_set & round_dot)
+    if expect is not None:
+        lighter, darker = DOT_DARK_WINDOW
+        dark_enough &= ~round_dot | ((darkest <= expect + lighter * tol_dark) & (darkest >= expect - darker * tol_dark))
     kept = mark & ctx & dark_enough
     base_m = np.zeros(n, bool)
     base_m[qi] = on_base
@@ -457,14 +471,17 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
         # bottom of a letter of its height nearby
         # (bottom on the baseline, or top on the x-line for descenders)
         aligned = same_line & near_x & ((np.abs(y1[g] - y1[q]) <= tol[pi]) | (np.abs(y0[g] - y0[q]) <= tol[pi]))
+        # (as tall as a letter: a lone letter is at least x-height tall)
+        aligned &= h[q] >= 0.8 * np.minimum(h[g], xl_same[pi])
         on_line = any_per(pi, aligned, n_q)
         # a bullet: a regular blob with text starting just right of it
         fill_q = area[q] / np.maximum(w[q] * h[q], 1)
         bullet = any_per(pi, not_self & (fill_q >= 0.75) & (hgap_l >= -1) & (hgap_l <= 2 * x)
                          & (y0[g] <= cy[q]) & (y1[g] >= cy[q]), n_q)
         lone = np.zeros(n, bool)
-        # within a text line next to a letter it is punctuation, not dust
-        in_line = any_per(pi, same_line & (hgap <= x) & (np.abs(cy[q] - cy[g]) <= 0.5 * h[g]), n_q)
+        # within a text line right next to a letter (closer than a word
+        # space) it is punctuation, not dust
+        in_line = any_per(pi, same_line & (hgap <= 0.5 * x) & (np.abs(cy[q] - cy[g]) <= 0.5 * h[g]), n_q)
         lone[qi] = ~has_neighbour & ~on_line & ~bullet & ~in_line
         # nor on the baseline of kept marks (a page number after a dot leader)
         cand = np.flatnonzero(blob & lone & ~mark)
@@ -533,7 +550,7 @@ def clean_page(pixels: np.ndarray, params: CleanParams | None = None, dpi: float
     # label image is swapped for a sparse lookup as soon as it is read.
     px = ink_pixels(ink_a)
     lev_px = levels_a.ravel()[px.flat]
-    ink_level, paper_level = ink_paper_levels(lev_px[px.interior], levels_a, level)
+    ink_level, paper_level = ink_paper_levels(lev_px, px.interior, levels_a, level)
     del levels, levels_a
     comps = label_components(ink_a, px, sparse=True)
     del px
@@ -567,9 +584,9 @@ def clean_page(pixels: np.ndarray, params: CleanParams | None = None, dpi: float
 
     if f == 1:
         # the masks are built only if someone looks at them (overlays)
-        rflat = comps.flat[remove_lut[comps.lab]]
+        rflat = comps.pixels_of(remove_lut)
         removed = FlatMask((h, w), rflat)
-        kept_small = FlatMask((h, w), comps.flat[dec.kept_small[comps.lab]])
+        kept_small = FlatMask((h, w), comps.pixels_of(dec.kept_small))
     else:
         removed = _expand(comps, remove_lut, ink, f, shape_a)
         kept_small = _expand(comps, dec.kept_small, ink, f, shape_a)
@@ -631,7 +648,7 @@ def _expand(c: Components, lut: np.ndarray, ink: np.ndarray, f: int, shape: tupl
     (``shape``: the analysed page's)."""
     h, w = ink.shape
     cells = np.zeros(shape, np.uint8)
-    cells.ravel()[c.flat[lut[c.lab]]] = 1
+    cells.ravel()[c.pixels_of(lut)] = 1
     big = cv2.resize(cells, (cells.shape[1] * f, cells.shape[0] * f), interpolation=cv2.INTER_NEAREST)
     if big.shape != (h, w):
         big = np.ascontiguousarray(big[:h, :w])
@@ -705,15 +722,76 @@ def stem_below(labels: np.ndarray, g: np.ndarray, cx: np.ndarray, y1: np.ndarray
     return found
 
 
+def size_darkness(size: np.ndarray, darkest: np.ndarray, sel: np.ndarray, per_octave: int = 2,
+                  min_count: int = 8) -> np.ndarray | None:
+    """The darkest level a mark of each size typically reaches on this page.
+
+    Blur lightens small marks more than big ones, so the reference is taken
+    per size: the median darkest level of the selected marks in size bins
+    (``per_octave`` bins per doubling of the size; bins with at least
+    ``min_count`` marks), interpolated linearly in log size between the
+    bins' median sizes and held flat beyond them.
+
+    Parameters
+    ----------
+    size : ndarray of float, shape (n,)
+        Size of every component (any unit; only ratios matter), > 0.
+    darkest : ndarray of int, shape (n,)
+        Darkest gray level of every component.
+    sel : ndarray of bool, shape (n,)
+        The components that make the reference.
+    per_octave, min_count : int
+
+    Returns
+    -------
+    ndarray of float, shape (n,), or None
+        The expected darkest level at each component's size; None when fewer
+        than two bins have ``min_count`` marks.
+
+    Examples
+    --------
+    >>> size = np.repeat([1.0, 4.0], 10)
+    >>> dark = np.repeat([60, 40], 10)
+    >>> size_darkness(np.array([1.0, 2.0, 8.0]), np.zeros(3, int), np.ones(3, bool)) is None
+    True
+    >>> e = size_darkness(np.r_[size, 2.0], np.r_[dark, 0], np.r_[np.ones(20, bool), False])
+    >>> e[[0, 10, 20]].round(1).tolist()
+    [60.0, 40.0, 50.0]
+    """
+    idx = np.flatnonzero(sel)
+    if idx.size < 2 * min_count:
+        return None
+    lsize = np.log2(np.maximum(size, 1e-6))
+    b = np.floor(per_octave * lsize[idx]).astype(np.intp)
+    b -= b.min()
+    med = _group_median(b, darkest[idx].astype(np.float64), np.ones(idx.size, bool), int(b.max()) + 1)
+    ok = np.flatnonzero((np.bincount(b) >= min_count) & np.isfinite(med))
+    if ok.size < 2:
+        return None
+    centres = _group_median(b, lsize[idx], np.ones(idx.size, bool), med.size)[ok]
+    return np.interp(lsize, centres, med[ok])
+
+
 def _group_median(pi: np.ndarray, values: np.ndarray, sel: np.ndarray, n_q: int) -> np.ndarray:
     """Lower median of ``values[sel]`` grouped by ``pi[sel]``; ``inf`` for
-    empty groups. One lexsort, no Python loop."""
+    empty groups. One sort, no Python loop.
+
+    >>> _group_median(np.array([0, 0, 0, 2]), np.array([5.0, 1.0, 3.0, 7.0]), np.ones(4, bool), 3).tolist()
+    [3.0, inf, 7.0]
+    """
     out = np.full(n_q, np.inf)
     idx = np.flatnonzero(sel)
     if idx.size:
-        order = np.lexsort((values[idx], pi[idx]))
-        gp = pi[idx][order]
-        gv = values[idx][order]
+        gp, gv = pi[idx], values[idx]
+        if gv.min() >= 0 and gv.max() < 2**31 and np.array_equal(gv, np.floor(gv)) and gp.max() < 2**31:
+            # whole pixel values (heights, rows): sort (group, value) packed
+            # in one int64, which needs no permutation (several times faster
+            # than lexsort, same sorted values)
+            key = gp.astype(np.int64) << 32 | gv.astype(np.int64)
+            key.sort()
+            gv = (key & 0xFFFFFFFF).astype(values.dtype)
+        else:
+            gv = gv[np.lexsort((gv, gp))]
         counts = np.bincount(gp, minlength=n_q)
         starts = np.cumsum(counts) - counts
         has = counts > 0
@@ -742,7 +820,7 @@ def has_pixel_at_most(c: Components, lev_px: np.ndarray, level: float) -> np.nda
     Parameters
     ----------
     c : Components
-    lev_px : ndarray, shape (N,)
+    lev_px : ndarray of uint8, shape (N,)
         Gray level of each ink pixel (same order as ``c.lab``).
     level : float
 
@@ -750,16 +828,27 @@ def has_pixel_at_most(c: Components, lev_px: np.ndarray, level: float) -> np.nda
     -------
     ndarray of bool, shape (c.n,)
     """
-    return np.bincount(c.lab[lev_px <= level], minlength=c.n) > 0
+    # the darkest pixel per label (ufunc.at's fast path: matching dtypes)
+    # is one pass, where selecting the pixels at most ``level`` is two
+    darkest = np.full(c.n, np.iinfo(np.uint8).max, np.uint8)
+    np.minimum.at(darkest, c.lab, lev_px.astype(np.uint8, copy=False))
+    return (darkest <= level) & (c.area > 0)
 
 
-def ink_paper_levels(core_levels: np.ndarray, levels: np.ndarray, level: int) -> tuple[float, float]:
+#: Pixels per calcHist call in :func:`ink_paper_levels`: its float32 counts
+#: are exact up to 2**24.
+_HIST_CHUNK = 1 << 24
+
+
+def ink_paper_levels(lev_px: np.ndarray, interior: np.ndarray, levels: np.ndarray, level: int) -> tuple[float, float]:
     """Typical gray level of stroke cores and of the paper.
 
     Parameters
     ----------
-    core_levels : ndarray of uint8, shape (M,)
-        Levels of ink pixels inside strokes (not on their boundary).
+    lev_px : ndarray of uint8, shape (N,)
+        Level of every ink pixel.
+    interior : ndarray of bool, shape (N,)
+        Which of them are inside strokes (not on their boundary).
     levels : ndarray of uint8, shape (H, W)
         The thresholded page.
     level : int
@@ -774,7 +863,14 @@ def ink_paper_levels(core_levels: np.ndarray, levels: np.ndarray, level: int) ->
         cum = np.cumsum(hist)
         return float(offset + np.searchsorted(cum, cum[-1] / 2))
 
-    core = np.bincount(core_levels, minlength=256)
+    # (a 256 x 2 histogram of (level, interior) by calcHist: no selected copy
+    # of the levels, and faster than calcHist with the flags as a mask; in
+    # chunks of at most 2**24 pixels, so its float32 counts are exact)
+    core = np.zeros(256)
+    for i in range(0, lev_px.size, _HIST_CHUNK):
+        part = slice(i, i + _HIST_CHUNK)
+        pair = [lev_px[part].reshape(1, -1), interior[part].view(np.uint8).reshape(1, -1)]
+        core += cv2.calcHist(pair, [0, 1], None, [256, 2], [0, 256, 0, 2])[:, 1]
     ink = median(core, 0) if core.sum() else float(level) / 2
     paper_hist = th.sample_histogram(levels, 4)[level + 1:]
     paper = median(paper_hist, level + 1) if paper_hist.sum() else 255.0

@@ -159,3 +159,95 @@ def normalise(gray: np.ndarray, background: np.ndarray, out: np.ndarray | None =
     if out is None:
         return cv2.divide(gray, background, scale=255)
     return cv2.divide(gray, background, dst=out, scale=255)
+
+
+
+def normalise_lowres(gray: np.ndarray, low: np.ndarray, factor: int) -> np.ndarray:
+    """``normalise(gray, upsample(low, factor, gray.shape))``, band by band.
+
+    Each band of the paper level is upsampled from the low-resolution rows
+    it needs (plus one on either side, so bilinear interpolation sees what
+    it sees on the whole page: with a power-of-two factor the values are
+    the same) and divided while
+    still in cache; the full-resolution paper level never exists as a
+    page-sized array, which saves writing and re-reading one.
+
+    Parameters
+    ----------
+    gray : ndarray of uint8, shape (H, W)
+    low : ndarray of uint8, shape (h, w)
+        Paper level from :func:`background_lowres`.
+    factor : int
+        Its reduction factor.
+
+    Returns
+    -------
+    flat : ndarray of uint8, shape (H, W)
+        ``255 * gray / background``, saturated at 255.
+
+    Examples
+    --------
+    >>> g = np.full((64, 64), 200, np.uint8); g[30:34, :] = 20
+    >>> bg, f = background_lowres(g, 16)
+    >>> bool((normalise_lowres(g, bg, f) == normalise(g, upsample(bg, f, g.shape))).all())
+    True
+    """
+    if factor & (factor - 1):
+        # (with a factor that is not a power of two, the interpolation
+        # weights depend on the row's absolute position: no bands)
+        return normalise(gray, upsample(low, factor, gray.shape))
+    if factor == 1:
+        return normalise(gray, low)
+    h, w = gray.shape
+    out = np.empty((h, w), np.uint8)
+    rows = max(1, _BAND_ROWS // factor) * factor   # bands start on a cell boundary
+    scratch = np.empty((rows + 2 * factor, low.shape[1] * factor), np.uint8)
+    for r0 in range(0, h, rows):
+        r1 = min(r0 + rows, h)
+        s0, s1 = max(r0 // factor - 1, 0), min(-(-r1 // factor) + 1, low.shape[0])
+        big = scratch[: (s1 - s0) * factor]
+        cv2.resize(low[s0:s1], (big.shape[1], big.shape[0]), dst=big, interpolation=cv2.INTER_LINEAR)
+        top = r0 - s0 * factor
+        cv2.divide(gray[r0:r1], big[top:top + r1 - r0, :w], dst=out[r0:r1], scale=255)
+    return out
+
+#: Rows per band in :func:`ink_mask`: the band's scratch stays in cache.
+_BAND_ROWS = 256
+
+
+def ink_mask(levels: np.ndarray, level: int, raw: np.ndarray, raw_level: int) -> np.ndarray:
+    """Ink where the thresholded page is at most ``level`` or the raw page
+    at most ``raw_level``.
+
+    Done band by band, so the raw page's threshold needs no page-sized
+    array of its own and each band is combined while still in cache.
+
+    Parameters
+    ----------
+    levels : ndarray of uint8, shape (H, W)
+        The thresholded (e.g. background-normalised) page.
+    level : int
+    raw : ndarray of uint8, shape (H, W)
+        The raw page.
+    raw_level : int
+
+    Returns
+    -------
+    ink : ndarray of uint8, shape (H, W)
+        255 = ink, 0 = paper.
+
+    Examples
+    --------
+    >>> ink_mask(np.array([[10, 200, 200]], np.uint8), 100, np.array([[200, 50, 200]], np.uint8), 60).tolist()
+    [[255, 255, 0]]
+    """
+    h, w = levels.shape
+    ink = np.empty((h, w), np.uint8)
+    scratch = np.empty((min(_BAND_ROWS, h), w), np.uint8)
+    for r0 in range(0, h, _BAND_ROWS):
+        r1 = min(r0 + _BAND_ROWS, h)
+        band, dark = ink[r0:r1], scratch[: r1 - r0]
+        cv2.threshold(levels[r0:r1], level, 255, cv2.THRESH_BINARY_INV, dst=band)
+        cv2.threshold(raw[r0:r1], raw_level, 255, cv2.THRESH_BINARY_INV, dst=dark)
+        cv2.bitwise_or(band, dark, dst=band)
+    return ink

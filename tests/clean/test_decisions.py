@@ -6,7 +6,7 @@ import pytest
 
 from despeckled.clean import CleanParams, PageResult, clean_page
 
-from .conftest import BASE, STROKE, XH, Layout, text_line
+from .conftest import BASE, STROKE, XH, Layout, letter_n, text_line
 
 
 def ink_at(result: PageResult, yx) -> bool:
@@ -258,3 +258,68 @@ def test_diaeresis_over_a_dotless_i_is_kept(layout):
     r = clean_page(layout.page)
     assert ink_at(r, layout.marks["left_dot"])
 
+
+
+def test_dust_sitting_on_a_text_line_is_removed_but_a_lone_letter_stays(layout):
+    # a lone 'n' a word space from nothing, then a dust clump shorter than
+    # the x-height with its bottom on the same baseline, 1.5 x further on:
+    # the letter is text, the clump is not
+    x = 500.0
+    w = letter_n(layout, x)
+    layout.mark_at("lone_n", x + 1, BASE - 5)
+    cx = x + w + 1.5 * XH + 6
+    cv2.circle(layout.page, (layout.px(cx), layout.px(BASE - 6)), layout.px(6), 0, -1)
+    layout.mark_at("line_dust", cx, BASE - 6)
+    r = clean_page(layout.page)
+    assert ink_at(r, layout.marks["lone_n"])
+    assert not ink_at(r, layout.marks["line_dust"])
+    assert r.stats["dust_removed"] >= 2
+
+
+def _dotted_scan(speck_level: int) -> tuple[np.ndarray, list, list]:
+    """A blurred gray page of words each ending in an 'i' and a period; on two
+    lines the last period is a square of gray ``speck_level`` instead (a
+    speck in a period position). Returns the page, the real periods' and the
+    specks' (y, x)."""
+    lay = Layout(300, np.full((640, 900), 255, np.uint8))
+    periods, specks = [], []
+    for row in range(5):
+        base = BASE + row * 110
+        x = 20.0
+        for word in range(6):
+            for _ in range(3):
+                x += letter_n_at(lay, x, base) + 5
+            lay.rect(x, base - XH, STROKE, XH)                  # an 'i' ...
+            lay.rect(x - 0.25, base - XH - 8, 4, 4)            # ... and its dot
+            x += STROKE + 4
+            if word == 5 and row in (1, 3):
+                specks.append((lay.px(base - 3), lay.px(x + 3)))
+            else:
+                lay.rect(x, base - 6, 6, 6)                    # a period
+                periods.append((lay.px(base - 3), lay.px(x + 3)))
+            x += 30
+    img = np.where(lay.page == 0, 30, 235).astype(np.uint8)
+    for y, x in specks:
+        img[y - 3:y + 3, x - 3:x + 3] = speck_level
+    return cv2.GaussianBlur(img, (0, 0), 1.0), periods, specks
+
+
+def letter_n_at(lay: Layout, x: float, base: float) -> float:
+    lay.rect(x, base - XH, 13, STROKE)
+    lay.rect(x, base - XH, STROKE, XH)
+    lay.rect(x + 13 - STROKE, base - XH, STROKE, XH)
+    return 13.0
+
+
+def test_period_sized_speck_lighter_than_the_pages_periods_is_removed():
+    # Blur makes the small i-dots lighter than the periods. A period-sized
+    # speck as light as an i-dot passes a page-wide darkness test, but it is
+    # much lighter than this page's periods: a speck, not a period.
+    page, periods, specks = _dotted_scan(65)
+    r = clean_page(page)
+    assert all(r.image[p] == 0 for p in periods)
+    assert not any(r.image[p] == 0 for p in specks)
+    # the same square as dark as the print is a period
+    page, periods, specks = _dotted_scan(30)
+    r = clean_page(page)
+    assert all(r.image[p] == 0 for p in periods + specks)
