@@ -61,7 +61,8 @@ def run(args) -> int:
 
     path = resolve_config_path(args.config)
     try:
-        cfg = load_config(path)  # raises ConfigError listing every problem in the file/env
+        # (``args.config``, not ``path``: the error must say where the path came from)
+        cfg = load_config(args.config)  # raises ConfigError listing every problem in the file/env
     except ConfigError as exc:
         if args.json:  # scripts get the problems on stdout too
             print(json.dumps({"config_file": str(path), "problems": exc.problems or [exc.message]}, indent=2))

@@ -151,6 +151,10 @@ def test_missing_config_file(tmp_path):
     out = check_config("--config", str(tmp_path / "nope.toml"))
     assert out.returncode == 3
     assert out.stderr.strip() == f"despeckled: error: config file not found: {tmp_path}/nope.toml (from --config)"
+    # the error names where the path came from
+    out = check_config(env={"DESPECKLED_CONFIG": str(tmp_path / "gone.toml")})
+    assert out.returncode == 3
+    assert out.stderr.strip() == f"despeckled: error: config file not found: {tmp_path}/gone.toml (from DESPECKLED_CONFIG)"
 
 
 def test_no_watches_is_a_problem(tmp_path):
