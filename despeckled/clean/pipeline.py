@@ -214,6 +214,9 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
     x0, y0, x1, y1 = (a.astype(np.float64) for a in (c.x0, c.y0, c.x1, c.y1))
     cx, cy = c.cx, c.cy
     real = np.arange(n) > 0
+    fill = area / np.maximum(w * h, 1)
+    # solid and about as wide as tall: a dot (period, i-dot, colon dot) or a blob
+    round_dot = (fill >= STEM_CHECK_FILL) & (w <= 1.6 * h) & (h <= 1.6 * w)
     glyph = real & (np.maximum(w, h) >= params.glyph_size * x) & (area >= 0.3 * params.glyph_size * x * s)
     mark = real & ~glyph
     tiny = mark & (area < params.tiny_area * s * s)
@@ -295,8 +298,7 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
     # over a stem: a speck there would turn 'e' into an accented letter.
     # Accents (strokes, or worn to blobs bigger than a dot) keep the looser
     # rule; so does the dot of a ligature, whose stem may start beside it.
-    fill_pq = area[q] / np.maximum(w[q] * h[q], 1)
-    dotlike = (fill_pq >= STEM_CHECK_FILL) & (w[q] <= 1.6 * h[q]) & (h[q] <= 1.6 * w[q]) & (np.maximum(w[q], h[q]) <= DOT_MAX_SIZE * s)
+    dotlike = round_dot[q] & (np.maximum(w[q], h[q]) <= DOT_MAX_SIZE * s)
     need = np.flatnonzero(above & dotlike)
     if need.size:
         above[need] = stem_below(c.labels, g[need], cx[q[need]], y1[q[need]], xlb[need], s)
@@ -365,8 +367,6 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
     # one, so one page-wide level lets a light speck of period size pass as
     # a period. Strokes (accents, quotes, commas) keep the page-wide rule:
     # their darkness follows their width, not their area.
-    fill_all = area / np.maximum(w * h, 1)
-    round_dot = (fill_all >= STEM_CHECK_FILL) & (w <= 1.6 * h) & (h <= 1.6 * w)
     expect = size_darkness(area / (s * s), darkest, ref_set & round_dot)
     if expect is not None:
         lighter, darker = DOT_DARK_WINDOW
@@ -463,7 +463,6 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
     # sitting on a text line like a lone letter would.
     dust = np.zeros(n, bool)
     if params.remove_dust and not low_res:
-        fill = area / np.maximum(w * h, 1)
         blob = real & ~kept & ~comma_here & (area <= params.dust_max_area * x * x) & (area >= params.tiny_area * s * s) & (fill >= 0.4) & (w <= 2.5 * h) & (h <= 2.5 * w)
         close = not_self & (hgap <= params.dust_gap * x) & (vgap <= params.dust_gap * x)
         has_neighbour = any_per(pi, close, n_q)
@@ -475,8 +474,7 @@ def classify(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
         aligned &= h[q] >= 0.8 * np.minimum(h[g], xl_same[pi])
         on_line = any_per(pi, aligned, n_q)
         # a bullet: a regular blob with text starting just right of it
-        fill_q = area[q] / np.maximum(w[q] * h[q], 1)
-        bullet = any_per(pi, not_self & (fill_q >= 0.75) & (hgap_l >= -1) & (hgap_l <= 2 * x)
+        bullet = any_per(pi, not_self & (fill[q] >= 0.75) & (hgap_l >= -1) & (hgap_l <= 2 * x)
                          & (y0[g] <= cy[q]) & (y1[g] >= cy[q]), n_q)
         lone = np.zeros(n, bool)
         # within a text line right next to a letter (closer than a word
