@@ -10,7 +10,7 @@ One command, one table::
 What it measures, all in the same run:
 
 1. Quality on synthetic pages with exact ground truth
-   (:mod:`despeckled.synth`; A4 at 200, 300 and 600 dpi): speck removal by
+   (:mod:`despeckled.testing.synth`; A4 at 200, 300 and 600 dpi): speck removal by
    size band, specks near glyphs, dust clumps, small text marks kept, text
    damage, pixel F-measure; and OCR character error rate with ``tesseract``
    when it is installed, normalised as (CER - CER_clean) / (CER_raw - CER_clean)
@@ -58,7 +58,7 @@ sys.path.insert(0, str(ROOT))
 import scoring  # noqa: E402
 
 from despeckled.clean import CleanParams, clean_page  # noqa: E402
-from despeckled.synth import make_page  # noqa: E402
+from despeckled.testing.synth import make_page  # noqa: E402
 
 CLASSIC_MIN_AREA_300 = 45
 DIBCO_DIR = ROOT.parent / "shared" / "data" / "dibco-printed"

@@ -1,6 +1,6 @@
 """Load benchmark for `despeckled run` (not a test).
 
-Measures, on synthetic A4 300-dpi gray scans (``despeckled.synth``; a few
+Measures, on synthetic A4 300-dpi gray scans (``despeckled.testing.synth``; a few
 distinct pages are generated once, cached, and copied to make the burst):
 
 1. **baseline**: ``despeckled clean --output-dir`` on the same files, one
@@ -61,7 +61,7 @@ def make_pages(n_unique: int, fmt: str) -> list[Path]:
     """Synthetic A4 300-dpi noisy gray pages, generated once and cached."""
     import cv2
 
-    from despeckled import synth
+    from despeckled.testing import synth
 
     d = cache_dir()
     d.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
 """PDF row of the benchmark: scanned PDFs in, cleaned PDFs out.
 
-Builds its own input PDFs from synthetic A4 pages (``despeckled.synth``), the
+Builds its own input PDFs from synthetic A4 pages (``despeckled.testing.synth``), the
 way office scanners write them, and runs the real ``process.clean_file`` on
 each, in this process, timing the whole file (read + clean + write):
 
@@ -46,8 +46,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from despeckled import process  # noqa: E402
 from despeckled.clean import CleanParams, clean_page  # noqa: E402
-from despeckled.pdf import encode_g4  # noqa: E402
-from despeckled.synth import make_page  # noqa: E402
+from despeckled.io.pdf import encode_g4  # noqa: E402
+from despeckled.testing.synth import make_page  # noqa: E402
 
 TARGET_BILEVEL_BYTES = 60_000
 

@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from despeckled.clean import CleanParams, clean_page  # noqa: E402
-from despeckled.overlay import removed_overlay  # noqa: E402
-from despeckled.synth import make_page  # noqa: E402
+from despeckled.clean.overlay import removed_overlay  # noqa: E402
+from despeckled.testing.synth import make_page  # noqa: E402
 
 
 def _palette() -> Image.Image:

@@ -1,6 +1,6 @@
 """Scores for the cleaning benchmark: all vectorised over label maps.
 
-Synthetic pages (ground truth from :mod:`despeckled.synth`):
+Synthetic pages (ground truth from :mod:`despeckled.testing.synth`):
 
 * a speck or dust clump *survives* when at least a quarter of its pixels
   (and at least one) are still ink in the output; otherwise it was removed;

@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from despeckled import images
+from despeckled.io import images
 from despeckled.clean import CleanParams, PageResult, clean_page
-from despeckled.fsutil import copy_no_clobber
+from despeckled.io.fsutil import copy_no_clobber
 
 
 PageMap = Callable[[Iterator[images.Page], CleanParams], Iterator[tuple[images.Page, PageResult]]]
@@ -147,11 +147,11 @@ def clean_file(
         Write a before/after overlay per page here (a folder or a file name;
         see :func:`_overlay_target`).
     force_pdf : bool
-        Clean a PDF even when :mod:`despeckled.pdf` would pass it through
+        Clean a PDF even when :mod:`despeckled.io.pdf` would pass it through
         (it has a text layer).
     page_map : callable, optional
         For a multi-page file: ``page_map(pages, params)`` takes the iterator
-        of :class:`~despeckled.images.Page` and yields ``(page, PageResult)``
+        of :class:`~despeckled.io.images.Page` and yields ``(page, PageResult)``
         in page order - e.g. cleaning several pages at once in worker
         processes (``despeckled clean`` with fewer files than cores). Pages
         are still read and written here, one after another.
@@ -221,7 +221,7 @@ def clean_file(
 
 
 def _write_overlay(page: images.Page, result, target: Path, src: Path, page_count: int) -> Path:
-    from despeckled.overlay import removed_overlay
+    from despeckled.clean.overlay import removed_overlay
 
     rgb = removed_overlay(page.pixels, result.removed, result.kept_small)
     folder, name = _overlay_target(target, src.stem, page.index, page_count)

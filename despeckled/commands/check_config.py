@@ -30,10 +30,10 @@ from despeckled.errors import ConfigError
 
 if TYPE_CHECKING:
     from despeckled.config import AppConfig, ResolvedWatch
-from despeckled.fsutil import TEMP_MARKER
+from despeckled.io.fsutil import TEMP_MARKER
 
 try:  # the daemon's own decision, so check-config reports exactly what `run` does
-    from despeckled.mounts import needs_polling
+    from despeckled.daemon.mounts import needs_polling
 except ImportError:  # pragma: no cover - only while mounts.py is missing
     needs_polling = None  # type: ignore[assignment]
 
@@ -153,7 +153,7 @@ def work_parent(w: ResolvedWatch) -> Path:
     """The folder the daemon's claim rename lands in (``<input>/.despeckled/work``):
     a claim is one rename, so it must be on the input's filesystem."""
     try:
-        from despeckled.lifecycle import work_root
+        from despeckled.daemon.lifecycle import work_root
     except ImportError:  # pragma: no cover
         return w.input
     return work_root(w.input)
@@ -216,7 +216,7 @@ def check(cfg: AppConfig) -> dict[str, Any]:
                         "machine are only found by the full rescan every daemon.rescan_interval_seconds"
                     )
         else:  # pragma: no cover
-            poll, reason = (w.polling is True), "despeckled.mounts unavailable: cannot tell"
+            poll, reason = (w.polling is True), "despeckled.daemon.mounts unavailable: cannot tell"
         out_watches.append({
             "index": i,
             "input": str(w.input),

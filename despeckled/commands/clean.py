@@ -31,7 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from despeckled import errors, images
+from despeckled import errors
+from despeckled.io import images
 from despeckled.clean import CleanParams
 from despeckled.errors import ExitCode
 

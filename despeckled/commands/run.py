@@ -28,7 +28,7 @@ def add_parser(sub):
 def run(args) -> int:
     from despeckled import log
     from despeckled.config import load_config, resolve_config_path
-    from despeckled.service import Service
+    from despeckled.daemon.service import Service
 
     path = resolve_config_path(args.config)
     cfg = load_config(path)  # raises ConfigError (exit 3) listing every problem

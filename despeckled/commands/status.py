@@ -1,6 +1,6 @@
 """`despeckled status [--config FILE] [--state FILE] [--json]`.
 
-Reads the running daemon's state file (see :mod:`despeckled.state` for where
+Reads the running daemon's state file (see :mod:`despeckled.daemon.state` for where
 it lives) and prints, per watch: queue depth, in-flight, done and failed
 counts, stuck files and the last error. Exit code 6 (``not_running``) when no
 live daemon is found.
@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from despeckled import state as state_mod
+from despeckled.daemon import state as state_mod
 from despeckled.errors import ExitCode
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import textwrap
 
-from despeckled import mounts
+from despeckled.daemon import mounts
 from despeckled.commands.check_config import check, render_text
 from despeckled.config import load_config
 

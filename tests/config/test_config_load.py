@@ -287,7 +287,7 @@ def test_environment_alone_with_missing_default_file(monkeypatch, tmp_path):
 def test_output_formats_are_the_writers_formats(write_config):
     from typing import get_args
 
-    from despeckled import images
+    from despeckled.io import images
     from despeckled.config import WatchSettings
 
     (lit, _none) = get_args(WatchSettings.model_fields["output_format"].annotation)
@@ -313,7 +313,7 @@ def _clean_args(*extra):
 
 
 def test_clean_without_file_or_variables_skips_loading_and_gets_the_same(monkeypatch):
-    from despeckled import images
+    from despeckled.io import images
     from despeckled.commands.clean import resolve_params
     from despeckled.config_source import defaults_only
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from despeckled.clean import CleanParams
-from despeckled.lifecycle import WatchSpec
+from despeckled.daemon.lifecycle import WatchSpec
 from tests.waiting import wait_for  # noqa: F401 (re-exported for the tests)
 
 

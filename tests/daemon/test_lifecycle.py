@@ -11,9 +11,9 @@ from pathlib import Path
 import cv2
 import pytest
 
-from despeckled import lifecycle
-from despeckled.fsutil import TEMP_MARKER
-from despeckled.lifecycle import Job, WatchSpec
+from despeckled.daemon import lifecycle
+from despeckled.io.fsutil import TEMP_MARKER
+from despeckled.daemon.lifecycle import Job, WatchSpec
 
 from .daemon_helpers import all_files, make_png, sha, spec  # noqa: F401 (spec is a fixture)
 

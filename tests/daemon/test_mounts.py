@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from despeckled import mounts
+from despeckled.daemon import mounts
 
 MOUNTINFO = r"""22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
 30 22 0:40 / /srv/scans rw,relatime shared:2 - cifs //nas/scans rw,vers=3.1.1

@@ -6,9 +6,9 @@ import json
 import os
 import socket
 
-from despeckled import state as state_mod
+from despeckled.daemon import state as state_mod
 from despeckled.cli import main
-from despeckled.sdnotify import Notifier
+from despeckled.daemon.sdnotify import Notifier
 
 
 def test_notify_to_a_path_socket(tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from despeckled.readiness import SettleTracker
+from despeckled.daemon.readiness import SettleTracker
 
 
 def test_growing_file_waits_until_quiet(tmp_path):

@@ -11,8 +11,8 @@ import pytest
 
 from despeckled.config import load_config
 from despeckled.errors import ConfigError
-from despeckled.sdnotify import Notifier
-from despeckled.service import Service, check_layout
+from despeckled.daemon.sdnotify import Notifier
+from despeckled.daemon.service import Service, check_layout
 
 from .daemon_helpers import make_png, wait_for
 
@@ -132,8 +132,8 @@ def test_a_second_daemon_on_the_same_input_is_refused(tmp_path):
 
 
 def test_watchdog_health_ignores_an_idle_spell_but_not_a_wedged_pool(tmp_path):
-    from despeckled.lifecycle import Job
-    from despeckled.service import InFlight
+    from despeckled.daemon.lifecycle import Job
+    from despeckled.daemon.service import InFlight
 
     cfgp = _config(tmp_path)
     svc = Service(load_config(cfgp), cfgp, state_path=tmp_path / "st.json", notifier=Notifier(None),

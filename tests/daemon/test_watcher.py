@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from despeckled.watcher import Change, DefaultFilter, EnqueueHandler, WatchSource, scan_tree
+from despeckled.daemon.watcher import Change, DefaultFilter, EnqueueHandler, WatchSource, scan_tree
 
 from .daemon_helpers import make_png, wait_for
 

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 import pytest
 
-from despeckled.fsutil import TEMP_MARKER
+from despeckled.io.fsutil import TEMP_MARKER
 from tests.waiting import wait_for  # noqa: F401 (re-exported for the tests)
 
 

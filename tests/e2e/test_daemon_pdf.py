@@ -13,7 +13,7 @@ import os
 import pikepdf
 import pytest
 
-from despeckled.pdf_synth import synthetic_page, write_image_pdf, write_ocr_pdf, write_text_pdf
+from despeckled.testing.pdf_synth import synthetic_page, write_image_pdf, write_ocr_pdf, write_text_pdf
 from .e2e_harness import make_daemon, wait_for  # noqa: F401 (fixture)
 
 #: small pages (points) at 150 dpi keep each page a few hundred kB of pixels

@@ -12,7 +12,8 @@ import pytest
 from .conftest import png_header_only, text_like_page
 from PIL import Image, TiffImagePlugin
 
-from despeckled import errors, images
+from despeckled import errors
+from despeckled.io import images
 
 
 def encode(fmt: str, **kw) -> bytes:

@@ -10,8 +10,8 @@ import pytest
 from .conftest import text_like_page
 from PIL import Image, TiffImagePlugin
 
-from despeckled import images
-from despeckled.fsutil import TEMP_MARKER
+from despeckled.io import images
+from despeckled.io.fsutil import TEMP_MARKER
 
 
 def read_all(path, limits=None):

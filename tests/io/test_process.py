@@ -8,13 +8,14 @@ import pytest
 from .conftest import text_like_page
 from PIL import Image, TiffImagePlugin
 
-from despeckled import errors, images
+from despeckled import errors
+from despeckled.io import images
 from despeckled.clean import CleanParams
-from despeckled.fsutil import TEMP_MARKER
-from despeckled.overlay import KEPT_RGB, REMOVED_RGB, removed_overlay
+from despeckled.io.fsutil import TEMP_MARKER
+from despeckled.clean.overlay import KEPT_RGB, REMOVED_RGB, removed_overlay
 from despeckled.process import clean_file
 
-pdf_synth = pytest.importorskip("despeckled.pdf_synth")
+pdf_synth = pytest.importorskip("despeckled.testing.pdf_synth")
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """Watchers: filtered sources of *candidate* paths, nothing more.
 
 A watcher never decides that a file is ready and never touches it; it only
-proposes paths (see :mod:`despeckled.readiness`). Three parts:
+proposes paths (see :mod:`despeckled.daemon.readiness`). Three parts:
 
 * **Filters** are plain ``(change, path) -> bool`` callables
   (:class:`DefaultFilter`), testable on their own.
@@ -74,7 +74,7 @@ def ignore_reason(name: str) -> str | None:
 
 
 def supported_extensions() -> frozenset[str]:
-    from despeckled import images
+    from despeckled.io import images
 
     return frozenset(e.lower() for e in images.SUPPORTED_EXTENSIONS)
 

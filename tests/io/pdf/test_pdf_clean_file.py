@@ -9,10 +9,11 @@ import sys
 import pikepdf
 import pytest
 
-from despeckled import errors, images, process
+from despeckled import errors, process
+from despeckled.io import images
 from despeckled.clean import CleanParams
-from despeckled.pdf import PdfSource
-from despeckled.pdf_synth import A4_POINTS, synthetic_page, write_image_pdf, write_ocr_pdf, write_text_pdf
+from despeckled.io.pdf import PdfSource
+from despeckled.testing.pdf_synth import A4_POINTS, synthetic_page, write_image_pdf, write_ocr_pdf, write_text_pdf
 
 INFO = {"/Title": "Scan of 2 March", "/Author": "Front desk", "/CreationDate": "D:20250302101500+01'00'"}
 

@@ -1,7 +1,7 @@
 """The daemon's state file: what ``despeckled status`` reads.
 
 A small JSON document the daemon rewrites atomically (temp, fsync, rename via
-:func:`despeckled.fsutil.replace_atomic`) about once a second. Where it lives,
+:func:`despeckled.io.fsutil.replace_atomic`) about once a second. Where it lives,
 first match wins:
 
 1. an explicit path (``despeckled status --state FILE``, tests);
@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from despeckled.fsutil import replace_atomic
+from despeckled.io.fsutil import replace_atomic
 
 STATE_NAME = "state.json"
 

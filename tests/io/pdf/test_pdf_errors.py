@@ -9,9 +9,9 @@ import pikepdf
 import pytest
 
 from despeckled import errors
-from despeckled.images import Limits
-from despeckled.pdf import PdfSource, verify_complete
-from despeckled.pdf_synth import write_image_pdf, write_mrc_pdf
+from despeckled.io.images import Limits
+from despeckled.io.pdf import PdfSource, verify_complete
+from despeckled.testing.pdf_synth import write_image_pdf, write_mrc_pdf
 
 
 def read_all(path, limits=None) -> int:
@@ -144,8 +144,8 @@ def test_cut_image_stream_is_malformed(tmp_path, page200, check):
 def test_corrupted_bytes_never_crash(tmp_path):
     """Flip bytes all over valid PDFs (plain, MRC, OCR; with metadata and
     bookmarks): every outcome is a cleaned copy or one of our errors."""
-    from despeckled.pdf import PdfSink
-    from despeckled.pdf_synth import synthetic_page, write_ocr_pdf
+    from despeckled.io.pdf import PdfSink
+    from despeckled.testing.pdf_synth import synthetic_page, write_ocr_pdf
 
     sp = synthetic_page(100, (150.0, 200.0), lines=3, specks=5, seed=3)
     sources = [

@@ -5,7 +5,7 @@ has been quiet long enough: its size, mtime and inode unchanged across
 ``settle_seconds`` of observation. (The file's own mtime is not compared with
 our clock: a NAS clock may be off by minutes.) Decoding every page is the
 second half of readiness; it happens in a worker before the claim
-(:func:`despeckled.lifecycle.process_new`), which reports ``not_ready`` for
+(:func:`despeckled.daemon.lifecycle.process_new`), which reports ``not_ready`` for
 a truncated or changed file: :meth:`SettleTracker.not_ready` puts it back to
 wait again.
 

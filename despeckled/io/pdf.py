@@ -1,9 +1,9 @@
 """Scanned PDFs in, cleaned PDFs out.
 
-``despeckled.images`` sniffs ``%PDF`` and hands PDF files to this module, which
+``despeckled.io.images`` sniffs ``%PDF`` and hands PDF files to this module, which
 speaks the same protocol as the image readers and writers:
 
-* :class:`PdfSource` - ``.pages()`` yields one :class:`~despeckled.images.Page`
+* :class:`PdfSource` - ``.pages()`` yields one :class:`~despeckled.io.images.Page`
   at a time. A *plain* page (its content draws one raster image, upright, and
   nothing else) yields the embedded image exactly as stored: JPEG bytes
   decoded, Flate/LZW samples unpacked, CCITT G4 decoded - no re-render. Any
@@ -76,7 +76,7 @@ import pikepdf
 from PIL import Image
 
 from despeckled import errors
-from despeckled import images
+from despeckled.io import images
 
 #: PDF spec: the header must appear in the first 1024 bytes, and readers look
 #: for the end-of-file marker in the last 1024 bytes.
@@ -152,7 +152,7 @@ def _box(obj: Any) -> tuple[float, float, float, float] | None:
 def estimate_jpeg_quality(tables: dict[int, list[int]] | None) -> int | None:
     """The IJG quality (1-100) a JPEG was saved with, from Pillow's
     ``quantization`` tables (its luminance table, ``tables[0]``), by
-    :func:`despeckled.images.estimate_jpeg_quality`.
+    :func:`despeckled.io.images.estimate_jpeg_quality`.
 
     >>> import io
     >>> buf = io.BytesIO()

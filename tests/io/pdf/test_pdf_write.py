@@ -10,8 +10,8 @@ import pypdfium2 as pdfium
 import pytest
 from PIL import Image
 
-from despeckled.pdf import PdfSink, PdfSource
-from despeckled.pdf_synth import A4_POINTS, synthetic_page, write_image_pdf, write_mrc_pdf
+from despeckled.io.pdf import PdfSink, PdfSource
+from despeckled.testing.pdf_synth import A4_POINTS, synthetic_page, write_image_pdf, write_mrc_pdf
 
 INFO = {"/Title": "Quarterly report", "/Author": "Ada Lovelace", "/CreationDate": "D:20240102030405Z"}
 
@@ -112,7 +112,7 @@ def test_gray_page_from_jpeg_keeps_the_scans_quality(tmp_path, page200):
         im = pdf.pages[0].Resources.XObject.Im0
         assert im.Filter == "/DCTDecode"
         with Image.open(io.BytesIO(im.read_raw_bytes())) as j:
-            from despeckled.pdf import estimate_jpeg_quality
+            from despeckled.io.pdf import estimate_jpeg_quality
             assert estimate_jpeg_quality(j.quantization) == 60
 
 

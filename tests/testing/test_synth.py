@@ -7,8 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from despeckled import synth
-from despeckled.synth import KIND_FAR, KIND_NEAR, KIND_TOUCH, SMALL_MARK_AREA_300, make_page
+from despeckled.testing import synth
+from despeckled.testing.synth import KIND_FAR, KIND_NEAR, KIND_TOUCH, SMALL_MARK_AREA_300, make_page
 
 SIZE = (90, 60)  # mm
 

@@ -15,8 +15,8 @@ import pytest
 from PIL import Image
 
 from despeckled.errors import ExitCode
-from despeckled.fsutil import TEMP_MARKER
-from despeckled.overlay import REMOVED_RGB
+from despeckled.io.fsutil import TEMP_MARKER
+from despeckled.clean.overlay import REMOVED_RGB
 
 ENV = {**os.environ, "PYTHONWARNINGS": "ignore"}
 ENV.pop("DESPECKLED_CONFIG", None)
@@ -235,7 +235,7 @@ def test_one_multipage_file_cleaned_page_parallel_matches_serial(tmp_path):
 
 
 def test_text_pdf_is_copied_unchanged_and_said_so(tmp_path, inputs):
-    pdf_synth = pytest.importorskip("despeckled.pdf_synth")
+    pdf_synth = pytest.importorskip("despeckled.testing.pdf_synth")
     pdf = pdf_synth.write_text_pdf(tmp_path / "letter.pdf", "Hello")
     res = despeckled(pdf, inputs / "a.png", "--output-dir", tmp_path / "out")
     assert res.returncode == 0, res.stderr

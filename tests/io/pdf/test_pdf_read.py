@@ -10,9 +10,9 @@ import pikepdf
 import pytest
 from PIL import Image
 
-from despeckled import images
-from despeckled.pdf import PdfSource, estimate_jpeg_quality
-from despeckled.pdf_synth import write_image_pdf, write_mrc_pdf, write_ocr_pdf, write_text_pdf
+from despeckled.io import images
+from despeckled.io.pdf import PdfSource, estimate_jpeg_quality
+from despeckled.testing.pdf_synth import write_image_pdf, write_mrc_pdf, write_ocr_pdf, write_text_pdf
 
 
 def ink(a: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ Contract (other modules rely on exactly this):
 * :func:`open_source(path, limits)` - a context manager yielding a
   :class:`Source` whose ``pages()`` iterates :class:`Page` objects one at a
   time (a multi-page TIFF streams frame by frame; memory is bounded by one
-  page). PDF files are handed to :mod:`despeckled.pdf` (``PdfSource``).
+  page). PDF files are handed to :mod:`despeckled.io.pdf` (``PdfSource``).
 * :func:`verify_complete(path, limits)` - decode every page fully; raises
   :class:`~despeckled.errors.BadInputError` subclasses
   (``TruncatedInputError`` for a file that ends early, which is "not ready
@@ -64,7 +64,7 @@ import numpy as np
 from PIL import Image, ImageFile, ImageOps, TiffImagePlugin
 
 from despeckled import errors
-from despeckled.fsutil import atomic_output
+from despeckled.io.fsutil import atomic_output
 
 SUPPORTED_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".pdf"})
 
@@ -353,7 +353,7 @@ class Source:
 
     Attributes: ``path``, ``format`` (``png``/``jpeg``/``tiff``/``bmp``, from
     the magic bytes), ``page_count``, ``pass_through`` (always ``None`` for
-    raster images; :mod:`despeckled.pdf` sets it for PDFs with a text layer),
+    raster images; :mod:`despeckled.io.pdf` sets it for PDFs with a text layer),
     ``info`` (document-level facts).
     """
 
@@ -655,7 +655,7 @@ def _check_tiff_layout(fh, size: int, limits: Limits) -> list[int]:
 def open_source(path: str | os.PathLike[str], limits: Limits | None = None) -> Iterator[Any]:
     """Open an image (or PDF) file for reading, checking it before decoding.
 
-    Yields a :class:`Source` (or a ``despeckled.pdf.PdfSource`` for a PDF).
+    Yields a :class:`Source` (or a ``despeckled.io.pdf.PdfSource`` for a PDF).
     Raises :class:`~despeckled.errors.BadInputError` subclasses for a file that
     is missing, a directory, unreadable, empty, not an image, of an
     unsupported kind, truncated or over ``limits``;
@@ -709,7 +709,7 @@ def _stat_is_file(st: os.stat_result) -> bool:
 
 def _pdf_module():
     try:
-        from despeckled import pdf
+        from despeckled.io import pdf
     except ImportError as exc:
         raise errors.UnsupportedInputError(f"PDF support is not available ({exc})") from exc
     return pdf

@@ -58,9 +58,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from despeckled import __version__, errors, images, log
+from despeckled import __version__, errors, log
+from despeckled.io import images
 from despeckled.clean import CleanParams
-from despeckled.fsutil import (
+from despeckled.io.fsutil import (
     TEMP_MARKER,
     fsync_dir,
     is_temp_name,
@@ -567,7 +568,7 @@ def _recover_orphan(claim: Claim, logger) -> Outcome:
 
 
 #: Raster formats: cleaning decodes every page through the same reader that
-#: :func:`despeckled.images.verify_complete` uses (same truncation checks), so
+#: :func:`despeckled.io.images.verify_complete` uses (same truncation checks), so
 #: the clean itself is the completeness check and each page is decoded once.
 #: Other formats (PDF, which may be passed through without decoding its
 #: images) are verified first.

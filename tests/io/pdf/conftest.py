@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from despeckled.pdf_synth import SynthPage, synthetic_page
+from despeckled.testing.pdf_synth import SynthPage, synthetic_page
 
 #: A small page (A6-ish) keeps the tests fast; sizes are in points.
 SMALL_PT = (300.0, 420.0)

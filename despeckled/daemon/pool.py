@@ -7,7 +7,7 @@ each worker has its own pipe; the service can kill and replace a single
 worker, and a crash costs only that job (which the service resumes, counting
 the crash in the job's manifest so a poison file is failed, not looped).
 
-Workers are fresh interpreters (``python -m despeckled.pool``; the daemon has
+Workers are fresh interpreters (``python -m despeckled.daemon.pool``; the daemon has
 watchdog threads, and fork would copy their locks), ignore SIGINT/SIGTERM (the daemon decides when they
 stop) and die with the daemon (``PR_SET_PDEATHSIG``), so a ``kill -9`` of the
 daemon never leaves an orphan worker racing the next start. A worker is
@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from despeckled.fsutil import load_libc
+from despeckled.io.fsutil import load_libc
 
 _PR_SET_PDEATHSIG = 1
 #: A worker's first message: its imports are done and it can take a job.
@@ -68,7 +68,8 @@ def _worker_main(conn, parent_pid: int, log_json: bool | None, log_level: str) -
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     import cv2
 
-    from despeckled import lifecycle, log
+    from despeckled.daemon import lifecycle
+    from despeckled import log
 
     cv2.setNumThreads(1)  # one file per worker per core; OpenCV threads would fight the other workers
 
@@ -109,7 +110,7 @@ class _Worker:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "despeckled.pool", str(child.fileno()), str(os.getpid()),
+                [sys.executable, "-m", "despeckled.daemon.pool", str(child.fileno()), str(os.getpid()),
                  {None: "auto", True: "json", False: "console"}[log_json], log_level],
                 pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL, close_fds=True,
             )

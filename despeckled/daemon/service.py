@@ -34,15 +34,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from despeckled import __version__, lifecycle, log, mounts
+from despeckled import __version__, log
+from despeckled.daemon import lifecycle, mounts
 from despeckled.config import AppConfig, ResolvedWatch, load_config
 from despeckled.errors import ConfigError, DespeckledError
-from despeckled.lifecycle import Job, Outcome, WatchSpec
-from despeckled.pool import WorkerPool
-from despeckled.readiness import Candidate, SettleTracker
-from despeckled.sdnotify import Notifier, watchdog_interval
-from despeckled.state import StateFile, choose_path
-from despeckled.watcher import Change, DefaultFilter, WatchSource
+from despeckled.daemon.lifecycle import Job, Outcome, WatchSpec
+from despeckled.daemon.pool import WorkerPool
+from despeckled.daemon.readiness import Candidate, SettleTracker
+from despeckled.daemon.sdnotify import Notifier, watchdog_interval
+from despeckled.daemon.state import StateFile, choose_path
+from despeckled.daemon.watcher import Change, DefaultFilter, WatchSource
 
 
 def _inside(child: Path, parent: Path) -> bool:
