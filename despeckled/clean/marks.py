@@ -198,6 +198,9 @@ class Marks:
     def n(self) -> int:
         return self.c.n
 
+    def __repr__(self) -> str:
+        return f"Marks(n={self.n}, s={self.s:.2f}, x={self.x:.2f}, low_res={self.low_res})"
+
     def per_label(self, values: np.ndarray, fill=False) -> np.ndarray:
         """Scatter per-query values (shape (Q,)) to per-label (shape (n,))."""
         out = np.full(self.n, fill, dtype=np.asarray(values).dtype)
