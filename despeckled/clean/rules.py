@@ -137,8 +137,10 @@ LIFT = (0.7, 1.35, 1.65)
 LIFT_TALL_LETTER = 1.25
 #: Letters under a dot are at most this many x-heights tall.
 OVER_LETTER_MAX = 1.8
-#: A letter wide enough to tuck a dot under its hook (local x-heights).
+#: A letter wide enough to tuck a dot under its hook (local x-heights);
+#: the dot's bottom in the upper part of the letter (fraction of its height).
 TUCK_WIDTH = 1.2
+TUCK_DEPTH = 0.5
 #: The 'fi' ligature: at least this tall and wide (local x-heights).
 LIGATURE_SIZE = (1.2, 0.7)
 #: Marks at most this many stroke widths across, round and solid, are
@@ -148,6 +150,13 @@ DOT_MAX_SIZE = 2.0
 #: the stem must run straight down under the dot: a stem, not the apex of a
 #: 'w' or the diagonal of a 'z'.
 STEM_DEPTHS = (0.33, 0.5)
+#: The stem's top is at most this many local x-heights (plus a pixel) below
+#: the dot; its run of ink at most :data:`STEM_RUN` stroke widths (plus two
+#: pixels) wide, with paper within :data:`STEM_SEARCH` stroke widths on
+#: both sides.
+STEM_TOP = 0.95
+STEM_RUN = 2
+STEM_SEARCH = 2.5
 
 
 @dataclass(frozen=True)
@@ -201,11 +210,11 @@ def i_dot(m: Marks) -> np.ndarray:
     o = over_letter(m)
     xlb = o.xlb
     tucked = ((w[g] >= TUCK_WIDTH * np.minimum(xlb, x)) & (cx[q] >= x0[g]) & (cx[q] <= x1[g])
-              & (y1[q] < y0[g] + 0.5 * h[g]))
+              & (y1[q] < y0[g] + TUCK_DEPTH * h[g]))
     # the 'fi' ligature: the dot inside the box, under the f's hook
     # (its stem may start beside the dot, under the hook)
     ligature = ((h[g] >= LIGATURE_SIZE[0] * xlb) & (w[g] >= LIGATURE_SIZE[1] * xlb) & (y0[q] >= y0[g])
-                & (x0[q] > x0[g]) & (x1[q] <= x1[g]) & (y1[q] < y0[g] + 0.5 * h[g]))
+                & (x0[q] > x0[g]) & (x1[q] <= x1[g]) & (y1[q] < y0[g] + TUCK_DEPTH * h[g]))
     placed = P.mq & P.not_self & (h[g] <= OVER_LETTER_MAX * x) & o.lift_ok
     above = (o.over & o.centred) | (placed & tucked & ~ligature)
     dotlike = m.round_dot[q] & (np.maximum(w[q], h[q]) <= DOT_MAX_SIZE * s)
@@ -424,6 +433,7 @@ SIDE_GAP = 0.5
 #: half the wider one's width (plus a quarter of their vertical distance),
 #: the upper one's bottom this many local x-heights above the baseline.
 STACK_GAP = (0.1, 0.8)
+STACK_CENTRED = (0.5, 0.25)
 STACK_LIFT = (0.3, 1.0)
 #: Two dots of an umlaut: at most this many x-heights apart.
 UMLAUT_GAP = 0.6
@@ -487,7 +497,8 @@ def mark_pairs(m: Marks, dark_enough: np.ndarray) -> MarkPairs | None:
     vgap_ab = y0[b] - y1[a] - 1
     stack = ((wr >= PAIR_WIDTH[0]) & (wr <= PAIR_WIDTH[1]) & (a != b) & (vgap_ab >= STACK_GAP[0] * x)
              & (vgap_ab <= STACK_GAP[1] * x)
-             & (np.abs(cx[a] - cx[b]) <= 0.5 * np.maximum(w[a], w[b]) + 1 + 0.25 * np.abs(cy[a] - cy[b]))
+             & (np.abs(cx[a] - cx[b])
+                <= STACK_CENTRED[0] * np.maximum(w[a], w[b]) + 1 + STACK_CENTRED[1] * np.abs(cy[a] - cy[b]))
              # the upper dot of a colon sits about half an x-height up
              & (base_v[a] - y1[a] >= STACK_LIFT[0] * xl_v[a]) & (base_v[a] - y1[a] <= STACK_LIFT[1] * xl_v[a]))
     # a period or closing quote after a kept mark (quote, bracket, period)
@@ -530,8 +541,11 @@ def pair(m: Marks, mp: MarkPairs, kept: np.ndarray) -> np.ndarray:
 
 
 #: Dot leaders: at least :data:`LEADER_MIN` other similar marks (area ratio
-#: within :data:`LEADER_AREA`) on the same row within this many x-heights.
+#: within :data:`LEADER_AREA`) on the same row (centre within
+#: :data:`LEADER_ROW` of the mark's height, plus a pixel) within this many
+#: x-heights.
 LEADER_REACH = 3.0
+LEADER_ROW = 0.5
 LEADER_AREA = (0.6, 1.67)
 LEADER_MIN = 2
 
@@ -541,8 +555,8 @@ def leader(m: Marks, mp: MarkPairs) -> np.ndarray:
     x, mi = m.x, mp.mi
     cx, cy, h, area = m.cx, m.cy, m.h, m.area
     r = LEADER_REACH * x
-    pi3, bi3 = points_in_boxes(cx[mi], cy[mi], m.x0[mi] - r, cy[mi] - 0.5 * h[mi] - 1, m.x1[mi] + r,
-                               cy[mi] + 0.5 * h[mi] + 1, 2 * x)
+    pi3, bi3 = points_in_boxes(cx[mi], cy[mi], m.x0[mi] - r, cy[mi] - LEADER_ROW * h[mi] - 1, m.x1[mi] + r,
+                               cy[mi] + LEADER_ROW * h[mi] + 1, 2 * x)
     a, b = mi[pi3], mi[bi3]
     ratio = area[a] / np.maximum(area[b], 1)
     row = (a != b) & (ratio >= LEADER_AREA[0]) & (ratio <= LEADER_AREA[1])
@@ -642,8 +656,10 @@ LONE_LETTER_HEIGHT = 0.8
 BULLET_FILL = 0.75
 BULLET_GAP = 2.0
 #: Within a text line closer than this many x-heights to a letter (a word
-#: space), and level with it (within half its height): punctuation.
+#: space), and level with it (centres within this fraction of its height):
+#: punctuation.
 IN_LINE_GAP = 0.5
+IN_LINE_LEVEL = 0.5
 #: A page number after a dot leader: within this many x-heights sideways of
 #: a kept mark, its bottom level with the mark's (x-heights, plus a pixel).
 LEADER_END_REACH = 4.0
@@ -691,7 +707,7 @@ def _lone(m: Marks) -> np.ndarray:
     # a bullet: a regular blob with text starting just right of it
     bullet = any_per(pi, P.not_self & (m.fill[q] >= BULLET_FILL) & (P.hgap_l >= -1) & (P.hgap_l <= BULLET_GAP * x)
                      & (m.y0[g] <= m.cy[q]) & (m.y1[g] >= m.cy[q]), P.n_q)
-    in_line = any_per(pi, P.same_line & (P.hgap <= IN_LINE_GAP * x) & (np.abs(m.cy[q] - m.cy[g]) <= 0.5 * m.h[g]),
+    in_line = any_per(pi, P.same_line & (P.hgap <= IN_LINE_GAP * x) & (np.abs(m.cy[q] - m.cy[g]) <= IN_LINE_LEVEL * m.h[g]),
                       P.n_q)
     lone = np.zeros(m.n, bool)
     lone[P.qi] = ~has_neighbour & ~on_line & ~bullet & ~in_line
@@ -824,21 +840,21 @@ def stem_below(labels: np.ndarray, g: np.ndarray, cx: np.ndarray, y1: np.ndarray
     [True, False]
     """
     H, W = labels.shape
-    k = int(np.ceil(0.95 * float(np.max(xl)))) + 2
+    k = int(np.ceil(STEM_TOP * float(np.max(xl)))) + 2
     col = np.clip(np.rint(cx).astype(np.intp), 0, W - 1)
     cols = np.clip(col[:, None] + np.arange(-1, 2)[None, :], 0, W - 1)                   # (P, 3)
     rows = np.clip(y1.astype(np.intp)[:, None] + 1 + np.arange(k)[None, :], 0, H - 1)    # (P, k)
     down = (labels[rows[:, :, None], cols[:, None, :]] == g[:, None, None]).any(axis=2)
     first = np.argmax(down, axis=1)
-    found = down.any(axis=1) & (first <= 0.95 * xl + 1)
-    half = int(np.ceil(2.5 * s)) + 2
+    found = down.any(axis=1) & (first <= STEM_TOP * xl + 1)
+    half = int(np.ceil(STEM_SEARCH * s)) + 2
     off = np.arange(-half, half + 1)
     j = np.arange(off.size)[None, :]
     for frac in STEM_DEPTHS:
         depth = np.rint(frac * xl).astype(np.intp)
         r = np.clip(rows[np.arange(g.size), first] + depth, 0, H - 1)
         ok = np.zeros(g.size, bool)
-        for lean in (np.zeros_like(depth), np.rint(0.25 * depth).astype(np.intp)):   # upright, italic
+        for lean in (np.zeros_like(depth), np.rint(ITALIC_SLANT * depth).astype(np.intp)):   # upright, italic
             xs = np.clip(col[:, None] - lean[:, None] + off[None, :], 0, W - 1)
             row = labels[r[:, None], xs] == g[:, None]                                    # (P, 2 half + 1)
             # the run of ink through the centre (or a pixel either side of it)
@@ -847,7 +863,7 @@ def stem_below(labels: np.ndarray, g: np.ndarray, cx: np.ndarray, y1: np.ndarray
             gap_left = np.where(~row & (j < start[:, None]), j, -1).max(axis=1)
             gap_right = np.where(~row & (j > start[:, None]), j, off.size).min(axis=1)
             run = gap_right - gap_left - 1
-            ok |= centre & (gap_left >= 0) & (gap_right < off.size) & (run <= 2 * s + 2)
+            ok |= centre & (gap_left >= 0) & (gap_right < off.size) & (run <= STEM_RUN * s + 2)
         found &= ok
     return found
 
