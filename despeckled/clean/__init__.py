@@ -4,7 +4,7 @@ The pipeline (:func:`clean_page`), stage by stage:
 
 1. :func:`~despeckled.clean.gray.to_gray` -- any pixel layout to 8-bit gray.
 2. Optional median (3 px, 5 px at >= 450 dpi).
-3. Threshold (:func:`~despeckled.clean.pipeline.binarize`): ``adaptive``
+3. Threshold (:func:`~despeckled.clean.threshold.binarize`): ``adaptive``
    divides the page by a low-resolution paper estimate (max filter over
    1.5 mm) and applies Otsu, plus raw dark cores; or ``otsu``; or ``fixed``.
 4. Components (:func:`~despeckled.clean.components.label_components`):
@@ -12,7 +12,8 @@ The pipeline (:func:`clean_page`), stage by stage:
    on a 2x max-pooled mask; the output stays full resolution.
 5. Scale (:func:`~despeckled.clean.scale.estimate_scale`): stroke width and
    x-height measured from the page's letters, DPI only as a fallback.
-6. Decisions (:func:`~despeckled.clean.pipeline.classify`): glyphs are kept;
+6. Decisions (:func:`~despeckled.clean.rules.classify` over the shared
+   context :func:`~despeckled.clean.marks.marks_of`): glyphs are kept;
    small marks are kept only in text positions (i-dots and accents above a
    letter at dot height, periods and commas on the baseline after a letter,
    hyphens, quotes, colons, umlauts, ellipses, leaders, halftone lattices)
@@ -20,9 +21,11 @@ The pipeline (:func:`clean_page`), stage by stage:
    the text lines are dust; faint components (hysteresis) are show-through.
    All relations come from one vectorised grid join of marks against letter
    boxes (:func:`~despeckled.clean.context.points_in_boxes`) -- no Python
-   loop over components or pixels.
+   loop over components or pixels. Each rule is a named function in
+   :mod:`~despeckled.clean.rules`, and ``PageResult.components`` records
+   which rule kept or removed every component (:class:`~despeckled.clean.rules.Rule`).
 7. Output: ``binary`` (0 = ink) or ``gray`` (original pixels, removed marks
-   painted with the local paper colour), with ``removed`` / ``kept_small``
+   painted with the local paper colour, :mod:`~despeckled.clean.paint`), with ``removed`` / ``kept_small``
    masks for the overlay and ``stats``.
 """
 

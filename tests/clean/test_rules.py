@@ -1,0 +1,275 @@
+"""Each keep/remove rule on a tiny hand-drawn page.
+
+Scale: stroke width S = 3 px, x-height X = 12 px (taken as measured), so
+glyphs are at least 6 px across and a 3x3 dot is a mark but not tiny. The
+text line's letters are solid 9 x 12 blocks ('o's) standing on row BASE.
+Coordinates are inclusive (y0, y1, x0, x1).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from despeckled.clean import CleanParams, clean_page
+from despeckled.clean import rules as R
+from despeckled.clean.marks import marks_of_ink
+
+S, X = 3.0, 12.0
+BASE = 31
+
+
+def page(h: int = 60, w: int = 120) -> np.ndarray:
+    return np.zeros((h, w), np.uint8)
+
+
+def box(ink: np.ndarray, y0: int, y1: int, x0: int, x1: int) -> None:
+    ink[y0:y1 + 1, x0:x1 + 1] = 1
+
+
+def letters(ink: np.ndarray, x0: int, n: int, gap: int = 3) -> int:
+    """``n`` solid x-height letters from column ``x0``; the column after the last."""
+    x = x0
+    for _ in range(n):
+        box(ink, BASE - 11, BASE, x, x + 8)
+        x += 9 + gap
+    return x - gap
+
+
+def marks(ink, **kw):
+    return marks_of_ink(ink, S, X, CleanParams(**kw))
+
+
+def at(m, rule_out: np.ndarray, y: int, x: int) -> bool:
+    """The rule's verdict for the component under pixel (y, x)."""
+    label = int(m.c.labels[y, x])
+    assert label > 0, "no ink there"
+    return bool(rule_out[label])
+
+
+def test_i_dot_over_a_stem_is_an_i_dot_and_over_a_ring_is_not():
+    ink = page()
+    box(ink, 20, 31, 20, 22)                          # an i's stem
+    box(ink, 14, 16, 20, 22)                          # its dot
+    box(ink, 20, 31, 40, 51); ink[23:29, 43:49] = 0   # an 'o' (a ring)
+    box(ink, 14, 16, 45, 47)                          # the same dot over it
+    m = marks(ink)
+    out = R.i_dot(m)
+    assert at(m, out, 15, 21)
+    assert not at(m, out, 15, 46)
+
+
+def test_period_on_the_baseline_after_a_letter_but_not_floating_mid_line():
+    ink = page()
+    end = letters(ink, 10, 3)
+    box(ink, 29, 31, end + 3, end + 5)                # on the baseline
+    end2 = letters(ink, 60, 3)
+    box(ink, 23, 25, end2 + 3, end2 + 5)              # lifted half an x-height
+    m = marks(ink)
+    out = R.period(m)
+    assert at(m, out, 30, end + 4)
+    assert not at(m, out, 24, end2 + 4)
+
+
+def test_hyphen_at_mid_line_but_not_on_the_baseline():
+    ink = page()
+    end = letters(ink, 10, 3)
+    box(ink, 25, 26, end + 3, end + 7)                # 5 x 2 at mid-line
+    end2 = letters(ink, 60, 3)
+    box(ink, 30, 31, end2 + 3, end2 + 7)              # the same bar on the baseline
+    m = marks(ink)
+    out = R.hyphen(m)
+    assert at(m, out, 25, end + 5)
+    assert not at(m, out, 30, end2 + 5)
+
+
+def test_quote_high_beside_a_letter_but_not_low():
+    ink = page()
+    end = letters(ink, 10, 3)
+    box(ink, 18, 22, end + 3, end + 4)                # 2 x 5, top of the line
+    end2 = letters(ink, 60, 3)
+    box(ink, 27, 31, end2 + 3, end2 + 4)              # the same mark on the baseline
+    m = marks(ink)
+    out = R.quote(m)
+    assert at(m, out, 20, end + 3)
+    assert not at(m, out, 29, end2 + 3)
+
+
+def test_the_dot_of_an_exclamation_mark_under_its_stem():
+    ink = page()
+    end = letters(ink, 10, 3)
+    box(ink, 16, 27, end + 4, end + 6)                # the stem stops short of the baseline
+    box(ink, 29, 31, end + 4, end + 6)                # the dot on the baseline
+    end2 = letters(ink, 60, 3)
+    box(ink, 34, 36, end2 - 5, end2 - 3)              # a dot under a letter, below the baseline
+    m = marks(ink)
+    out = R.under_stem(m)
+    assert at(m, out, 30, end + 5)
+    assert not at(m, out, 35, end2 - 4)
+
+
+def test_dotted_zero_centred_inside_a_figure():
+    ink = page()
+    for x0 in (20, 50):
+        box(ink, 11, 31, x0, x0 + 11); ink[14:29, x0 + 3:x0 + 9] = 0   # a zero, 12 x 21
+    box(ink, 20, 22, 24, 26)                          # its dot, centred
+    box(ink, 15, 17, 54, 56)                          # a dot high inside the other
+    m = marks(ink)
+    out = R.dotted_zero(m)
+    assert at(m, out, 21, 25)
+    assert not at(m, out, 16, 55)
+
+
+def test_crowded_keeps_marks_with_a_neighbour_only_at_low_resolution():
+    ink = page()
+    box(ink, 10, 11, 10, 11); box(ink, 10, 11, 13, 14)    # two marks 1 px apart
+    box(ink, 40, 41, 80, 81)                              # one alone
+    low = marks_of_ink(ink, 1.0, 6.0)
+    assert low.low_res
+    out = R.crowded(low)
+    assert at(low, out, 10, 10) and not at(low, out, 40, 80)
+    assert not R.crowded(marks(ink)).any()
+
+
+def test_darkness_rejects_a_mark_lighter_than_the_page_marks():
+    ink, levels = page(40, 200), np.full((40, 200), 255, np.uint8)
+    for i in range(10):
+        box(ink, 10, 12, 10 + 15 * i, 12 + 15 * i)
+        levels[10:13, 10 + 15 * i:13 + 15 * i] = 0
+    box(ink, 30, 32, 100, 102)
+    levels[30:33, 100:103] = 200                          # a light speck
+    m = marks_of_ink(ink, S, X, levels=levels)
+    in_text = m.mark & (m.cy < 20)
+    out = R.darkness(m, in_text)
+    assert at(m, out, 11, 11)
+    assert not at(m, out, 31, 101)
+
+
+def _pairs(m):
+    return R.mark_pairs(m, np.ones(m.n, bool))
+
+
+def test_umlaut_two_dots_over_a_letter_but_not_one():
+    ink = page()
+    box(ink, 20, 31, 20, 28)
+    box(ink, 14, 16, 20, 22); box(ink, 14, 16, 25, 27)    # two dots over it
+    box(ink, 20, 31, 60, 68)
+    box(ink, 14, 16, 60, 62)                              # one dot, off-centre
+    m = marks(ink)
+    out = R.umlaut(m, _pairs(m))
+    assert at(m, out, 15, 21) and at(m, out, 15, 26)
+    assert not at(m, out, 15, 61)
+
+
+def test_double_quote_two_tall_marks_high_on_a_line():
+    ink = page()
+    end = letters(ink, 10, 3)
+    box(ink, 18, 22, end + 3, end + 4); box(ink, 18, 22, end + 7, end + 8)
+    end2 = letters(ink, 60, 3)
+    box(ink, 18, 22, end2 + 3, end2 + 4)                  # a single quote
+    m = marks(ink)
+    out = R.double_quote(m, _pairs(m))
+    assert at(m, out, 20, end + 3) and at(m, out, 20, end + 7)
+    assert not at(m, out, 20, end2 + 3)
+
+
+def test_pair_keeps_the_upper_dot_of_a_colon_only_beside_a_kept_dot():
+    ink = page()
+    end = letters(ink, 10, 3)
+    box(ink, 29, 31, end + 3, end + 5)                    # lower dot
+    box(ink, 22, 24, end + 3, end + 5)                    # upper dot
+    m = marks(ink)
+    mp = _pairs(m)
+    lower, upper = int(m.c.labels[30, end + 4]), int(m.c.labels[23, end + 4])
+    kept = np.zeros(m.n, bool)
+    assert not R.pair(m, mp, kept)[upper]
+    kept[lower] = True
+    out = R.pair(m, mp, kept)
+    assert out[upper] and not kept[upper]                 # (the input is not modified)
+
+
+def test_leader_a_row_of_dots_but_not_a_lone_dot():
+    ink = page()
+    for i in range(5):
+        box(ink, 20, 22, 10 + 8 * i, 12 + 8 * i)
+    box(ink, 45, 47, 100, 102)
+    m = marks(ink)
+    out = R.leader(m, _pairs(m))
+    assert at(m, out, 21, 27)
+    assert not at(m, out, 46, 101)
+
+
+def test_halftone_a_dense_lattice_but_not_sparse_dots():
+    ink = page(100, 200)
+    for y in range(5, 80, 5):
+        for x in range(5, 80, 5):
+            box(ink, y, y + 1, x, x + 1)                  # a screen: 2x2 dots every 5 px
+    for y in range(5, 80, 15):
+        for x in range(120, 195, 15):
+            box(ink, y, y + 1, x, x + 1)                  # sparse dots
+    m = marks(ink)
+    out = R.halftone(m)
+    assert at(m, out, 40, 40)
+    assert not at(m, out, 35, 135)
+
+
+def test_picture_keeps_the_dots_strewn_in_a_pictures_box():
+    ink = page(130, 280)
+    for x0 in (10, 150):
+        box(ink, 10, 109, x0, x0 + 99); ink[22:98, x0 + 12:x0 + 88] = 0    # a frame, 12 px thick
+    for y in range(24, 96, 6):
+        for x in range(24, 96, 6):
+            box(ink, y, y + 1, x, x + 1)                  # many dots in the first
+    for y in (30, 60, 90):
+        box(ink, y, y + 1, 200, 201)                      # a few in the second
+    m = marks(ink)
+    out = R.picture(m)
+    assert at(m, out, 30, 30)
+    assert not at(m, out, 60, 200)
+
+
+def test_dust_an_isolated_blob_but_not_a_letter_on_a_line():
+    ink = page()
+    box(ink, 40, 47, 100, 107)                            # 8 x 8, far from text
+    end = letters(ink, 10, 4)
+    box(ink, 24, 31, end + 4, end + 11)                   # the same blob ending a text line
+    m = marks(ink)
+    kept = np.zeros(m.n, bool)
+    out = R.dust(m, kept)
+    assert at(m, out, 43, 103)
+    assert not at(m, out, 28, end + 6)
+    assert not R.dust(marks(ink, remove_dust=False), kept).any()
+
+
+def test_classify_names_a_rule_for_every_component():
+    ink = page()
+    box(ink, 20, 31, 20, 22); box(ink, 14, 16, 20, 22)    # an i
+    end = letters(ink, 30, 3)
+    box(ink, 29, 31, end + 3, end + 5)                    # a period
+    box(ink, 50, 50, 100, 100)                            # a one-pixel speck
+    box(ink, 45, 47, 60, 62)                              # a dot alone
+    box(ink, 40, 47, 100, 107)                            # dust
+    m = marks(ink)
+    d = R.classify(m)
+    name = {(y, x): R.RULE_NAMES[d.rule[m.c.labels[y, x]]] for y, x in
+            ((15, 21), (25, 21), (30, end + 4), (50, 100), (46, 61), (43, 103))}
+    assert name == {(15, 21): "i-dot", (25, 21): "glyph", (30, end + 4): "period",
+                    (50, 100): "tiny", (46, 61): "no-context", (43, 103): "dust"}
+    removed = R.is_removal(d.rule)
+    assert np.array_equal(removed[1:], (d.speck | d.dust)[1:])
+    assert np.array_equal(d.kept_small, m.mark & ~removed)
+
+
+@pytest.mark.parametrize("mode", ["binary", "gray"])
+def test_page_result_table_agrees_with_the_removed_mask(layout, mode):
+    r = clean_page(layout.page, CleanParams(mode=mode))
+    t = r.components
+    assert t.label.size == r.stats["components"] and t.reduction == 1
+    assert np.array_equal(t.removed, R.is_removal(t.rule))
+    # every removed pixel lies in a box of a removed component
+    ys, xs = np.nonzero(r.removed)
+    gone = t.removed
+    inside = ((ys[:, None] >= t.y0[gone]) & (ys[:, None] <= t.y1[gone])
+              & (xs[:, None] >= t.x0[gone]) & (xs[:, None] <= t.x1[gone])).any(axis=1)
+    assert inside.all()
+    assert {"glyph", "i-dot", "period", "dust"} <= set(t.rule_names())
