@@ -24,15 +24,16 @@ from typing import Any
 
 import numpy as np
 
-from despeckled.io import images
 from despeckled.clean import CleanParams, PageResult, clean_page
+from despeckled.io import images
 from despeckled.io.fsutil import copy_no_clobber
+from despeckled.io.pages import Limits, Page, PageSource
 
 
-PageMap = Callable[[Iterator[images.Page], CleanParams], Iterator[tuple[images.Page, PageResult]]]
+PageMap = Callable[[Iterator[Page], CleanParams], Iterator[tuple[Page, PageResult]]]
 
 
-def page_dpi(page: images.Page) -> float | None:
+def page_dpi(page: Page) -> float | None:
     """The DPI hint handed to the engine: the file's horizontal resolution."""
     return page.dpi[0] if page.dpi else None
 
@@ -118,7 +119,7 @@ def clean_file(
     *,
     out_name: str | None = None,
     out_format: str | None = None,
-    limits: images.Limits | None = None,
+    limits: Limits | None = None,
     show_removed: Path | None = None,
     force_pdf: bool = False,
     page_map: PageMap | None = None,
@@ -142,7 +143,7 @@ def clean_file(
         so a JPEG in binary mode still becomes a PNG.
     out_format : str, optional
         ``png``, ``tiff``, ``jpeg``, ``bmp`` or ``pdf`` (see :func:`output_format`).
-    limits : images.Limits, optional
+    limits : Limits, optional
     show_removed : Path, optional
         Write a before/after overlay per page here (a folder or a file name;
         see :func:`_overlay_target`).
@@ -151,7 +152,7 @@ def clean_file(
         (it has a text layer).
     page_map : callable, optional
         For a multi-page file: ``page_map(pages, params)`` takes the iterator
-        of :class:`~despeckled.io.images.Page` and yields ``(page, PageResult)``
+        of :class:`~despeckled.io.pages.Page` and yields ``(page, PageResult)``
         in page order - e.g. cleaning several pages at once in worker
         processes (``despeckled clean`` with fewer files than cores). Pages
         are still read and written here, one after another.
@@ -174,6 +175,7 @@ def clean_file(
     src = Path(src)
     out_dir = Path(out_dir)
     report = FileReport(src, None)
+    source: PageSource
     with images.open_source(src, limits) as source:
         named = images.format_for_suffix(out_name) if out_name else None
         if out_format is None and named and named != source.format:
@@ -220,7 +222,7 @@ def clean_file(
     return report
 
 
-def _write_overlay(page: images.Page, result, target: Path, src: Path, page_count: int) -> Path:
+def _write_overlay(page: Page, result, target: Path, src: Path, page_count: int) -> Path:
     from despeckled.clean.overlay import removed_overlay
 
     rgb = removed_overlay(page.pixels, result.removed, result.kept_small)

@@ -1,9 +1,10 @@
 """Scanned PDFs in, cleaned PDFs out.
 
 ``despeckled.io.images`` sniffs ``%PDF`` and hands PDF files to this module, which
-speaks the same protocol as the image readers and writers:
+speaks the same :class:`~despeckled.io.pages.PageSource` /
+:class:`~despeckled.io.pages.PageSink` protocol as the raster readers and writers:
 
-* :class:`PdfSource` - ``.pages()`` yields one :class:`~despeckled.io.images.Page`
+* :class:`PdfSource` - ``.pages()`` yields one :class:`~despeckled.io.pages.Page`
   at a time. A *plain* page (its content draws one raster image, upright, and
   nothing else) yields the embedded image exactly as stored: JPEG bytes
   decoded, Flate/LZW samples unpacked, CCITT G4 decoded - no re-render. Any
@@ -76,7 +77,8 @@ import pikepdf
 from PIL import Image
 
 from despeckled import errors
-from despeckled.io import images
+from despeckled.io.formats import estimate_jpeg_quality as _quality_of_table
+from despeckled.io.pages import Limits, Page
 
 #: PDF spec: the header must appear in the first 1024 bytes, and readers look
 #: for the end-of-file marker in the last 1024 bytes.
@@ -115,12 +117,6 @@ def is_pdf_header(head: bytes) -> bool:
     return b"%PDF-" in head[:_HEAD_WINDOW]
 
 
-def sniff(path: str | Path) -> bool:
-    """True when the file at ``path`` starts like a PDF (reads 1 KiB)."""
-    with open(path, "rb") as f:
-        return is_pdf_header(f.read(_HEAD_WINDOW))
-
-
 # --------------------------------------------------------------------------
 # Geometry helpers (PDF matrices are (a, b, c, d, e, f) tuples)
 
@@ -152,7 +148,7 @@ def _box(obj: Any) -> tuple[float, float, float, float] | None:
 def estimate_jpeg_quality(tables: dict[int, list[int]] | None) -> int | None:
     """The IJG quality (1-100) a JPEG was saved with, from Pillow's
     ``quantization`` tables (its luminance table, ``tables[0]``), by
-    :func:`despeckled.io.images.estimate_jpeg_quality`.
+    :func:`despeckled.io.formats.estimate_jpeg_quality`.
 
     >>> import io
     >>> buf = io.BytesIO()
@@ -162,7 +158,7 @@ def estimate_jpeg_quality(tables: dict[int, list[int]] | None) -> int | None:
     """
     if not tables or 0 not in tables:
         return None
-    return images.estimate_jpeg_quality(tables[0])
+    return _quality_of_table(tables[0])
 
 
 # --------------------------------------------------------------------------
@@ -423,7 +419,7 @@ def _open(path: Path) -> pikepdf.Pdf:
         raise _malformed(path, exc) from None
 
 
-def _check_limits(path: Path, pdf: pikepdf.Pdf, limits: images.Limits) -> int:
+def _check_limits(path: Path, pdf: pikepdf.Pdf, limits: Limits) -> int:
     n = len(pdf.pages)
     if n == 0:
         raise errors.BadInputError("PDF has no pages", reason="malformed_pdf", path=str(path))
@@ -434,7 +430,7 @@ def _check_limits(path: Path, pdf: pikepdf.Pdf, limits: images.Limits) -> int:
     return n
 
 
-def _check_image_limits(path: Path, index: int, scan: _PageScan, limits: images.Limits) -> None:
+def _check_image_limits(path: Path, index: int, scan: _PageScan, limits: Limits) -> None:
     for placed in scan.images:
         w, h = _image_dims(placed.obj)
         if w <= 0 or h <= 0:
@@ -451,8 +447,8 @@ def _check_image_limits(path: Path, index: int, scan: _PageScan, limits: images.
 # Source
 
 
-def _make_page(pixels: np.ndarray, dpi: tuple[float, float], index: int, info: dict) -> images.Page:
-    return images.Page(pixels, dpi, index, info)
+def _make_page(pixels: np.ndarray, dpi: tuple[float, float], index: int, info: dict) -> Page:
+    return Page(pixels, dpi, index, info)
 
 
 class PdfSource:
@@ -472,9 +468,9 @@ class PdfSource:
 
     format = "pdf"
 
-    def __init__(self, path: str | Path, limits: images.Limits | None = None) -> None:
+    def __init__(self, path: str | Path, limits: Limits | None = None) -> None:
         self.path = Path(path)
-        self.limits = limits or images.Limits()
+        self.limits = limits or Limits()
         self._pdfium = None
         _check_envelope(self.path)
         self._pdf: pikepdf.Pdf | None = _open(self.path)
@@ -543,11 +539,8 @@ class PdfSource:
         return None
 
     # -- pages
-    def page_info(self, index: int) -> dict:
-        """Geometry and encoding of page ``index`` without decoding pixels."""
-        return self._guard(index, self._page_info, index)
-
     def _page_info(self, index: int) -> dict:
+        """Geometry and encoding of page ``index`` without decoding pixels."""
         page = self.pdf.pages[index]
         scan = self._scans[index]
         media = _box(page.obj.get("/MediaBox")) or (0.0, 0.0, 612.0, 792.0)
@@ -569,13 +562,13 @@ class PdfSource:
         }
         return info
 
-    def pages(self, gray: bool = False) -> Iterator[images.Page]:
+    def pages(self, gray: bool = False) -> Iterator[Page]:
         """Yield each page's pixels, one page at a time (see module docs).
         ``gray`` (only the luminance will be used) changes nothing here."""
         for index in range(self.page_count):
             yield self._guard(index, self._load_page, index)
 
-    def _load_page(self, index: int) -> images.Page:
+    def _load_page(self, index: int) -> Page:
         scan = self._scans[index]
         _check_image_limits(self.path, index, scan, self.limits)
         info = self._page_info(index)
@@ -589,7 +582,7 @@ class PdfSource:
             return _make_page(pixels, dpi, index, info)
         return self._render(index, scan, info)
 
-    def _render(self, index: int, scan: _PageScan, info: dict) -> images.Page:
+    def _render(self, index: int, scan: _PageScan, info: dict) -> Page:
         import pypdfium2 as pdfium
 
         dpis = [d for d in (_native_dpi(p) for p in scan.images) if d]
@@ -712,10 +705,6 @@ def _extract(obj: Any) -> tuple[np.ndarray, int | None]:
     finally:
         im.close()
     return pixels, quality
-
-
-def open_source(path: str | Path, limits: images.Limits | None = None) -> PdfSource:
-    return PdfSource(path, limits)
 
 
 # --------------------------------------------------------------------------
@@ -1176,7 +1165,7 @@ def _read_outline(pdf: pikepdf.Pdf) -> list[_OutlineNode]:
 # verify_complete
 
 
-def verify_complete(path: str | Path, limits: images.Limits | None = None) -> int:
+def verify_complete(path: str | Path, limits: Limits | None = None) -> int:
     """Check that a PDF is complete and within limits; return its page count.
 
     Raises
@@ -1191,7 +1180,7 @@ def verify_complete(path: str | Path, limits: images.Limits | None = None) -> in
         More pages than ``limits.max_pages`` or an image over ``limits.max_pixels``.
     """
     path = Path(path)
-    limits = limits or images.Limits()
+    limits = limits or Limits()
     _check_envelope(path)
     pdf = _open(path)
     try:
