@@ -77,6 +77,7 @@ import pikepdf
 from PIL import Image
 
 from despeckled import errors
+from despeckled.clean.gray import is_paper, to_uint8
 from despeckled.io.formats import estimate_jpeg_quality as _quality_of_table
 from despeckled.io.pages import Limits, Page
 
@@ -751,17 +752,6 @@ def _png_up(pixels: np.ndarray) -> bytes:
     return diff.tobytes()
 
 
-def _to_bilevel(image: np.ndarray) -> np.ndarray:
-    """Paper mask (True = white) of a page that should be stored bilevel."""
-    if image.dtype == bool:
-        return image
-    if image.ndim == 3:
-        image = image[..., :3].mean(axis=2)
-    if image.dtype == np.uint16:
-        return image >= 32768
-    return image >= 128
-
-
 def _is_two_level(image: np.ndarray) -> bool:
     if image.dtype == bool:
         return True
@@ -1010,7 +1000,7 @@ def _encode_image(image: np.ndarray, *, bilevel: bool, quality: int | None) -> t
     h, w = image.shape[:2]
     head = b"/Type /XObject /Subtype /Image /Width %d /Height %d" % (w, h)
     if bilevel or _is_two_level(image):
-        data = encode_g4(_to_bilevel(image))
+        data = encode_g4(is_paper(image))
         return (head + b" /ColorSpace /DeviceGray /BitsPerComponent 1 /Filter /CCITTFaxDecode"
                 b" /DecodeParms << /K -1 /Columns %d /Rows %d /BlackIs1 false >>" % (w, h)), data
     if image.ndim == 3:
@@ -1021,7 +1011,7 @@ def _encode_image(image: np.ndarray, *, bilevel: bool, quality: int | None) -> t
     colours = 1 if image.ndim == 2 else 3
     space = b"/DeviceGray" if colours == 1 else b"/DeviceRGB"
     if image.dtype != np.uint8 and image.dtype != np.uint16:
-        image = np.clip(image, 0, 255).astype(np.uint8)
+        image = to_uint8(image)
     if quality and image.dtype == np.uint8:
         buf = io.BytesIO()
         Image.fromarray(image).save(buf, format="JPEG", quality=int(quality), optimize=True)

@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image, ImageOps, TiffImagePlugin
 
 from despeckled import errors
+from despeckled.clean.gray import is_paper, to_uint8
 from despeckled.io.formats import estimate_jpeg_quality
 from despeckled.io.pages import Limits, Page, read_error
 
@@ -428,19 +429,17 @@ def _check_tiff_layout(fh, size: int, limits: Limits) -> list[int]:
 
 
 def _packed_white(image: np.ndarray) -> np.ndarray:
-    """``image`` (bool, True = white; or uint8, 0 = black, over 127 white) as
-    rows of bits, 8 pixels a byte, most significant first: ``(H, ceil(W/8))``
-    uint8, 1 = white (the layout of a Pillow mode '1' image and of a 1-bit
-    gray PNG or TIFF row)."""
+    """``image`` (bool, True = white; or gray levels, paper per
+    :func:`~despeckled.clean.gray.is_paper`) as rows of bits, 8 pixels a
+    byte, most significant first: ``(H, ceil(W/8))`` uint8, 1 = white (the
+    layout of a Pillow mode '1' image and of a 1-bit gray PNG or TIFF row)."""
     if image.ndim != 2:
         raise ValueError(f"a bilevel page must be 2-D, got shape {image.shape}")
-    white = image if image.dtype == bool else image > 127
-    return np.packbits(white, axis=1)
+    return np.packbits(is_paper(image), axis=1)
 
 
 def _bilevel_image(image: np.ndarray) -> Image.Image:
-    """A Pillow mode '1' image: ``image`` is bool (True = white) or uint8
-    (0 = black, anything else white)."""
+    """A Pillow mode '1' image of a bilevel page (see :func:`_packed_white`)."""
     h, w = image.shape[:2]
     return Image.frombytes("1", (w, h), _packed_white(image).tobytes())
 
@@ -462,7 +461,8 @@ def bilevel_png_bytes(image: np.ndarray, dpi: tuple[float, float] | None = None)
     Parameters
     ----------
     image : ndarray, shape (H, W)
-        bool (True = white) or uint8 (0 = black, over 127 white).
+        bool (True = white) or gray levels (paper where
+        :func:`~despeckled.clean.gray.is_paper`).
     dpi : (float, float), optional
         Written as the pHYs chunk (pixels per metre, rounded as Pillow does).
 
@@ -509,7 +509,7 @@ def _pil_image(image: np.ndarray) -> Image.Image:
         raise ValueError(f"unsupported pixel type {a.dtype}")
     if a.ndim == 3 and a.shape[2] in (3, 4):
         if a.dtype == np.uint16:
-            a = (a >> 8).astype(np.uint8)
+            a = to_uint8(a)
         if a.dtype != np.uint8:
             raise ValueError(f"unsupported pixel type {a.dtype}")
         return Image.fromarray(a)  # RGB or RGBA from the shape
@@ -525,7 +525,7 @@ def _flatten_alpha(im: Image.Image) -> Image.Image:
 
 def _as_8bit(im: Image.Image) -> Image.Image:
     if im.mode.startswith("I;16"):
-        return Image.fromarray((np.asarray(im) >> 8).astype(np.uint8))
+        return Image.fromarray(to_uint8(np.asarray(im).astype(np.uint16, copy=False)))
     return im
 
 
