@@ -433,8 +433,6 @@ def _packed_white(image: np.ndarray) -> np.ndarray:
     :func:`~despeckled.clean.gray.is_paper`) as rows of bits, 8 pixels a
     byte, most significant first: ``(H, ceil(W/8))`` uint8, 1 = white (the
     layout of a Pillow mode '1' image and of a 1-bit gray PNG or TIFF row)."""
-    if image.ndim != 2:
-        raise ValueError(f"a bilevel page must be 2-D, got shape {image.shape}")
     return np.packbits(is_paper(image), axis=1)
 
 
@@ -479,7 +477,7 @@ def bilevel_png_bytes(image: np.ndarray, dpi: tuple[float, float] | None = None)
     ('1', (11, 5), [300, 300], True)
     """
     bits = _packed_white(image)
-    h, w = image.shape
+    h, w = image.shape[:2]
     rows = np.empty((h, bits.shape[1] + 1), np.uint8)
     rows[:, 0] = 0
     rows[:, 1:] = bits
