@@ -148,6 +148,20 @@ def rename_noreplace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -
     os.unlink(src_b)
 
 
+def existing_ancestor(path: str | os.PathLike[str]) -> Path:
+    """``path`` itself when it exists, else its nearest existing parent (the
+    folder a missing one would be created in, and whose filesystem it gets).
+
+    >>> existing_ancestor("/proc/no/such/folder")
+    PosixPath('/proc')
+    """
+    path = Path(path)
+    for p in (path, *path.parents):
+        if p.exists():
+            return p
+    return Path("/")
+
+
 def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
     """True when ``a`` and ``b`` are two names for one inode."""
     try:
