@@ -73,7 +73,13 @@ _OTHER_IMAGE_MAGIC = {
 }
 
 
-def _other_image_kind(head: bytes) -> str | None:
+def other_image_kind(head: bytes) -> str | None:
+    """The name of an image format despeckled does not take, from a file's
+    first bytes, or ``None``.
+
+    >>> other_image_kind(b"GIF89a..."), other_image_kind(b"\\x89PNG")
+    ('GIF', None)
+    """
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "WebP"
     if head[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftypavif"):
@@ -84,10 +90,11 @@ def _other_image_kind(head: bytes) -> str | None:
     return None
 
 
-def _is_magic_prefix(head: bytes) -> bool:
+def is_magic_prefix(head: bytes) -> bool:
     """A very short file that may become an image once its writer goes on."""
     prefixes = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"%PDF-")
     return head.startswith(b"BM") or any(p.startswith(head) or head.startswith(p) for p in prefixes)
+
 
 # Standard JPEG luminance quantisation table (ITU T.81 Annex K), natural order.
 _STD_LUMA_Q = np.array([

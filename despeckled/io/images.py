@@ -45,11 +45,11 @@ from despeckled.io.formats import (  # noqa: F401 - the public names, importable
     FORMAT_SUFFIX,
     SINGLE_PAGE_FORMATS,
     SUPPORTED_EXTENSIONS,
-    _is_magic_prefix,
-    _other_image_kind,
     estimate_jpeg_quality,
     format_for_suffix,
+    is_magic_prefix,
     normalize_format,
+    other_image_kind,
     sniff_format,
 )
 from despeckled.io.fsutil import atomic_output
@@ -61,7 +61,8 @@ from despeckled.io.raster import RasterSource, bilevel_png_bytes, raster_writer 
 def open_source(path: str | os.PathLike[str], limits: Limits | None = None) -> Iterator[PageSource]:
     """Open an image (or PDF) file for reading, checking it before decoding.
 
-    Yields a :class:`~despeckled.io.raster.RasterSource` (or a ``despeckled.io.pdf.PdfSource`` for a PDF).
+    Yields a :class:`~despeckled.io.raster.RasterSource`, or a
+    :class:`~despeckled.io.pdf.PdfSource` for a PDF.
     Raises :class:`~despeckled.errors.BadInputError` subclasses for a file that
     is missing, a directory, unreadable, empty, not an image, of an
     unsupported kind, truncated or over ``limits``;
@@ -82,18 +83,19 @@ def open_source(path: str | os.PathLike[str], limits: Limits | None = None) -> I
         if st.st_size == 0:
             raise errors.EmptyInputError("the file is empty")
         if fmt is None:
-            other = _other_image_kind(head)
+            other = other_image_kind(head)
             if other:
                 raise errors.UnsupportedInputError(f"{other} images are not supported (PNG, JPEG, TIFF, BMP, PDF are)")
-            if len(head) < 18 and _is_magic_prefix(head):
+            if len(head) < 18 and is_magic_prefix(head):
                 raise errors.TruncatedInputError(f"truncated: only {len(head)} bytes so far")
             raise errors.NotAnImageError("not an image (no PNG, JPEG, TIFF, BMP or PDF signature)")
         fh.seek(0)
+        src: PageSource
         if fmt == "pdf":
             fh.close()
             src = _pdf_module().PdfSource(path, limits)
         else:
-            src: PageSource = RasterSource(path, fh, fmt, st.st_size, limits)
+            src = RasterSource(path, fh, fmt, st.st_size, limits)
     except OSError as exc:
         fh.close()
         raise read_error(exc) from exc
@@ -133,8 +135,9 @@ def verify_complete(path: str | os.PathLike[str], limits: Limits | None = None) 
     if sniff_format(head) == "pdf":
         return int(_pdf_module().verify_complete(path, limits))
     with open_source(path, limits) as src:
-        assert isinstance(src, RasterSource)
-        return src.decode_all()
+        if isinstance(src, RasterSource):
+            return src.decode_all()
+    return int(_pdf_module().verify_complete(path, limits))   # it became a PDF meanwhile
 
 
 

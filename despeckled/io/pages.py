@@ -28,7 +28,6 @@ limit is the configured one and the error is ours
 (:class:`~despeckled.errors.ImageTooLargeError`).
 """
 
-
 from __future__ import annotations
 
 import logging
@@ -49,7 +48,7 @@ from despeckled.io.errnos import is_transient
 Image.MAX_IMAGE_PIXELS = None
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 # Pillow warns (UserWarning: "Corrupt EXIF data", "Truncated File Read", ...)
-# about things this module turns into errors or ignores on purpose; in a
+# about things the readers turn into errors or ignores on purpose; in a
 # service those warnings are stray stderr lines. A process-wide filter, set
 # once, because warnings.catch_warnings() is not thread-safe.
 warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
@@ -151,6 +150,8 @@ class PageSink(Protocol):
 
 
 def read_error(exc: OSError, what: str = "cannot read the file") -> errors.DespeckledError:
+    """An OSError while reading: a bad input (missing, unreadable, a folder)
+    or, for an errno that may pass (:mod:`despeckled.io.errnos`), transient."""
     if isinstance(exc, FileNotFoundError):
         return errors.BadInputError("the file does not exist (any more)", reason="missing")
     if isinstance(exc, PermissionError):
