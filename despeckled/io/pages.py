@@ -35,7 +35,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from PIL import Image, ImageFile
@@ -108,6 +108,7 @@ class Page:
 
 
 
+@runtime_checkable
 class PageSource(Protocol):
     """An open input file, read one page at a time (raster or PDF).
 
@@ -129,6 +130,7 @@ class PageSource(Protocol):
     def close(self) -> None: ...
 
 
+@runtime_checkable
 class PageSink(Protocol):
     """An output file being written at a temp path, one page at a time.
 
