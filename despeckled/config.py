@@ -727,19 +727,19 @@ def _layout_findings(watches: list[ResolvedWatch]) -> list[tuple[str, str]]:
             real = _real(getattr(w, role))
             for j, inp in enumerate(inputs):
                 if _inside(real, inp):
-                    found.append((f"{role} folder inside a watched input",
+                    found.append((f"a loop: {role} folder inside the watched input",
                                   f"watch[{i}].{role}: {getattr(w, role)} lies inside watch[{j}].input "
                                   f"{watches[j].input}: files filed there would be picked up again"))
         for j, inp in enumerate(inputs[:i]):
             if inp == inputs[i]:
-                found.append(("watch inputs overlap", f"watch[{i}].input: {w.input} is also watch[{j}].input: "
+                found.append(("a race: watch inputs overlap", f"watch[{i}].input: {w.input} is also watch[{j}].input: "
                                                       "two watches would race for each file"))
             elif _inside(inputs[i], inp) or _inside(inp, inputs[i]):
-                found.append(("watch inputs overlap", f"watch[{i}].input: {w.input} and watch[{j}].input "
+                found.append(("a race: watch inputs overlap", f"watch[{i}].input: {w.input} and watch[{j}].input "
                                                       f"{watches[j].input} are nested: watch inputs overlap, "
                                                       "two watches would race for the inner one's files"))
         if claim_crosses_filesystems(w):
-            found.append(("a claim would cross filesystems",
+            found.append(("a non-atomic claim: a work folder on another filesystem",
                           f"watch[{i}].input: {w.input} and its work folder {claim_folder(w)} are on different "
                           "filesystems: claiming a file by rename would not be atomic"))
     return found
@@ -764,10 +764,10 @@ def check_layout(watches: list[ResolvedWatch]) -> None:
     >>> check_layout([w])
     Traceback (most recent call last):
     ...
-    despeckled.errors.ConfigError: unsafe folder layout (output folder inside a watched input)
+    despeckled.errors.ConfigError: the configuration would make a loop: output folder inside the watched input
       - watch[0].output: /s/in/clean lies inside watch[0].input /s/in: files filed there would be picked up again
     """
     found = _layout_findings(watches)
     if found:
         kinds = list(dict.fromkeys(kind for kind, _ in found))
-        raise ConfigError(f"unsafe folder layout ({'; '.join(kinds)})", [p for _, p in found])
+        raise ConfigError(f"the configuration would make {'; '.join(kinds)}", [p for _, p in found])

@@ -85,6 +85,6 @@ def test_check_layout_headline_names_each_kind_once(tmp_path):
     cfg.write_text(cfg.read_text().replace('output = "out2"', 'output = "in/sub/clean"'))
     with pytest.raises(ConfigError) as err:
         check_layout(load_config(cfg).resolved_watches())
-    assert err.value.message == ("unsafe folder layout (output folder inside a watched input; "
-                                 "watch inputs overlap)")
+    assert err.value.message == ("the configuration would make a loop: output folder inside the watched input; "
+                                 "a race: watch inputs overlap")
     assert len(err.value.problems) == 3     # inside watch[0].input, inside watch[1].input, nested
