@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from despeckled.clean import CleanParams, PageResult, clean_page
 from despeckled.io import images
+from despeckled.clean import CleanParams, PageResult, clean_page
 from despeckled.io.fsutil import copy_no_clobber
 from despeckled.io.pages import Limits, Page, PageSource
 
@@ -143,7 +143,7 @@ def clean_file(
         so a JPEG in binary mode still becomes a PNG.
     out_format : str, optional
         ``png``, ``tiff``, ``jpeg``, ``bmp`` or ``pdf`` (see :func:`output_format`).
-    limits : Limits, optional
+    limits : images.Limits, optional
     show_removed : Path, optional
         Write a before/after overlay per page here (a folder or a file name;
         see :func:`_overlay_target`).
@@ -152,7 +152,7 @@ def clean_file(
         (it has a text layer).
     page_map : callable, optional
         For a multi-page file: ``page_map(pages, params)`` takes the iterator
-        of :class:`~despeckled.io.pages.Page` and yields ``(page, PageResult)``
+        of :class:`~despeckled.io.images.Page` and yields ``(page, PageResult)``
         in page order - e.g. cleaning several pages at once in worker
         processes (``despeckled clean`` with fewer files than cores). Pages
         are still read and written here, one after another.
