@@ -25,8 +25,9 @@ Contract (other modules rely on exactly this):
 
 The layers below: :mod:`~despeckled.io.formats` (names and magic bytes),
 :mod:`~despeckled.io.pages` (``Page``, ``Limits``, the protocol, errors),
-:mod:`~despeckled.io.raster` and :mod:`~despeckled.io.pdf` (the readers and
-writers). Only this module knows both of them.
+:mod:`~despeckled.io.raster`, :mod:`~despeckled.io.pdf` and
+:mod:`~despeckled.io.pdf_write` (the readers and writers). Only this module
+knows all of them.
 """
 
 from __future__ import annotations
@@ -117,6 +118,14 @@ def _pdf_module():
     return pdf
 
 
+def _pdf_sink(tmp: Path, source: Any) -> PageSink:
+    try:
+        from despeckled.io.pdf_write import PdfSink
+    except ImportError as exc:
+        raise errors.UnsupportedInputError(f"PDF support is not available ({exc})") from exc
+    return PdfSink(tmp, source)
+
+
 def verify_complete(path: str | os.PathLike[str], limits: Limits | None = None) -> int:
     """Decode every page of ``path`` fully and return the page count.
 
@@ -158,7 +167,7 @@ class Sink:
         self.tmp = tmp
         self.format = fmt
         self.path: Path | None = None
-        self._writer: PageSink = _pdf_module().PdfSink(tmp, source) if fmt == "pdf" else raster_writer(tmp, fmt)
+        self._writer: PageSink = _pdf_sink(tmp, source) if fmt == "pdf" else raster_writer(tmp, fmt)
 
     @property
     def pages(self) -> int:

@@ -12,7 +12,8 @@ from despeckled import errors
 from despeckled.io import images
 from despeckled.io.errnos import TRANSIENT_ERRNOS
 from despeckled.io.pages import PageSink, PageSource, read_error, write_error
-from despeckled.io.pdf import PdfSink, PdfSource
+from despeckled.io.pdf import PdfSource
+from despeckled.io.pdf_write import PdfSink
 from despeckled.io.raster import RasterSource, raster_writer
 
 
