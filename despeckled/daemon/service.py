@@ -36,7 +36,7 @@ from typing import Any
 
 from despeckled import __version__, log
 from despeckled.daemon import lifecycle, mounts
-from despeckled.config import AppConfig, ResolvedWatch, check_layout, load_config
+from despeckled.config import AppConfig, ResolvedWatch, load_config
 from despeckled.errors import ConfigError, DespeckledError
 from despeckled.daemon.lifecycle import Job, Outcome, WatchSpec
 from despeckled.daemon.pool import WorkerPool
@@ -44,6 +44,7 @@ from despeckled.daemon.readiness import Candidate, SettleTracker
 from despeckled.daemon.sdnotify import Notifier, watchdog_interval
 from despeckled.daemon.state import StateFile, choose_path
 from despeckled.daemon.watcher import Change, DefaultFilter, WatchSource
+from despeckled.config import check_layout  # the one layout check, shared with check-config
 
 
 @dataclass
