@@ -84,6 +84,20 @@ def numbered_name(name: str, n: int) -> str:
     return f"{stem}-{n}{dot}{rest}"
 
 
+def existing_ancestor(path: str | os.PathLike[str]) -> Path:
+    """``path`` itself when it exists, else its nearest existing parent (the
+    folder a missing one would be created in, and whose filesystem it gets).
+
+    >>> existing_ancestor("/proc/no/such/folder")
+    PosixPath('/proc')
+    """
+    path = Path(path)
+    for p in (path, *path.parents):
+        if p.exists():
+            return p
+    return Path("/")
+
+
 def fsync_dir(path: str | os.PathLike[str]) -> None:
     """fsync a directory so a rename in it survives power loss. Best effort:
     some network filesystems refuse to open or sync a directory."""
@@ -146,20 +160,6 @@ def rename_noreplace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -
         os.rename(src_b, dst_b)
         return
     os.unlink(src_b)
-
-
-def existing_ancestor(path: str | os.PathLike[str]) -> Path:
-    """``path`` itself when it exists, else its nearest existing parent (the
-    folder a missing one would be created in, and whose filesystem it gets).
-
-    >>> existing_ancestor("/proc/no/such/folder")
-    PosixPath('/proc')
-    """
-    path = Path(path)
-    for p in (path, *path.parents):
-        if p.exists():
-            return p
-    return Path("/")
 
 
 def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
