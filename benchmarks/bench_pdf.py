@@ -46,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from despeckled import process  # noqa: E402
 from despeckled.clean import CleanParams, clean_page  # noqa: E402
-from despeckled.io.pdf import encode_g4  # noqa: E402
+from despeckled.io.pdf_write import encode_g4  # noqa: E402
 from despeckled.testing.synth import make_page  # noqa: E402
 
 TARGET_BILEVEL_BYTES = 60_000

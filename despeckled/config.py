@@ -16,6 +16,10 @@ Contract other modules rely on:
   (list of :class:`WatchSettings`), ``log_format``, ``log_level``.
 * :meth:`AppConfig.resolved_watches` -> list of :class:`ResolvedWatch`, each
   with its effective daemon settings and cleaning parameters.
+* :func:`layout_problems(watches)` / :func:`check_layout(watches)`: where the
+  watches' folders lie (filing folders inside an input, same or nested
+  inputs, a claim across filesystems). ``run`` (at start and on SIGHUP) and
+  ``check-config`` both ask these, so they refuse exactly the same layouts.
 
 Strictness: an unknown key, in the file or as a ``DESPECKLED_`` variable, is
 an error that names it and suggests the likely intended key, so a renamed or
@@ -60,6 +64,7 @@ from pydantic_settings.exceptions import SettingsError
 
 from despeckled.clean import CleanParams
 from despeckled.errors import ConfigError
+from despeckled.io.fsutil import existing_ancestor
 
 from despeckled.config_source import CONFIG_ENV, DEFAULT_CONFIG_PATH, ENV_PREFIX  # noqa: F401 - re-exported
 
@@ -676,3 +681,93 @@ def _env_name_problem(rest: str) -> str | None:
                     f"{_env_name(done)}='[{{\"input\": \"...\", ...}}]'")
         return f"{_env_name(done)} is a single value and has no sub-key {part!r}"
     return None
+
+
+# --------------------------------------------------------------------------
+# Layout: where the watches' folders lie, checked the same way by `run`
+# (at start and on SIGHUP) and by `check-config`
+
+#: The folders a watch files into, besides its input.
+FILING_ROLES = ("output", "archive", "failed")
+
+
+def _real(p: Path) -> Path:
+    return Path(os.path.realpath(p))
+
+
+def _inside(child: Path, parent: Path) -> bool:
+    return child == parent or parent in child.parents
+
+
+def claim_folder(w: ResolvedWatch) -> Path:
+    """The folder the daemon's claim rename lands in (``<input>/.despeckled/work``):
+    a claim is one rename, so it must be on the input's filesystem."""
+    from despeckled.daemon.lifecycle import work_root  # the lifecycle owns the name
+
+    return work_root(w.input)
+
+
+def claim_crosses_filesystems(w: ResolvedWatch) -> bool:
+    """Whether claiming a file (one rename from the input into
+    :func:`claim_folder`) would cross filesystems, as far as the folders that
+    exist can tell (a folder not made yet is on its parent's filesystem)."""
+    inp, work = existing_ancestor(w.input), existing_ancestor(claim_folder(w))
+    if not (inp.is_dir() and work.is_dir()):
+        return False
+    return os.stat(inp).st_dev != os.stat(work).st_dev
+
+
+def _layout_findings(watches: list[ResolvedWatch]) -> list[tuple[str, str]]:
+    """``(kind, problem)`` for every way the folders would loop, race or
+    lose the claim's atomicity; ``kind`` is a short summary for a headline."""
+    found: list[tuple[str, str]] = []
+    inputs = [_real(w.input) for w in watches]
+    for i, w in enumerate(watches):
+        for role in FILING_ROLES:
+            real = _real(getattr(w, role))
+            for j, inp in enumerate(inputs):
+                if _inside(real, inp):
+                    found.append((f"a loop: {role} folder inside the watched input",
+                                  f"watch[{i}].{role}: {getattr(w, role)} lies inside watch[{j}].input "
+                                  f"{watches[j].input}: files filed there would be picked up again"))
+        for j, inp in enumerate(inputs[:i]):
+            if inp == inputs[i]:
+                found.append(("a race: watch inputs overlap", f"watch[{i}].input: {w.input} is also watch[{j}].input: "
+                                                      "two watches would race for each file"))
+            elif _inside(inputs[i], inp) or _inside(inp, inputs[i]):
+                found.append(("a race: watch inputs overlap", f"watch[{i}].input: {w.input} and watch[{j}].input "
+                                                      f"{watches[j].input} are nested: watch inputs overlap, "
+                                                      "two watches would race for the inner one's files"))
+        if claim_crosses_filesystems(w):
+            found.append(("a non-atomic claim: a work folder on another filesystem",
+                          f"watch[{i}].input: {w.input} and its work folder {claim_folder(w)} are on different "
+                          "filesystems: claiming a file by rename would not be atomic"))
+    return found
+
+
+def layout_problems(watches: list[ResolvedWatch]) -> list[str]:
+    """Every problem with where the watches' folders lie: an output, archive
+    or failed folder inside any watched input (symlinks followed), two
+    inputs that are the same folder or nested, and an input whose claim
+    folder is on another filesystem. ``[]`` when the layout is sound."""
+    return [problem for _, problem in _layout_findings(watches)]
+
+
+def check_layout(watches: list[ResolvedWatch]) -> None:
+    """Raise :class:`~despeckled.errors.ConfigError` listing
+    :func:`layout_problems`, if any: ``run`` refuses to start (or a SIGHUP
+    reload is refused) on exactly what ``check-config`` reports.
+
+    >>> w = ResolvedWatch(input="/s/in", output="/s/in/clean", archive="/s/a", failed="/s/f", polling="auto",
+    ...                   settle_seconds=1, poll_interval_seconds=1, stuck_after_seconds=9, output_format=None,
+    ...                   clean=CleanParams())
+    >>> check_layout([w])
+    Traceback (most recent call last):
+    ...
+    despeckled.errors.ConfigError: the configuration would make a loop: output folder inside the watched input
+      - watch[0].output: /s/in/clean lies inside watch[0].input /s/in: files filed there would be picked up again
+    """
+    found = _layout_findings(watches)
+    if found:
+        kinds = list(dict.fromkeys(kind for kind, _ in found))
+        raise ConfigError(f"the configuration would make {'; '.join(kinds)}", [p for _, p in found])

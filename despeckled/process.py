@@ -27,12 +27,13 @@ import numpy as np
 from despeckled.io import images
 from despeckled.clean import CleanParams, PageResult, clean_page
 from despeckled.io.fsutil import copy_no_clobber
+from despeckled.io.pages import Limits, Page, PageSource
 
 
-PageMap = Callable[[Iterator[images.Page], CleanParams], Iterator[tuple[images.Page, PageResult]]]
+PageMap = Callable[[Iterator[Page], CleanParams], Iterator[tuple[Page, PageResult]]]
 
 
-def page_dpi(page: images.Page) -> float | None:
+def page_dpi(page: Page) -> float | None:
     """The DPI hint handed to the engine: the file's horizontal resolution."""
     return page.dpi[0] if page.dpi else None
 
@@ -118,7 +119,7 @@ def clean_file(
     *,
     out_name: str | None = None,
     out_format: str | None = None,
-    limits: images.Limits | None = None,
+    limits: Limits | None = None,
     show_removed: Path | None = None,
     force_pdf: bool = False,
     page_map: PageMap | None = None,
@@ -174,6 +175,7 @@ def clean_file(
     src = Path(src)
     out_dir = Path(out_dir)
     report = FileReport(src, None)
+    source: PageSource
     with images.open_source(src, limits) as source:
         named = images.format_for_suffix(out_name) if out_name else None
         if out_format is None and named and named != source.format:
@@ -220,7 +222,7 @@ def clean_file(
     return report
 
 
-def _write_overlay(page: images.Page, result, target: Path, src: Path, page_count: int) -> Path:
+def _write_overlay(page: Page, result, target: Path, src: Path, page_count: int) -> Path:
     from despeckled.clean.overlay import removed_overlay
 
     rgb = removed_overlay(page.pixels, result.removed, result.kept_small)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "despeckled"
 
@@ -99,7 +98,6 @@ def test_find_cycle_sees_a_cycle():
     assert find_cycle({"a": {"b"}, "b": set()}) is None
 
 
-@pytest.mark.xfail(strict=True, reason="io.images <-> io.pdf: being untangled (issue 9)")
 def test_no_import_cycle_inside_the_package():
     cycle = find_cycle(import_graph())
     assert cycle is None, "import cycle: " + " -> ".join(cycle)

@@ -1,9 +1,81 @@
-"""Grayscale conversion for every pixel layout the I/O layer hands over."""
+"""The one pixel convention: 8-bit levels, gray luminance, paper or ink.
+
+* :func:`to_uint8` - any sample type to 8-bit samples, layout kept (uint16
+  rounds to nearest: ``(v + 128) // 257``; bool is 0/255; float is 0..1).
+* :func:`to_gray` - any page layout to 8-bit luminance (RGBA on white paper).
+* :func:`is_paper` - the output binarisation: paper where the 8-bit gray is
+  128 or more, ink below. Every writer of a bilevel page uses it.
+"""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
+
+
+def to_uint8(pixels: np.ndarray) -> np.ndarray:
+    """The same samples as 8-bit levels, shape and channel order kept.
+
+    Parameters
+    ----------
+    pixels : ndarray, any shape
+        uint8 (returned as is), uint16 (rounded to nearest: ``(v + 128) //
+        257`` maps 0..65535 onto 0..255), bool (True = 255, paper) or float
+        (0.0 = black .. 1.0 = white, rounded, clipped).
+
+    Returns
+    -------
+    ndarray of uint8, same shape
+
+    Raises
+    ------
+    ValueError
+        For any other dtype.
+
+    Examples
+    --------
+    >>> to_uint8(np.array([0, 128, 511, 65535], dtype=np.uint16)).tolist()  # 511 >> 8 would be 1
+    [0, 0, 2, 255]
+    >>> to_uint8(np.array([True, False])).tolist(), to_uint8(np.array([0.5, 2.0])).tolist()
+    ([255, 0], [128, 255])
+    """
+    a = np.asarray(pixels)
+    if a.dtype == np.uint8:
+        return a
+    if a.dtype == np.uint16:
+        return ((a.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    if a.dtype == bool:
+        return a.view(np.uint8) * np.uint8(255)
+    if np.issubdtype(a.dtype, np.floating):
+        return np.clip(np.rint(a * 255.0), 0, 255).astype(np.uint8)
+    raise ValueError(f"unsupported pixel dtype {a.dtype}")
+
+
+def is_paper(pixels: np.ndarray) -> np.ndarray:
+    """The output binarisation: True (paper) where the page's 8-bit gray
+    (:func:`to_gray`) is 128 or more, False (ink) below.
+
+    Parameters
+    ----------
+    pixels : ndarray
+        Any layout :func:`to_gray` takes; a bool array (True = paper) is
+        returned as is.
+
+    Returns
+    -------
+    ndarray of bool, shape (H, W)
+
+    Examples
+    --------
+    >>> is_paper(np.array([[0, 127, 128, 255]], dtype=np.uint8)).tolist()
+    [[False, False, True, True]]
+    >>> is_paper(np.array([[32767, 32768]], dtype=np.uint16)).tolist()
+    [[False, True]]
+    """
+    a = np.asarray(pixels)
+    if a.dtype == bool and a.ndim == 2:
+        return a
+    return to_gray(a) >= 128
 
 
 def to_gray(pixels: np.ndarray) -> np.ndarray:
@@ -39,16 +111,7 @@ def to_gray(pixels: np.ndarray) -> np.ndarray:
         a = a[..., 0]
     if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)):
         raise ValueError(f"unsupported pixel array shape {a.shape}")
-    if a.dtype == bool:
-        a = a.view(np.uint8) * np.uint8(255)
-    elif a.dtype == np.uint16:
-        # round to nearest rather than truncate: (v + 128) // 257 maps 0..65535 onto 0..255
-        a = ((a.astype(np.uint32) + 128) // 257).astype(np.uint8)
-    elif a.dtype != np.uint8:
-        if np.issubdtype(a.dtype, np.floating):
-            a = np.clip(np.rint(a * 255.0), 0, 255).astype(np.uint8)
-        else:
-            raise ValueError(f"unsupported pixel dtype {a.dtype}")
+    a = to_uint8(a)
     if a.ndim == 2:
         return np.ascontiguousarray(a)
     if a.shape[2] == 4:

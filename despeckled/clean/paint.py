@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from despeckled.clean import threshold as th
-from despeckled.clean.gray import to_gray
+from despeckled.clean.gray import to_gray, to_uint8
 
 #: Width of the paper-colour window for painting removed marks (mm): wider
 #: than the largest removed blob, so the paint comes from paper beyond it.
@@ -46,9 +46,9 @@ def paint_removed(pixels: np.ndarray, shape: tuple[int, int], ry: np.ndarray, rx
     """
     a = np.asarray(pixels)
     if a.dtype == bool or a.dtype == np.uint16 or (a.ndim == 3 and a.shape[2] == 1):
-        base = to_gray(a) if a.ndim == 2 or a.shape[2] == 1 else _to_uint8(a)
+        base = to_gray(a) if a.ndim == 2 or a.shape[2] == 1 else to_uint8(a)
     else:
-        base = _to_uint8(a)
+        base = to_uint8(a)
     out = np.array(base, copy=True)
     if ry.size == 0:
         return out
@@ -70,13 +70,3 @@ def paint_removed(pixels: np.ndarray, shape: tuple[int, int], ry: np.ndarray, rx
     else:
         out[yy, xx, :3] = low[ly, lx].reshape(-1, 3)
     return out
-
-
-def _to_uint8(a: np.ndarray) -> np.ndarray:
-    if a.dtype == np.uint8:
-        return a
-    if a.dtype == np.uint16:
-        return ((a.astype(np.uint32) + 128) // 257).astype(np.uint8)
-    if a.dtype == bool:
-        return a.view(np.uint8) * np.uint8(255)
-    raise ValueError(f"unsupported pixel dtype {a.dtype}")

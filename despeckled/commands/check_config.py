@@ -6,10 +6,11 @@ folders it names:
 * each exists, or its nearest existing parent lets it be created;
 * each is writable (by the user running this command: run it as the service
   user, ``sudo -u despeckled despeckled check-config``);
-* no output/archive/failed folder lies inside a watched input, and no two
-  watches share an input;
-* claiming a file (a rename into the work folder) stays on one filesystem,
-  and where output/archive/failed live on another filesystem than the input
+* the layout :func:`despeckled.config.layout_problems` checks, which ``run``
+  refuses to start on: no output/archive/failed folder inside a watched
+  input, no two watches on the same or nested inputs, claiming a file (a
+  rename into the work folder) stays on one filesystem;
+* where output/archive/failed live on another filesystem than the input,
   the copy + fsync + unlink fallback is stated.
 
 It reports which watches are polled and why, prints the effective
@@ -30,14 +31,13 @@ from despeckled.errors import ConfigError
 
 if TYPE_CHECKING:
     from despeckled.config import AppConfig, ResolvedWatch
-from despeckled.io.fsutil import TEMP_MARKER
+from despeckled.io.fsutil import TEMP_MARKER, existing_ancestor
 
 try:  # the daemon's own decision, so check-config reports exactly what `run` does
     from despeckled.daemon.mounts import needs_polling
 except ImportError:  # pragma: no cover - only while mounts.py is missing
     needs_polling = None  # type: ignore[assignment]
 
-ROLES = ("output", "archive", "failed")
 #: systemd's RuntimeDirectory=despeckled[/NAME] lives here, created at service start.
 RUNTIME_ROOT = Path("/run/despeckled")
 
@@ -82,13 +82,6 @@ def run(args) -> int:
 # Checks (no output; return data)
 
 
-def _existing_ancestor(path: Path) -> Path:
-    for p in (path, *path.parents):
-        if p.exists():
-            return p
-    return Path("/")
-
-
 def _who() -> str:
     try:
         import pwd
@@ -114,7 +107,7 @@ def check_folder(path: Path, key: str, *, need_read: bool = False) -> tuple[list
             if why:
                 problems.append(f"{key}: {path} is not writable by {_who()}: {why}")
         return problems, notes, os.stat(path).st_dev
-    anc = _existing_ancestor(path)
+    anc = existing_ancestor(path)
     if not anc.is_dir():
         problems.append(f"{key}: {path} cannot be created: {anc} is not a folder")
         return problems, notes, None
@@ -141,66 +134,35 @@ def _write_probe(folder: Path) -> str | None:
     return None
 
 
-def _real(p: Path) -> Path:
-    return Path(os.path.realpath(p))
-
-
 def _inside(child: Path, parent: Path) -> bool:
     return child == parent or parent in child.parents
-
-
-def work_parent(w: ResolvedWatch) -> Path:
-    """The folder the daemon's claim rename lands in (``<input>/.despeckled/work``):
-    a claim is one rename, so it must be on the input's filesystem."""
-    try:
-        from despeckled.daemon.lifecycle import work_root
-    except ImportError:  # pragma: no cover
-        return w.input
-    return work_root(w.input)
 
 
 def check(cfg: AppConfig) -> dict[str, Any]:
     """Check every watch's folders; returns a JSON-able report with
     ``problems`` (fatal), and per watch its polling decision and notes."""
+    from despeckled.config import FILING_ROLES, claim_crosses_filesystems, claim_folder, layout_problems
+
     problems: list[str] = []
     notes: list[str] = []
     watches = cfg.resolved_watches()
     if not watches:
         problems.append("watch: no [[watch]] table: the daemon would have nothing to watch")
     out_watches = []
-    inputs = [(_real(w.input), i) for i, w in enumerate(watches)]
     for i, w in enumerate(watches):
         wnotes: list[str] = []
         devs: dict[str, int | None] = {}
-        for role in ("input", *ROLES):
+        for role in ("input", *FILING_ROLES):
             p, n, dev = check_folder(getattr(w, role), f"watch[{i}].{role}", need_read=role == "input")
             problems += p
             wnotes += n
             devs[role] = dev
-        # no output/archive/failed inside any watched input
-        for role in ROLES:
-            rp = _real(getattr(w, role))
-            for inp, j in inputs:
-                if _inside(rp, inp):
-                    problems.append(
-                        f"watch[{i}].{role}: {getattr(w, role)} lies inside watch[{j}].input {watches[j].input}: "
-                        "files filed there would be picked up again"
-                    )
-        for inp, j in inputs[:i]:
-            if inp == inputs[i][0]:
-                problems.append(f"watch[{i}].input: {w.input} is also watch[{j}].input: two watches would race for each file")
-        # the claim rename must stay on one filesystem
-        wp = work_parent(w)
-        anc = _existing_ancestor(wp)
-        wdev = os.stat(anc).st_dev if anc.is_dir() else None
+        # the claim rename must stay on one filesystem (a problem: see layout_problems below)
+        wp = claim_folder(w)
         claim = f"rename into {wp} within one filesystem (atomic)"
-        if devs["input"] is not None and wdev is not None and devs["input"] != wdev:
+        if claim_crosses_filesystems(w):
             claim = f"NOT atomic: {wp} is on another filesystem than the input"
-            problems.append(
-                f"watch[{i}].input: {w.input} and its work folder {wp} are on different filesystems: "
-                "claiming a file by rename would not be atomic"
-            )
-        for role in ROLES:
+        for role in FILING_ROLES:
             if devs["input"] is not None and devs[role] is not None and devs[role] != devs["input"]:
                 wnotes.append(
                     f"watch[{i}].{role}: on another filesystem than the input: files are copied there, "
@@ -225,6 +187,8 @@ def check(cfg: AppConfig) -> dict[str, Any]:
             "claim": claim,
             "notes": wnotes,
         })
+    # where the folders lie: the daemon's own check (it refuses to start on these)
+    problems += layout_problems(watches)
     state = cfg.daemon.state_file
     if state is not None:
         if not state.parent.exists() and _inside(state.parent, RUNTIME_ROOT):

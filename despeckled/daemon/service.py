@@ -44,39 +44,7 @@ from despeckled.daemon.readiness import Candidate, SettleTracker
 from despeckled.daemon.sdnotify import Notifier, watchdog_interval
 from despeckled.daemon.state import StateFile, choose_path
 from despeckled.daemon.watcher import Change, DefaultFilter, WatchSource
-
-
-def _inside(child: Path, parent: Path) -> bool:
-    return child == parent or parent in child.parents
-
-
-def check_layout(watches: list[ResolvedWatch]) -> None:
-    """Refuse configurations that would loop or double-process: an output,
-    archive or failed folder inside a watched input, or nested inputs.
-
-    >>> from despeckled.clean import CleanParams
-    >>> w = ResolvedWatch(input="/s/in", output="/s/in/clean", archive="/s/a", failed="/s/f", polling="auto",
-    ...                   settle_seconds=1, poll_interval_seconds=1, stuck_after_seconds=9, output_format=None,
-    ...                   clean=CleanParams())
-    >>> check_layout([w])
-    Traceback (most recent call last):
-    ...
-    despeckled.errors.ConfigError: the configuration would make a loop
-      - watch /s/in: output folder /s/in/clean lies inside the watched input /s/in
-    """
-    problems = []
-    resolved = [(w, Path(os.path.realpath(w.input))) for w in watches]
-    for w, _ in resolved:
-        for key in ("output", "archive", "failed"):
-            dest = Path(os.path.realpath(getattr(w, key)))
-            for other, inp in resolved:
-                if _inside(dest, inp):
-                    problems.append(f"watch {w.input}: {key} folder {getattr(w, key)} lies inside the watched input {other.input}")
-    for (a, ia), (b, ib) in itertools.combinations(resolved, 2):
-        if _inside(ia, ib) or _inside(ib, ia):
-            problems.append(f"watch inputs overlap: {a.input} and {b.input}")
-    if problems:
-        raise ConfigError("the configuration would make a loop", problems)
+from despeckled.config import check_layout  # the one layout check, shared with check-config
 
 
 @dataclass

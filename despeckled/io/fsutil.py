@@ -1,7 +1,9 @@
 """Crash-safe file primitives: write to a temp name, fsync, publish by rename.
 
-Every file despeckled creates goes through :func:`atomic_output`, and every
-file it moves goes through :func:`move_no_clobber`, so that
+Every file despeckled creates goes through :func:`atomic_output` (or
+:func:`copy_no_clobber`, built on it), and every file it moves is renamed with
+:func:`rename_noreplace` (a filing that crosses filesystems is copied to a
+temp name first, see :mod:`despeckled.daemon.lifecycle`), so that
 
 * nobody ever sees a partial file under its final name;
 * nothing is ever overwritten: a name clash gets a new readable name
@@ -80,6 +82,20 @@ def numbered_name(name: str, n: int) -> str:
     if not stem:  # hidden file such as ".profile": keep the dot on the stem
         stem, dot, rest = name, "", ""
     return f"{stem}-{n}{dot}{rest}"
+
+
+def existing_ancestor(path: str | os.PathLike[str]) -> Path:
+    """``path`` itself when it exists, else its nearest existing parent (the
+    folder a missing one would be created in, and whose filesystem it gets).
+
+    >>> existing_ancestor("/proc/no/such/folder")
+    PosixPath('/proc')
+    """
+    path = Path(path)
+    for p in (path, *path.parents):
+        if p.exists():
+            return p
+    return Path("/")
 
 
 def fsync_dir(path: str | os.PathLike[str]) -> None:
@@ -205,40 +221,13 @@ class _Publication:
         self.path: Path | None = None
 
 
-def move_no_clobber(src: Path, directory: Path, name: str | None = None) -> Path:
-    """Move ``src`` into ``directory`` under ``name`` (default: its own name)
-    or the first free ``name-N``, byte-identical, never overwriting.
-
-    On the same filesystem this is one atomic rename. Across filesystems
-    (``EXDEV``) the bytes are copied to a temp name in ``directory``, fsynced,
-    published, and only then is ``src`` removed: a crash in between leaves two
-    identical copies, never none.
-    """
-    name = name or src.name
-    directory.mkdir(parents=True, exist_ok=True)
-    try:
-        target = publish_unique(src, directory, name)
-    except OSError as exc:
-        if exc.errno != errno.EXDEV:
-            raise
-    else:
-        fsync_dir(src.parent)
-        return target
-    target = copy_no_clobber(src, directory, name, keep_stat=True)
-    src.unlink()
-    fsync_dir(src.parent)
-    return target
-
-
-def copy_no_clobber(src: Path, directory: Path, name: str, *, keep_stat: bool = False) -> Path:
+def copy_no_clobber(src: Path, directory: Path, name: str) -> Path:
     """Copy ``src``'s bytes into ``directory`` as ``name`` or the first free
     ``name-N``, through :func:`atomic_output` (temp name, fsync, publish).
-    ``keep_stat`` also copies its mode and times. Returns the final path."""
+    Returns the final path."""
     with atomic_output(directory, name) as out:
         with open(src, "rb") as fin, open(out.tmp, "wb") as fout:
             shutil.copyfileobj(fin, fout, 1 << 20)
-        if keep_stat:
-            shutil.copystat(src, out.tmp)
     assert out.path is not None
     return out.path
 

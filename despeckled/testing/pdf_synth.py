@@ -25,7 +25,7 @@ import numpy as np
 import pikepdf
 from PIL import Image
 
-from despeckled.io.pdf import encode_g4
+from despeckled.io.pdf_write import encode_g4
 
 A4_POINTS = (595.0, 842.0)
 

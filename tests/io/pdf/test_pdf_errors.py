@@ -144,7 +144,7 @@ def test_cut_image_stream_is_malformed(tmp_path, page200, check):
 def test_corrupted_bytes_never_crash(tmp_path):
     """Flip bytes all over valid PDFs (plain, MRC, OCR; with metadata and
     bookmarks): every outcome is a cleaned copy or one of our errors."""
-    from despeckled.io.pdf import PdfSink
+    from despeckled.io.pdf_write import PdfSink
     from despeckled.testing.pdf_synth import synthetic_page, write_ocr_pdf
 
     sp = synthetic_page(100, (150.0, 200.0), lines=3, specks=5, seed=3)

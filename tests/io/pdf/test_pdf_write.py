@@ -10,7 +10,8 @@ import pypdfium2 as pdfium
 import pytest
 from PIL import Image
 
-from despeckled.io.pdf import PdfSink, PdfSource
+from despeckled.io.pdf import PdfSource
+from despeckled.io.pdf_write import PdfSink
 from despeckled.testing.pdf_synth import A4_POINTS, synthetic_page, write_image_pdf, write_mrc_pdf
 
 INFO = {"/Title": "Quarterly report", "/Author": "Ada Lovelace", "/CreationDate": "D:20240102030405Z"}
