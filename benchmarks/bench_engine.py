@@ -22,6 +22,9 @@ the default profile and the page's DPI tag as the hint):
    dpi) removed, split by sharpness regime (``soft`` = blurred like the
    print, ``sharp`` = sharper), and specks in accent/period positions; text
    damage = content ink inside the engine's ``removed`` mask / content ink.
+   Objects and specks of which less than 30% of their darkness survives the
+   page's blur are not in the scan to keep or remove; they are left out and
+   counted ("not scored").
    Then the held-out family's lost objects per page type.
 2. **OCR** (``--ocr``; needs ``tesseract``: ``apt-get install tesseract-ocr``)
    on held-out prose pages at 300 dpi: (CER - CER_clean) / (CER_raw -
@@ -120,6 +123,8 @@ def family_figures(r: dict) -> dict:
         f[f"lost_{k}"] = (int(a["kind_lost"][KI[k]]), int(a["kind_n"][KI[k]]))
     f["otsu_lost_must_keep"] = int(sum(o["kind_lost"][KI[k]] for k in MUST_KEEP))
     sm = [KI[k] for k in SMALL_MARKS]
+    f["otsu_small_kept"] = pct(o["kind_n"][sm].sum() - o["kind_lost"][sm].sum(), o["kind_n"][sm].sum())
+    f["hidden"] = (a["hidden_objects"], a["hidden_specks"])
     f["small_kept"] = pct(a["kind_n"][sm].sum() - a["kind_lost"][sm].sum(), a["kind_n"][sm].sum())
     f["small_n"] = int(a["kind_n"][sm].sum())
     for k in SMALL_MARKS + ("other_mark", "halftone_dot"):
@@ -285,6 +290,7 @@ def family_table(figs: dict, markdown: bool) -> str:
         rows.append([label] + [f"{figs[n]['lost_' + k][0]} / {figs[n]['lost_' + k][1]}" for n in names])
     rows.append(["  (Otsu, same pages: must-keep objects lost)"] + [str(figs[n]["otsu_lost_must_keep"]) for n in names])
     rows.append(["small marks kept"] + [f"{_p(figs[n]['small_kept'], 2)} of {figs[n]['small_n']}" for n in names])
+    rows.append(["  (Otsu, same pages: small marks kept)"] + [_p(figs[n]["otsu_small_kept"], 2) for n in names])
     for k in SMALL_MARKS + ("other_mark", "halftone_dot"):
         rows.append([f"  {k.replace('_', ' ')}s kept"] + [_p(figs[n][f"kept_{k}"]) for n in names])
     for c, label in (("small", "specks 1-9 px removed"), ("medium", "specks 10-59 px removed"), ("dust", "dust 60-300 px removed")):
@@ -293,6 +299,7 @@ def family_table(figs: dict, markdown: bool) -> str:
     for p in ("accent", "period"):
         rows.append([f"  specks <60 px in {p} positions removed"] + [_p(figs[n][f"spot_{p}"]) for n in names])
     rows.append(["text damage (content ink removed)"] + [_p(figs[n]["damage"], 3) for n in names])
+    rows.append(["not scored: objects / specks under 30% contrast after blur"] + [f"{figs[n]['hidden'][0]} / {figs[n]['hidden'][1]}" for n in names])
     rows.append(["clean step, mean ms/page (sizes vary)"] + [f"{figs[n]['ms_mean']:.0f}" for n in names])
     return render(header, rows, markdown)
 

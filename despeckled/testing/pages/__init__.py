@@ -58,7 +58,7 @@ import numpy as np
 from despeckled.testing.pages.canvas import KINDS, MUST_KEEP, SMALL_MARKS, Canvas
 from despeckled.testing.pages.fonts import FontMissing, check_faces
 from despeckled.testing.pages.layouts import PAGE_TYPES, Style
-from despeckled.testing.pages.noise import CLASS_NAMES, SHAPES, Noise, SpeckTruth, degrade, place_specks
+from despeckled.testing.pages.noise import CLASS_NAMES, SHAPES, Noise, SpeckTruth, degrade, peak_visible, place_specks
 
 __all__ = ["FAMILIES", "HELD_OUT", "TRAINING", "PAGE_TYPES", "KINDS", "MUST_KEEP", "SMALL_MARKS",
            "Family", "GenPage", "FontMissing", "make_page", "CLASS_NAMES", "SHAPES"]
@@ -156,6 +156,10 @@ class GenPage:
         Clean content ink.
     labels : ndarray of int32, shape (H, W)
         Content-object label per ink pixel; ``kinds[label]`` indexes :data:`KINDS`.
+    visible : ndarray of bool
+        Per label: at least 30% of the object's darkness survives the blur
+        (:func:`~despeckled.testing.pages.noise.peak_visible`); the scores
+        count visible objects only (``specks.visible`` likewise).
     specks : SpeckTruth
         Speck and dust label map and per-speck facts (numpy arrays).
     """
@@ -169,6 +173,7 @@ class GenPage:
     ink: np.ndarray
     labels: np.ndarray
     kinds: np.ndarray
+    visible: np.ndarray
     specks: SpeckTruth
     text: str = ""
     facts: dict = field(default_factory=dict)
@@ -201,7 +206,10 @@ def make_page(family: str, seed: int, *, page_type: str | None = None, size_mm: 
     m = cv.mm(float(rng.uniform(6, 15)) if min(size_mm) > 80 else float(rng.uniform(3, 6)))
     PAGE_TYPES[page_type](cv, rng, fam.style, (m, m, shape[0] - m, shape[1] - m))
     soft, sharp, truth = place_specks(rng, cv, fam.noise, 1.0)
-    image, facts = degrade(rng, cv.cov, soft, sharp, fam.noise, dpi)
+    image, dark, facts = degrade(rng, cv.cov, soft, sharp, fam.noise, dpi)
+    visible = peak_visible(cv.labels, cv.cov, dark, len(cv.kinds))
+    truth.visible = peak_visible(truth.labels, np.maximum(soft, sharp), dark, len(truth.area))
+    del dark, soft, sharp
     truth.area = np.asarray(truth.area, np.int64)
     truth.area300 = np.asarray(truth.area300, np.float64)
     truth.cls = np.asarray(truth.cls, np.int64)
@@ -210,4 +218,4 @@ def make_page(family: str, seed: int, *, page_type: str | None = None, size_mm: 
     truth.place = np.asarray(truth.place, np.int64)
     tag = None if rng.random() < fam.dpi_tag_missing else dpi
     return GenPage(family, page_type, seed, dpi, tag, image, cv.cov > 0, cv.labels,
-                   np.asarray(cv.kinds, np.int64), truth, "\n".join(cv.text_lines), facts)
+                   np.asarray(cv.kinds, np.int64), visible, truth, "\n".join(cv.text_lines), facts)

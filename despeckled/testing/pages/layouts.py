@@ -215,9 +215,10 @@ def qr(cv: Canvas, rng, y: int, x: int, y_max: int) -> int:
     each dark module is one ``code_module`` object. Returns its bottom y."""
     y, x, y_max = int(y), int(x), int(y_max)
     n = int(rng.choice([21, 25, 29, 33]))
-    mod = max(1, int(round(cv.px_per_mm * float(rng.uniform(0.25, 0.6)))))
+    # 0.33 mm is the smallest module printers use; below 2 px no scan resolves it
+    mod = max(2, int(round(cv.px_per_mm * float(rng.uniform(0.33, 0.6)))))
     if y + n * mod > y_max:
-        mod = max(1, (y_max - y) // n)
+        mod = max(2, (y_max - y) // n)
     grid = rng.random((n, n)) < 0.5
     finder = np.zeros((7, 7), bool)
     finder[[0, 6], :], finder[:, [0, 6]], finder[2:5, 2:5] = True, True, True

@@ -153,6 +153,7 @@ class SpeckTruth:
     sharp: list = field(default_factory=lambda: [False])
     shape: list = field(default_factory=lambda: [-1])     # index into SHAPES
     place: list = field(default_factory=lambda: [-1])     # index into PLACES
+    visible: np.ndarray | None = None                     # see peak_visible
 
 
 def place_specks(rng: np.random.Generator, cv, noise: Noise, print_tone: float) -> tuple[np.ndarray, np.ndarray, SpeckTruth]:
@@ -232,8 +233,9 @@ def degrade(rng: np.random.Generator, cov: np.ndarray, soft: np.ndarray, sharp: 
     """The scanned page: print and soft specks blurred, sharp specks on top,
     on uneven textured paper, with sensor noise and maybe a JPEG round trip.
 
-    Returns ``(image, facts)``: uint8 (H, W) gray or (H, W, 3) RGB, and the
-    drawn parameters."""
+    Returns ``(image, dark, facts)``: uint8 (H, W) gray or (H, W, 3) RGB;
+    the blurred darkness (float32, 1 = full print ink) before paper and
+    noise; and the drawn parameters."""
     H, W = cov.shape
     px = dpi / 300.0
     sigma = float(rng.uniform(*noise.blur)) * px
@@ -251,6 +253,7 @@ def degrade(rng: np.random.Generator, cov: np.ndarray, soft: np.ndarray, sharp: 
         g = rng.normal(0, noise.grain, (H, W)).astype(np.float32)
         bg += cv2.GaussianBlur(g, (0, 0), 0.8 * px)
     img = bg - dark * (bg - ink)
+    del bg
     if noise.sensor > 0:
         img += rng.normal(0, noise.sensor, (H, W)).astype(np.float32)
     tinted = bool(rng.random() < noise.tint)
@@ -265,4 +268,29 @@ def degrade(rng: np.random.Generator, cov: np.ndarray, soft: np.ndarray, sharp: 
         out = cv2.imdecode(enc, cv2.IMREAD_COLOR if tinted else cv2.IMREAD_GRAYSCALE)
         if tinted:
             out = np.ascontiguousarray(out[..., ::-1])
-    return out, {"blur_sigma_px": sigma, "paper": paper, "ink": ink, "uneven": amp, "jpeg_quality": q, "tinted": tinted}
+    return out, dark, {"blur_sigma_px": sigma, "paper": paper, "ink": ink, "uneven": amp, "jpeg_quality": q, "tinted": tinted}
+
+
+def peak_visible(labels: np.ndarray, drawn: np.ndarray, dark: np.ndarray, n: int) -> np.ndarray:
+    """Per label (index 0 False): does at least 30% of the object's own
+    darkness survive the blur somewhere on it? Objects that fail are not in
+    the scan to be kept (or removed), so the scores leave them out.
+
+    Parameters
+    ----------
+    labels : ndarray of int, shape (H, W)
+        Object labels, 0 = none.
+    drawn, dark : ndarray of float32, shape (H, W)
+        Darkness as drawn and after the blur (1 = full print ink).
+    n : int
+        Number of labels including 0.
+    """
+    on = labels > 0
+    lab = labels[on]
+    tone = np.zeros(n, np.float32)
+    peak = np.zeros(n, np.float32)
+    np.maximum.at(tone, lab, drawn[on])
+    np.maximum.at(peak, lab, dark[on])
+    vis = peak >= 0.3 * tone
+    vis[0] = False
+    return vis & (tone > 0)

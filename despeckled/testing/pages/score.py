@@ -3,6 +3,9 @@ over label maps (``np.bincount``), no loop over objects.
 
 Rules
 -----
+* Only **visible** objects and specks count: at least 30% of their own
+  darkness survives the page's blur (``page.visible``,
+  ``page.specks.visible``); the others are counted as ``hidden_*``.
 * A **content object is lost** when fewer than half of its *core* pixels
   are ink in the output. The core is the object's clean pixels whose eight
   neighbours are all clean ink too (the object's own pixels when it is too
@@ -79,13 +82,18 @@ def score_page(page, out: np.ndarray, removed: np.ndarray | None = None) -> dict
     lost = lost_objects(page, out_ink)
     k = len(KINDS)
     kinds = page.kinds
-    r = {"kind_n": np.bincount(kinds[1:], minlength=k), "kind_lost": np.bincount(kinds[1:][lost[1:]], minlength=k)}
+    vis = page.visible[1:]
+    r = {"kind_n": np.bincount(kinds[1:][vis], minlength=k),
+         "kind_lost": np.bincount(kinds[1:][lost[1:] & vis], minlength=k),
+         "hidden_objects": int(np.count_nonzero(~vis))}
     sp = page.specks
     m = len(sp.area)
     left = np.bincount(sp.labels[out_ink], minlength=m)
     surv = (left >= np.maximum(1, np.ceil(0.25 * sp.area))) & (sp.area > 0)
-    cls, sharp, place = sp.cls[1:], sp.sharp[1:].astype(int), sp.place[1:]
-    gone = ~surv[1:]
+    svis = sp.visible[1:]
+    r["hidden_specks"] = int(np.count_nonzero(~svis))
+    cls, sharp, place = sp.cls[1:][svis], sp.sharp[1:][svis].astype(int), sp.place[1:][svis]
+    gone = ~surv[1:][svis]
     idx = cls * 2 + sharp
     r["speck_n"] = np.bincount(idx, minlength=2 * len(CLASS_NAMES)).reshape(-1, 2)
     r["speck_removed"] = np.bincount(idx[gone], minlength=2 * len(CLASS_NAMES)).reshape(-1, 2)
