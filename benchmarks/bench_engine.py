@@ -72,7 +72,7 @@ from despeckled.clean import CleanParams, clean_page  # noqa: E402
 from despeckled.clean.overlay import removed_overlay, to_gray8  # noqa: E402
 from despeckled.testing.pages import FAMILIES, HELD_OUT, KINDS, MUST_KEEP, PAGE_TYPES, SMALL_MARKS, make_page  # noqa: E402
 from despeckled.testing.pages.noise import CLASS_NAMES  # noqa: E402
-from despeckled.testing.pages.score import pool, score_page  # noqa: E402
+from despeckled.testing.pages.score import lost_objects, pool, score_page  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 PARAMS = CleanParams()
@@ -90,7 +90,26 @@ def engine(pixels: np.ndarray, dpi: float | None):
 # 1. generated pages
 
 
-def bench_family(name: str, n_pages: int, size_mm, seed0: int, only: list[str] | None = None) -> dict:
+def debug_picture(page, res) -> np.ndarray:
+    """For tuning: the ``--show-removed`` overlay, plus every lost content
+    object (halftone dots aside) ringed blue and every visible speck or dust
+    clump left on the page ringed magenta."""
+    img = removed_overlay(page.image, res.removed, res.kept_small)
+    out_ink = res.image == 0
+    lost = lost_objects(page, out_ink) & page.visible & (page.kinds != KI["halftone_dot"])
+    sp = page.specks
+    left = np.bincount(sp.labels[out_ink], minlength=len(sp.area))
+    stay = (left >= np.maximum(1, np.ceil(0.25 * sp.area))) & sp.visible
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
+    for mask, rgb in ((stay[sp.labels], (220, 0, 220)), (lost[page.labels], (0, 0, 255))):
+        m = mask.view(np.uint8)
+        ring = (cv2.dilate(m, k) > 0) & ~mask
+        img[ring] = rgb
+    return img
+
+
+def bench_family(name: str, n_pages: int, size_mm, seed0: int, only: list[str] | None = None,
+                 debug: Path | None = None) -> dict:
     fam = FAMILIES[name]
     types = [t for t in fam.page_types() if not only or t in only] or list(only or [])
     rows, otsu_rows, by_type, ms = [], [], {}, []
@@ -106,6 +125,9 @@ def bench_family(name: str, n_pages: int, size_mm, seed0: int, only: list[str] |
         otsu_rows.append(score_page(page, scoring.otsu(to_gray8(page.image))))
         lost = {KINDS[k]: int(v) for k, v in enumerate(s["kind_lost"]) if v and KINDS[k] in MUST_KEEP}
         print(f"  {name} #{i} {t} {page.dpi:.0f} dpi: {ms[-1]:.0f} ms, lost {lost or 'nothing'}", file=sys.stderr)
+        if debug is not None and name != HELD_OUT:
+            debug.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(debug_picture(page, res)).save(debug / f"{name}-{i:02d}-{t}.png", compress_level=1)
         del page, res
     return {"all": pool(rows), "otsu": pool(otsu_rows), "by_type": {t: pool(r) for t, r in by_type.items()},
             "ms_mean": float(np.mean(ms))}
@@ -376,6 +398,9 @@ def parse_args(argv=None):
     ap.add_argument("--no-speed", action="store_true")
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--overlays", type=Path, default=None, help="write receipts/scans-nogt overlays here")
+    ap.add_argument("--debug", type=Path, default=None,
+                    help="write a picture per tuning-family page (lost content blue, specks left magenta); "
+                         "never for the held-out family")
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--json", type=Path)
     return ap.parse_args(argv)
@@ -390,7 +415,7 @@ def main(argv=None) -> int:
     for name in args.families:
         n = args.held_out_pages if name == HELD_OUT else args.pages
         print(f"family {name}{' (held-out)' if name == HELD_OUT else ''}: {n} pages ...", file=sys.stderr)
-        res["families"][name] = family_figures(bench_family(name, n, SIZES[args.size], args.seed, args.types))
+        res["families"][name] = family_figures(bench_family(name, n, SIZES[args.size], args.seed, args.types, args.debug))
     if args.ocr:
         if shutil.which("tesseract"):
             import tempfile
