@@ -74,7 +74,7 @@ def paragraphs(cv: Canvas, rng, face: str, size: int, box: Box, *, record: bool 
         if y + lead > y1:
             break
         indent = float(rng.choice([0.0, 2.0 * size]))
-        lines = _wrap(cv, ("\u2003" * 0 + T.paragraph(rng)).split(" "), face, size, x1 - x0 - indent)
+        lines = _wrap(cv, T.paragraph(rng).split(" "), face, size, x1 - x0 - indent)
         for i, line in enumerate(lines):
             if y > y1:
                 return int(y)
