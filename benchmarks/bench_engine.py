@@ -401,6 +401,8 @@ def parse_args(argv=None):
     ap.add_argument("--debug", type=Path, default=None,
                     help="write a picture per tuning-family page (lost content blue, specks left magenta); "
                          "never for the held-out family")
+    ap.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a cleaning setting, as `despeckled clean --set` (repeatable)")
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--json", type=Path)
     return ap.parse_args(argv)
@@ -408,6 +410,10 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.sets:
+        global PARAMS
+        from despeckled.commands.clean import parse_set
+        PARAMS = CleanParams(**parse_set(args.sets))
     if args.quick:
         args.pages, args.held_out_pages, args.repeats = min(args.pages, 6), min(args.held_out_pages, 11), 3
     t_start = time.perf_counter()
@@ -456,7 +462,7 @@ def main(argv=None) -> int:
     print(render(["target (issue 10)", "measured", "target", ""], targets(res), md))
     load = os.getloadavg()[0]
     print(f"\n({time.perf_counter() - t_start:.0f} s; {os.cpu_count()} cores, load {load:.1f}; pages {args.size}, "
-          f"seeds from {args.seed}; default profile)")
+          f"seeds from {args.seed}; {'with ' + ' '.join(args.sets) if args.sets else 'default profile'})")
     if args.json:
         args.json.write_text(json.dumps(res, indent=1, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)))
     return 0
