@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from despeckled.daemon.policy import TimedOut, WorkerCrashed
 from despeckled.io.fsutil import load_libc
 
 _PR_SET_PDEATHSIG = 1
@@ -151,9 +152,12 @@ class Slot:
 
 
 class WorkerPool:
-    """``submit(job)`` to an idle worker; ``collect(timeout)`` returns
-    ``(job, outcome_or_None, error)`` for finished jobs, where ``None``
-    means the worker died (``error`` says how)."""
+    """``submit(job)`` to an idle worker; ``collect(timeout)`` and
+    ``kill_overdue(seconds)`` return ``(job, outcome_or_None, lost)`` for
+    finished jobs, where an outcome of ``None`` means the worker is gone and
+    ``lost`` says how: :class:`~despeckled.daemon.policy.WorkerCrashed` or
+    :class:`~despeckled.daemon.policy.TimedOut` (a type, not a wording).
+    Every time (a job's start, overdue checks) comes from ``clock``."""
 
     def __init__(self, size: int, *, log_json: bool | None = None, log_level: str = "info",
                  max_jobs: int = 500, clock=time.monotonic) -> None:
@@ -201,10 +205,10 @@ class WorkerPool:
                 return True
         return False
 
-    def collect(self, timeout: float = 0.0) -> list[tuple[Any, Any, str | None]]:
+    def collect(self, timeout: float = 0.0) -> list[tuple[Any, Any, WorkerCrashed | None]]:
         """Wait up to ``timeout`` for results; a worker that died (its socket
         reads EOF) is replaced, and its job reported with outcome ``None``."""
-        out: list[tuple[Any, Any, str | None]] = []
+        out: list[tuple[Any, Any, WorkerCrashed | None]] = []
         if self._retiring:
             self._reap()
         conns = [s.conn for s in self.slots]
@@ -235,19 +239,20 @@ class WorkerPool:
             job = s.job
             self._replace(s)
             if job is not None:
-                out.append((job, None, f"worker died (exit code {code})"))
+                out.append((job, None, WorkerCrashed(f"worker died (exit code {code})")))
         return out
 
-    def kill_overdue(self, timeout: float) -> list[tuple[Any, Any, str | None]]:
-        """Kill workers whose job has run longer than ``timeout`` seconds."""
-        now = self.clock()
+    def kill_overdue(self, timeout: float, now: float | None = None) -> list[tuple[Any, Any, TimedOut]]:
+        """Kill workers whose job has run longer than ``timeout`` seconds
+        (by the pool's clock, the one :meth:`submit` stamped the start with)."""
+        now = self.clock() if now is None else now
         out = []
         for s in list(self.slots):
             if s.job is not None and now - s.started > timeout:
                 job = s.job
                 self._kill(s)
                 self._replace(s)
-                out.append((job, None, f"timeout after {timeout:g} s"))
+                out.append((job, None, TimedOut(timeout)))
         return out
 
     def _retire(self, s: Slot) -> None:

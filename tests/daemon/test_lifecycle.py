@@ -11,7 +11,7 @@ from pathlib import Path
 import cv2
 import pytest
 
-from despeckled.daemon import lifecycle
+from despeckled.daemon import lifecycle, policy
 from despeckled.io.fsutil import TEMP_MARKER
 from despeckled.daemon.lifecycle import Job, WatchSpec
 
@@ -183,13 +183,13 @@ def test_poison_file_is_failed_after_max_crashes(spec):
     make_png(spec.input / "a.png")
     claim = lifecycle.claim_file(spec, "c1", "a.png")
     assert claim.m["state"] == "claimed"
-    for i in range(lifecycle.MAX_CRASHES - 1):
+    for i in range(policy.MAX_CRASHES - 1):
         c = lifecycle.Claim.load(spec, "c1")
         c.m["crashes"] = i + 1
         c.save()
-    out = lifecycle.run_job(Job("resume", spec, "c1", crash="worker died (exit code -11)"))
+    out = lifecycle.run_job(Job("resume", spec, "c1", crash=policy.WorkerCrashed("worker died (exit code -11)")))
     assert out.status == "failed" and out.reason == "crashed"
-    assert json.loads((spec.failed / "a.png.error.json").read_text())["crashes"] == lifecycle.MAX_CRASHES
+    assert json.loads((spec.failed / "a.png.error.json").read_text())["crashes"] == policy.MAX_CRASHES
 
 
 def test_orphan_work_folder_without_manifest_keeps_the_file(spec):
