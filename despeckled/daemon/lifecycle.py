@@ -65,7 +65,7 @@ from despeckled import __version__, errors, log
 from despeckled.daemon import policy
 from despeckled.daemon.policy import Fail, TimedOut, TransientError, WorkerCrashed, WorkerLost
 from despeckled.io import errnos, images
-from despeckled.clean import CleanParams
+from despeckled.config import ResolvedWatch
 from despeckled.io.fsutil import (
     TEMP_MARKER,
     fsync_dir,
@@ -96,27 +96,6 @@ def staging_root(output_dir: Path) -> Path:
 
 
 @dataclass(frozen=True)
-class WatchSpec:
-    """What a worker needs to know about a watch (picklable)."""
-
-    input: Path
-    output: Path
-    archive: Path
-    failed: Path
-    clean: CleanParams
-    output_format: str | None = None
-    max_pixels: int = 250_000_000
-    max_pages: int = 2000
-    max_retries: int = 5
-    #: clean PDFs with a text or OCR layer too, instead of passing them through
-    force_pdf: bool = False
-
-    @property
-    def limits(self) -> images.Limits:
-        return images.Limits(max_pixels=self.max_pixels, max_pages=self.max_pages)
-
-
-@dataclass(frozen=True)
 class Job:
     """A unit of work for a worker.
 
@@ -131,7 +110,7 @@ class Job:
     """
 
     kind: str
-    watch: WatchSpec
+    watch: ResolvedWatch
     claim_id: str
     rel: str = ""
     signature: tuple[int, int, int] | None = None
@@ -187,7 +166,7 @@ def signature(st: os.stat_result) -> tuple[int, int, int]:
 class Claim:
     """A claimed file: its work folder and manifest."""
 
-    def __init__(self, spec: WatchSpec, claim_id: str, manifest: dict[str, Any] | None = None) -> None:
+    def __init__(self, spec: ResolvedWatch, claim_id: str, manifest: dict[str, Any] | None = None) -> None:
         self.spec = spec
         self.id = claim_id
         self.dir = work_root(spec.input) / claim_id
@@ -218,7 +197,7 @@ class Claim:
         fsync_dir(self.dir)
 
     @classmethod
-    def load(cls, spec: WatchSpec, claim_id: str) -> Claim | None:
+    def load(cls, spec: ResolvedWatch, claim_id: str) -> Claim | None:
         path = work_root(spec.input) / claim_id / MANIFEST
         try:
             m = json.loads(path.read_text(encoding="utf-8"))
@@ -252,7 +231,7 @@ def history(claim: Claim) -> policy.History:
     )
 
 
-def rules(spec: WatchSpec) -> policy.Rules:
+def rules(spec: ResolvedWatch) -> policy.Rules:
     return policy.Rules(max_retries=spec.max_retries)
 
 
@@ -404,7 +383,7 @@ def _write_sidecar(claim: Claim, target: Path) -> Path:
 # the steps
 
 
-def claim_file(spec: WatchSpec, claim_id: str, rel: str, *, extra: dict[str, Any] | None = None) -> Claim:
+def claim_file(spec: ResolvedWatch, claim_id: str, rel: str, *, extra: dict[str, Any] | None = None) -> Claim:
     """Claim ``input/rel`` by atomic rename into its work folder. The
     manifest is written first (state ``claiming``)."""
     src = spec.input / rel
@@ -463,7 +442,7 @@ def fail_claim(claim: Claim, reason: str, message: str, logger=None) -> Outcome:
     return _outcome(claim, "failed", reason=err["reason"], message=err["message"], failed_to=str(target))
 
 
-def _output_name(spec: WatchSpec, name: str) -> str:
+def _output_name(spec: ResolvedWatch, name: str) -> str:
     if spec.output_format:
         return Path(name).stem + "." + spec.output_format.lower().lstrip(".")
     return name

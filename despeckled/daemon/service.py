@@ -42,7 +42,7 @@ from despeckled import __version__, log
 from despeckled.daemon import lifecycle, mounts, policy
 from despeckled.config import AppConfig, ResolvedWatch, load_config
 from despeckled.errors import ConfigError, DespeckledError
-from despeckled.daemon.lifecycle import Job, Outcome, WatchSpec
+from despeckled.daemon.lifecycle import Job, Outcome
 from despeckled.daemon.pool import WorkerPool
 from despeckled.daemon.readiness import Candidate, SettleTracker
 from despeckled.daemon.sdnotify import Notifier, watchdog_interval
@@ -53,10 +53,10 @@ from despeckled.config import check_layout  # the one layout check, shared with 
 
 @dataclass
 class Watch:
-    """Runtime state of one watch folder."""
+    """Runtime state of one watch folder; ``spec`` is its settings, the same
+    object every job for it carries to a worker."""
 
-    resolved: ResolvedWatch
-    spec: WatchSpec
+    spec: ResolvedWatch
     source: WatchSource
     tracker: SettleTracker
     polling: bool
@@ -121,18 +121,12 @@ class Service:
 
     # ------------------------------------------------------------------ setup
     def _make_watch(self, rw: ResolvedWatch) -> Watch:
-        d = self.config.daemon
-        spec = WatchSpec(
-            input=Path(rw.input), output=Path(rw.output), archive=Path(rw.archive), failed=Path(rw.failed),
-            clean=rw.clean, output_format=rw.output_format, max_pixels=d.max_pixels, max_pages=d.max_pages,
-            max_retries=d.max_retries, force_pdf=rw.force_pdf,
-        )
-        polling, reason = mounts.needs_polling(spec.input, rw.polling)
-        source = WatchSource(spec.input, self.events, str(spec.input), polling=polling,
-                             poll_interval=rw.poll_interval_seconds, rescan_interval=d.rescan_interval_seconds,
-                             filt=DefaultFilter(spec.input))
+        polling, reason = mounts.needs_polling(rw.input, rw.polling)
+        source = WatchSource(rw.input, self.events, str(rw.input), polling=polling,
+                             poll_interval=rw.poll_interval_seconds,
+                             rescan_interval=self.config.daemon.rescan_interval_seconds, filt=DefaultFilter(rw.input))
         tracker = SettleTracker(rw.settle_seconds, rw.stuck_after_seconds)
-        return Watch(rw, spec, source, tracker, polling, reason)
+        return Watch(rw, source, tracker, polling, reason)
 
     def _prepare_folders(self, w: Watch) -> None:
         for p in (w.spec.input, w.spec.output, w.spec.archive, w.spec.failed):
@@ -199,7 +193,7 @@ class Service:
                 self._scan(w, now)
                 self.log.info("watching", watch=w.key, output=str(w.spec.output), archive=str(w.spec.archive),
                               failed=str(w.spec.failed), polling=w.polling, polling_reason=w.polling_reason,
-                              settle_seconds=w.resolved.settle_seconds)
+                              settle_seconds=w.spec.settle_seconds)
         except BaseException:
             self.close(kill=True)
             raise
@@ -506,7 +500,7 @@ class Service:
                 self.log.info("unwatching", watch=key)
         for key, rw in wanted.items():
             old = self.watches.get(key)
-            if old is not None and old.resolved == rw and old_cfg.daemon == new.daemon:
+            if old is not None and old.spec == rw and old_cfg.daemon == new.daemon:
                 continue
             if old is not None:
                 # changed: new settings for new work; trackers keep their paths
@@ -514,7 +508,7 @@ class Service:
                 old.source.stop()
                 fresh.source.start()
                 fresh.source.next_scan = now
-                old.resolved, old.spec, old.source = rw, fresh.spec, fresh.source
+                old.spec, old.source = rw, fresh.source
                 old.polling, old.polling_reason = fresh.polling, fresh.polling_reason
                 old.tracker.settle = rw.settle_seconds
                 old.tracker.stuck_after = rw.stuck_after_seconds
