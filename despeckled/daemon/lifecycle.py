@@ -245,15 +245,11 @@ def _carry_out_fail(claim: Claim, decision: policy.Decision, logger) -> Outcome 
 def _remove_own_dir(d: Path) -> None:
     """Remove a work folder holding only despeckled's temp files; leave
     anything else (never delete a file we were given)."""
-    try:
+    with contextlib.suppress(OSError):  # gone already, or not empty: keep it
         for p in d.iterdir():
             if is_temp_name(p.name):
                 p.unlink()
         d.rmdir()
-    except FileNotFoundError:
-        pass
-    except OSError:
-        pass
 
 
 # --------------------------------------------------------------------------
