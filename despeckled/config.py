@@ -719,7 +719,7 @@ def _inside(child: Path, parent: Path) -> bool:
 def claim_folder(w: ResolvedWatch) -> Path:
     """The folder the daemon's claim rename lands in (``<input>/.despeckled/work``):
     a claim is one rename, so it must be on the input's filesystem."""
-    from despeckled.daemon.lifecycle import work_root  # the lifecycle owns the name
+    from despeckled.daemon.folders import work_root  # named once, for the lifecycle too
 
     return work_root(w.input)
 

@@ -63,6 +63,7 @@ from typing import Any
 
 from despeckled import __version__, errors, log
 from despeckled.daemon import policy
+from despeckled.daemon.folders import STATE_DIR, staging_root, work_root  # noqa: F401 - re-exported
 from despeckled.daemon.policy import Fail, TimedOut, TransientError, WorkerCrashed, WorkerLost
 from despeckled.io import errnos, images
 from despeckled.config import ResolvedWatch
@@ -76,8 +77,6 @@ from despeckled.io.fsutil import (
     same_file,
 )
 
-#: Hidden folder despeckled keeps inside each input and output folder.
-STATE_DIR = ".despeckled"
 MANIFEST = "manifest.json"
 
 
@@ -85,14 +84,6 @@ def is_transient(exc: BaseException) -> bool:
     """An error that may go away by itself (the one errno list in
     :mod:`despeckled.io.errnos`, or a reader's :class:`TransientIOError`)."""
     return isinstance(exc, errors.TransientIOError) or errnos.is_transient(exc)
-
-
-def work_root(input_dir: Path) -> Path:
-    return Path(input_dir) / STATE_DIR / "work"
-
-
-def staging_root(output_dir: Path) -> Path:
-    return Path(output_dir) / STATE_DIR / "staging"
 
 
 @dataclass(frozen=True)
