@@ -183,21 +183,37 @@ class WatchSettings(_Strict):
 
 class ResolvedWatch(BaseModel):
     """A watch with everything filled in: absolute folders, the effective
-    daemon settings and the final cleaning parameters."""
+    daemon settings and the final cleaning parameters.
+
+    The one watch type from the config to the worker: the layout checks,
+    the service's runtime state and every job a worker runs hold this
+    (frozen, so it pickles to the workers as it is).
+    """
 
     model_config = ConfigDict(frozen=True)
     input: Path
     output: Path
     archive: Path
     failed: Path
-    polling: bool | Literal["auto"]
-    settle_seconds: float
-    poll_interval_seconds: float
-    stuck_after_seconds: float
-    output_format: str | None
     clean: CleanParams
+    polling: bool | Literal["auto"] = "auto"
+    settle_seconds: float = 5.0
+    poll_interval_seconds: float = 2.0
+    stuck_after_seconds: float = 900.0
+    output_format: str | None = None
     profile: str = "default"
+    #: clean PDFs with a text or OCR layer too, instead of passing them through
     force_pdf: bool = False
+    max_pixels: int = 250_000_000
+    max_pages: int = 2000
+    max_retries: int = 5
+
+    @property
+    def limits(self):
+        """The reader's limits (:class:`despeckled.io.images.Limits`)."""
+        from despeckled.io.images import Limits
+
+        return Limits(max_pixels=self.max_pixels, max_pages=self.max_pages)
 
 
 class _EnvSource(EnvSettingsSource):
@@ -274,6 +290,7 @@ class AppConfig(BaseSettings):
                 stuck_after_seconds=d.stuck_after_seconds if w.stuck_after_seconds is None else w.stuck_after_seconds,
                 output_format=w.output_format, clean=self.clean_params_for(w), profile=w.profile,
                 force_pdf=d.force_pdf if w.force_pdf is None else w.force_pdf,
+                max_pixels=d.max_pixels, max_pages=d.max_pages, max_retries=d.max_retries,
             ))
         return out
 
@@ -702,7 +719,7 @@ def _inside(child: Path, parent: Path) -> bool:
 def claim_folder(w: ResolvedWatch) -> Path:
     """The folder the daemon's claim rename lands in (``<input>/.despeckled/work``):
     a claim is one rename, so it must be on the input's filesystem."""
-    from despeckled.daemon.lifecycle import work_root  # the lifecycle owns the name
+    from despeckled.daemon.folders import work_root  # named once, for the lifecycle too
 
     return work_root(w.input)
 

@@ -26,6 +26,7 @@ import numpy as np
 
 from despeckled.io import images
 from despeckled.clean import CleanParams, PageResult, clean_page
+from despeckled.daemon import policy
 from despeckled.io.fsutil import copy_no_clobber
 from despeckled.io.pages import Limits, Page, PageSource
 
@@ -148,8 +149,8 @@ def clean_file(
         Write a before/after overlay per page here (a folder or a file name;
         see :func:`_overlay_target`).
     force_pdf : bool
-        Clean a PDF even when :mod:`despeckled.io.pdf` would pass it through
-        (it has a text layer).
+        Clean a PDF even when :func:`despeckled.daemon.policy.pass_through`
+        would copy it unchanged (it has a text layer).
     page_map : callable, optional
         For a multi-page file: ``page_map(pages, params)`` takes the iterator
         of :class:`~despeckled.io.images.Page` and yields ``(page, PageResult)``
@@ -180,9 +181,10 @@ def clean_file(
         named = images.format_for_suffix(out_name) if out_name else None
         if out_format is None and named and named != source.format:
             out_format = named  # "-o page.tif" for a PNG: the caller asked for TIFF
-        if source.pass_through and not force_pdf:
+        passing = policy.pass_through(source.facts, force_pdf)
+        if passing is not None:
             report.output = copy_no_clobber(src, out_dir, out_name or src.name)
-            report.passed_through = source.pass_through
+            report.passed_through = passing.reason
             report.format = source.format
             report.pages = int(source.page_count or 0)
             report.seconds = time.perf_counter() - t0

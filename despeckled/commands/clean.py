@@ -1,10 +1,14 @@
 """`despeckled clean INPUT... (-o OUTPUT | --output-dir DIR)`: clean files once and exit.
 
-* Many inputs in one process, cleaned in parallel by a pool of worker
-  processes (``--jobs``, default: every core). With at least as many files
+* Many inputs in one process, cleaned in parallel by the daemon's
+  :class:`~despeckled.daemon.pool.WorkerPool` (``--jobs``, default: every
+  core; its workers forked from this process). With at least as many files
   as workers, each worker reads, cleans and writes a whole file (results
   arrive in any order); with fewer, the files are taken one after another
   and the pages of a multi-page file are cleaned in parallel instead.
+* A worker that dies (out of memory, killed) or runs over ``--timeout``
+  costs only its own file, which is reported failed (exit status 4); the
+  other files carry on. (``--timeout`` always gives each file a worker.)
 * A directory INPUT stands for the supported files directly inside it
   (not recursive; hidden files skipped), in name order.
 * A bad file (missing, unreadable, empty, not an image, truncated, absurd
@@ -23,8 +27,6 @@ import sys
 import time
 import tomllib
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +36,12 @@ import numpy as np
 from despeckled import errors
 from despeckled.io import images
 from despeckled.clean import CleanParams
+from despeckled.daemon.policy import TimedOut, WorkerLost
+from despeckled.daemon.pool import WorkerPool
 from despeckled.errors import ExitCode
+
+#: What ``despeckled clean``'s workers run (:func:`run_task`).
+RUNNER = "despeckled.commands.clean:run_task"
 
 
 class UsageError(errors.DespeckledError):
@@ -65,6 +72,9 @@ def add_parser(sub):
                         "becomes PNG)")
     p.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
                    help="worker processes (default: the number of cores)")
+    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                   help="per-file time limit: a file still being cleaned after this long is reported failed "
+                        "and the others carry on (default: no limit)")
     p.add_argument("--show-removed", type=Path, metavar="FILE_OR_DIR",
                    help="write a before/after overlay: removed ink red, kept small marks green "
                         "(a folder: NAME.removed.png per file; a file name: with one INPUT only)")
@@ -180,10 +190,15 @@ class Outcome:
     report: Any = None                 # process.FileReport when it worked
     error: str | None = None
     exit_code: int = 0
-    broken: bool = False               # a page worker died: the pool must be rebuilt
 
 
 _DIED = "the worker process died while cleaning this file (out of memory or killed)"
+
+
+def _lost(src: Path, lost: WorkerLost) -> Outcome:
+    """A file whose worker died (or was killed at ``--timeout``): it failed."""
+    error = f"took too long: {lost}" if isinstance(lost, TimedOut) else _DIED
+    return Outcome(src, error=error, exit_code=int(ExitCode.input_file))
 
 
 def _clean_page_task(pixels, params: CleanParams, dpi: float | None, keep_masks: bool):
@@ -221,52 +236,100 @@ def _unpacked(result):
     return PageResult(*fields, result.stats)
 
 
-def _pool_page_map(pool: ProcessPoolExecutor, jobs: int, keep_masks: bool):
+@dataclass(frozen=True)
+class FileTask:
+    """One file to clean (a job for a worker, or done here)."""
+
+    src: Path
+    out_dir: Path
+    params: CleanParams
+    out_name: str | None
+    out_format: str | None
+    limits: images.Limits
+    show_removed: Path | None
+    force_pdf: bool
+
+
+@dataclass(frozen=True)
+class PageTask:
+    """One page of a multi-page file, cleaned in a worker."""
+
+    seq: int
+    pixels: np.ndarray
+    params: CleanParams
+    dpi: float | None
+    keep_masks: bool
+
+
+def run_task(task: FileTask | PageTask, logger=None):
+    """The runner of ``despeckled clean``'s workers (see
+    :class:`despeckled.daemon.pool.WorkerPool`): a whole file or one page."""
+    if isinstance(task, PageTask):
+        return _clean_page_task(task.pixels, task.params, task.dpi, task.keep_masks)
+    return _clean_one(task)
+
+
+class _WorkerLost(Exception):
+    """A page worker died or was killed: the file it belonged to fails."""
+
+    def __init__(self, lost: WorkerLost) -> None:
+        super().__init__(str(lost))
+        self.lost = lost
+
+
+def _pool_page_map(pool: WorkerPool, keep_masks: bool, timeout: float | None):
     """A ``page_map`` for :func:`despeckled.process.clean_file`: pages go to
-    the pool as they are read, ``jobs + 1`` at a time (every worker busy, one
-    page queued), and come back in page order."""
+    the pool's idle workers as they are read and come back in page order."""
     from despeckled.process import page_dpi
 
+    def take(done: dict) -> None:
+        finished = pool.collect(timeout=0.5)
+        if timeout is not None:
+            finished += pool.kill_overdue(timeout)
+        for task, result, lost in finished:
+            if result is None:
+                raise _WorkerLost(lost)
+            done[task.seq] = result
+
     def page_map(pages, params):
-        pending: deque = deque()
+        waiting: deque = deque()
+        done: dict[int, Any] = {}
         try:
-            for page in pages:
-                pending.append((page, pool.submit(_clean_page_task, page.pixels, params, page_dpi(page), keep_masks)))
-                if len(pending) > jobs:
-                    page0, fut = pending.popleft()
-                    yield page0, _unpacked(fut.result())
-            while pending:
-                page0, fut = pending.popleft()
-                yield page0, _unpacked(fut.result())
+            for seq, page in enumerate(pages):
+                while not pool.idle:
+                    take(done)
+                pool.submit(PageTask(seq, page.pixels, params, page_dpi(page), keep_masks))
+                waiting.append((seq, page))
+                while waiting and waiting[0][0] in done:
+                    seq0, page0 = waiting.popleft()
+                    yield page0, _unpacked(done.pop(seq0))
+            while waiting:
+                while waiting[0][0] not in done:
+                    take(done)
+                seq0, page0 = waiting.popleft()
+                yield page0, _unpacked(done.pop(seq0))
         finally:
-            for _, fut in pending:
-                fut.cancel()
+            _drain(pool)   # pages still out (an error, a lost worker): their results are dropped
 
     return page_map
 
 
-def _worker_init() -> None:
-    """Each worker cleans one file at a time on one core: OpenCV's own
-    threads would only fight the other workers for the same cores."""
-    import signal
-
-    import cv2
-
-    cv2.setNumThreads(1)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+def _drain(pool: WorkerPool) -> None:
+    while pool.busy:
+        pool.collect(timeout=0.5)
 
 
-def _clean_one(src: Path, out_dir: Path, params: CleanParams, out_name: str | None, out_format: str | None,
-               limits: images.Limits, show_removed: Path | None, force_pdf: bool, page_map=None) -> Outcome:
+def _clean_one(t: FileTask, page_map=None) -> Outcome:
     """Clean one file; never raises (errors come back as an Outcome)."""
     from despeckled.process import clean_file
 
+    src = t.src
     try:
-        report = clean_file(src, out_dir, params, out_name=out_name, out_format=out_format, limits=limits,
-                            show_removed=show_removed, force_pdf=force_pdf, page_map=page_map)
+        report = clean_file(src, t.out_dir, t.params, out_name=t.out_name, out_format=t.out_format, limits=t.limits,
+                            show_removed=t.show_removed, force_pdf=t.force_pdf, page_map=page_map)
         return Outcome(src, report)
-    except BrokenProcessPool:
-        return Outcome(src, error=_DIED, exit_code=int(ExitCode.other_error), broken=True)
+    except _WorkerLost as exc:
+        return _lost(src, exc.lost)
     except errors.DespeckledError as exc:
         return Outcome(src, error=str(exc).replace("\n", " "), exit_code=int(exc.exit_code))
     except MemoryError:
@@ -357,6 +420,8 @@ def run(args) -> int:
         out_format = None
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
+    if args.timeout is not None and not args.timeout > 0:
+        raise UsageError("--timeout must be more than 0 seconds")
 
     if args.output is not None and args.output.is_dir():
         raise UsageError(f"-o {args.output}: is a directory; use --output-dir for a folder")
@@ -414,18 +479,19 @@ def run(args) -> int:
     for path, reason in bad:
         record(Outcome(path, error=reason, exit_code=int(ExitCode.input_file)))
 
-    task = (out_dir, params, out_name, out_format, limits, show_removed, args.force_pdf)
+    tasks = [FileTask(src, out_dir, params, out_name, out_format, limits, show_removed, args.force_pdf)
+             for src in files]
     jobs = args.jobs or _cores()
     if files:
         _preload_for_workers()
     try:
-        if jobs <= 1 or not files:
-            for src in files:
-                record(_clean_one(src, *_task_args(task)))
-        elif len(files) >= jobs:
-            _run_pool(files, task, jobs, record)        # a file per worker
+        if args.timeout is None and (jobs <= 1 or not files):
+            for t in tasks:
+                record(_clean_one(t))
+        elif len(files) >= jobs or args.timeout is not None:
+            _run_files(tasks, jobs, record, args.timeout)          # a file per worker
         else:
-            _run_pages(files, task, jobs, record)       # fewer files than cores: a page per worker
+            _run_pages(tasks, jobs, record)       # fewer files than cores: a page per worker
     except KeyboardInterrupt:
         progress.close()
         print("despeckled: interrupted", file=sys.stderr)
@@ -472,32 +538,29 @@ def _preload_for_workers() -> None:
     gc.freeze()
 
 
-def _task_args(task):
-    out_dir, params, out_name, out_format, limits, show_removed, force_pdf = task
-    return out_dir, params, out_name, out_format, limits, show_removed, force_pdf
+def _pool(size: int, runner: str = RUNNER) -> WorkerPool:
+    """The daemon's worker pool, forked from this process (the engine is
+    already loaded: see :func:`_preload_for_workers`), its workers up."""
+    pool = WorkerPool(size, log_level=None, runner=runner, fork=True)
+    pool.start()
+    while pool.idle < size and pool.slots:
+        pool.collect(timeout=0.5)
+    return pool
 
 
-def _run_pages(files: list[Path], task, jobs: int, record) -> None:
+def _run_pages(tasks: list[FileTask], jobs: int, record, runner: str = RUNNER) -> None:
     """Files one after another, the pages of each multi-page file cleaned
     ``jobs`` at a time in worker processes (reading and writing stay here,
     in page order). A one-page file is simply cleaned here."""
-    keep_masks = task[5] is not None   # show_removed
+    keep_masks = tasks[0].show_removed is not None
     # this process reads and writes (about as long as cleaning takes): it
     # counts as one of the ``jobs``
-    workers = max(1, jobs - 1)
-    pool: ProcessPoolExecutor | None = None
+    pool = _pool(max(1, jobs - 1), runner)
     try:
-        for src in files:
-            if pool is None:
-                pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_init)
-            outcome = _clean_one(src, *_task_args(task), page_map=_pool_page_map(pool, workers, keep_masks))
-            if outcome.broken:
-                pool.shutdown(wait=True, cancel_futures=True)
-                pool = None
-            record(outcome)
+        for t in tasks:
+            record(_clean_one(t, page_map=_pool_page_map(pool, keep_masks, None)))
     finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(kill=True)
 
 
 def largest_first(files: list[Path]) -> list[Path]:
@@ -521,46 +584,24 @@ def largest_first(files: list[Path]) -> list[Path]:
     return sorted(files, key=size, reverse=True) if len(files) > 1 else list(files)
 
 
-def _run_pool(files: list[Path], task, jobs: int, record) -> None:
+def _run_files(tasks: list[FileTask], jobs: int, record, timeout: float | None, runner: str = RUNNER) -> None:
     """Keep ``jobs`` workers busy, the largest files first. A worker that
-    dies (killed, out of memory) breaks the pool for every file in flight;
-    those are tried again one at a time, so only the file that kills its
-    worker fails."""
-    for src in _run_batch(largest_first(files), task, jobs, record):
-        for culprit in _run_batch([src], task, 1, record):
-            record(Outcome(culprit, error=_DIED, exit_code=int(ExitCode.other_error)))
-
-
-def _run_batch(files: list[Path], task, jobs: int, record) -> list[Path]:
-    """Clean ``files`` with ``jobs`` workers; return those whose worker died."""
-    suspects: list[Path] = []
-    pending = list(reversed(files))
-    while pending:
-        pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init)
-        running: dict[Future, Path] = {}
-        broken = False
-        try:
-            while (pending and not broken) or running:
-                # a short queue per worker: no idle core, little to cancel on Ctrl-C
-                while pending and not broken and len(running) < 2 * jobs:
-                    src = pending.pop()
-                    try:
-                        running[pool.submit(_clean_one, src, *_task_args(task))] = src
-                    except BrokenProcessPool:
-                        pending.append(src)
-                        broken = True
-                if not running:
+    dies (killed, out of memory) or runs over ``timeout`` seconds costs only
+    its own file, which is reported failed; the pool replaces the worker and
+    the other files carry on."""
+    by_src = {t.src: t for t in tasks}
+    pending = deque(by_src[src] for src in largest_first(list(by_src)))
+    pool = _pool(min(jobs, len(tasks)), runner)
+    try:
+        while pending or pool.busy:
+            while pending and pool.idle:
+                if not pool.submit(pending[0]):
                     break
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    src = running.pop(fut)
-                    try:
-                        outcome = fut.result()
-                    except BrokenProcessPool:
-                        suspects.append(src)
-                        broken = True
-                    else:
-                        record(outcome)
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-    return suspects
+                pending.popleft()
+            finished = pool.collect(timeout=0.5)
+            if timeout is not None:
+                finished += pool.kill_overdue(timeout)
+            for task, outcome, lost in finished:
+                record(outcome if outcome is not None else _lost(task.src, lost))
+    finally:
+        pool.shutdown(kill=True)

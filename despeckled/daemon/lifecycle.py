@@ -40,7 +40,10 @@ filesystem) by copying to a temp name recorded in the manifest, publishing it,
 and only then removing the source.
 
 These functions run in worker processes; they log through
-:mod:`despeckled.log` and return an :class:`Outcome` to the service.
+:mod:`despeckled.log` and return an :class:`Outcome` to the service. They
+decide nothing themselves: what becomes of a file (fail, retry, pass through)
+is :func:`despeckled.daemon.policy.decide`'s answer, asked with the history
+kept in the manifest; this module carries it out.
 """
 
 from __future__ import annotations
@@ -59,8 +62,11 @@ from pathlib import Path
 from typing import Any
 
 from despeckled import __version__, errors, log
-from despeckled.io import images
-from despeckled.clean import CleanParams
+from despeckled.daemon import policy
+from despeckled.daemon.folders import STATE_DIR, staging_root, work_root  # noqa: F401 - re-exported
+from despeckled.daemon.policy import Fail, TimedOut, TransientError, WorkerCrashed, WorkerLost
+from despeckled.io import errnos, images
+from despeckled.config import ResolvedWatch
 from despeckled.io.fsutil import (
     TEMP_MARKER,
     fsync_dir,
@@ -71,56 +77,13 @@ from despeckled.io.fsutil import (
     same_file,
 )
 
-#: Hidden folder despeckled keeps inside each input and output folder.
-STATE_DIR = ".despeckled"
 MANIFEST = "manifest.json"
-#: A file whose worker crashed (segfault, OOM kill) this many times is failed,
-#: never retried in a loop. Counted in the manifest, so it survives restarts.
-#: A file over the per-file timeout is failed at once.
-MAX_CRASHES = 3
-
-#: errno values that may go away by themselves: retried with backoff.
-TRANSIENT_ERRNOS = frozenset({
-    errno.EBUSY, errno.ESTALE, errno.EAGAIN, errno.EIO, errno.EINTR, errno.ETIMEDOUT,
-    errno.ENOLCK, errno.EHOSTDOWN, errno.EHOSTUNREACH, errno.ENETDOWN, errno.ENETUNREACH,
-    errno.ECONNRESET, errno.ECONNABORTED, errno.ENOTCONN, errno.ENOSPC, errno.EDQUOT,
-    errno.ENOENT,  # a parent folder gone for a moment (share blip)
-})
 
 
 def is_transient(exc: BaseException) -> bool:
-    return isinstance(exc, errors.TransientIOError) or (
-        isinstance(exc, OSError) and exc.errno in TRANSIENT_ERRNOS
-    )
-
-
-def work_root(input_dir: Path) -> Path:
-    return Path(input_dir) / STATE_DIR / "work"
-
-
-def staging_root(output_dir: Path) -> Path:
-    return Path(output_dir) / STATE_DIR / "staging"
-
-
-@dataclass(frozen=True)
-class WatchSpec:
-    """What a worker needs to know about a watch (picklable)."""
-
-    input: Path
-    output: Path
-    archive: Path
-    failed: Path
-    clean: CleanParams
-    output_format: str | None = None
-    max_pixels: int = 250_000_000
-    max_pages: int = 2000
-    max_retries: int = 5
-    #: clean PDFs with a text or OCR layer too, instead of passing them through
-    force_pdf: bool = False
-
-    @property
-    def limits(self) -> images.Limits:
-        return images.Limits(max_pixels=self.max_pixels, max_pages=self.max_pages)
+    """An error that may go away by itself (the one errno list in
+    :mod:`despeckled.io.errnos`, or a reader's :class:`TransientIOError`)."""
+    return isinstance(exc, errors.TransientIOError) or errnos.is_transient(exc)
 
 
 @dataclass(frozen=True)
@@ -131,18 +94,21 @@ class Job:
     settled file (``signature``) and decodes completely, then claim it as
     ``claim_id`` and carry it through. ``kind == "resume"``: carry on an
     existing claim (recovery, retry after a transient error, or after the
-    worker died: ``crash`` then says why, and is counted).
-    ``fail`` = ``(reason, message)`` claims and fails without decoding.
+    worker died: ``crash`` then says how, and is counted in the manifest).
+    ``fail`` (the policy's decision) claims and fails without decoding;
+    ``crashes`` are the worker deaths before the claim, written into the
+    manifest by the claim.
     """
 
     kind: str
-    watch: WatchSpec
+    watch: ResolvedWatch
     claim_id: str
     rel: str = ""
     signature: tuple[int, int, int] | None = None
-    crash: str | None = None
-    fail: tuple[str, str] | None = None
+    crash: WorkerLost | None = None
+    fail: Fail | None = None
     transient: bool = False
+    crashes: int = 0
 
 
 @dataclass
@@ -152,6 +118,9 @@ class Outcome:
     ``done`` (cleaned, published, archived), ``failed`` (moved to failed),
     ``not_ready`` (still changing or truncated: keep tracking), ``gone``
     (vanished before the claim), ``transient`` (claimed; retry later).
+    ``event`` is what happened, as a :mod:`~despeckled.daemon.policy` event,
+    for the service to decide on (``not_ready``); ``decision`` is the
+    policy's answer where the worker asked it (``transient``: when to retry).
     """
 
     status: str
@@ -167,6 +136,8 @@ class Outcome:
     seconds: float = 0.0
     size: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    event: policy.Event | None = None
+    decision: policy.Decision | None = None
 
 
 def _prefixed(rel: str, exc: BaseException) -> str:
@@ -186,7 +157,7 @@ def signature(st: os.stat_result) -> tuple[int, int, int]:
 class Claim:
     """A claimed file: its work folder and manifest."""
 
-    def __init__(self, spec: WatchSpec, claim_id: str, manifest: dict[str, Any] | None = None) -> None:
+    def __init__(self, spec: ResolvedWatch, claim_id: str, manifest: dict[str, Any] | None = None) -> None:
         self.spec = spec
         self.id = claim_id
         self.dir = work_root(spec.input) / claim_id
@@ -217,7 +188,7 @@ class Claim:
         fsync_dir(self.dir)
 
     @classmethod
-    def load(cls, spec: WatchSpec, claim_id: str) -> Claim | None:
+    def load(cls, spec: ResolvedWatch, claim_id: str) -> Claim | None:
         path = work_root(spec.input) / claim_id / MANIFEST
         try:
             m = json.loads(path.read_text(encoding="utf-8"))
@@ -235,18 +206,41 @@ class Claim:
         _remove_own_dir(self.dir)
 
 
+#: manifest state -> the policy's stage. ``claiming`` (the claim's rename
+#: may or may not have happened) and the moves after the decision are
+#: retried for as long as it takes, never failed.
+_STAGES = {"claimed": policy.CLAIMED, "publishing": policy.CLEANED}
+
+
+def history(claim: Claim) -> policy.History:
+    """The claim's record, as the policy reads it."""
+    m = claim.m
+    return policy.History(
+        stage=_STAGES.get(m.get("state", ""), policy.PLACING),
+        attempts=int(m.get("attempts", 0)), crashes=int(m.get("crashes", 0)),
+        last_crash_timed_out=bool(m.get("last_crash_timeout")), transient=int(m.get("transient", 0)),
+    )
+
+
+def rules(spec: ResolvedWatch) -> policy.Rules:
+    return policy.Rules(max_retries=spec.max_retries)
+
+
+def _carry_out_fail(claim: Claim, decision: policy.Decision, logger) -> Outcome | None:
+    """The policy said fail: do it (the message gets the file's name)."""
+    if isinstance(decision, Fail):
+        return fail_claim(claim, decision.reason, f"{claim.name}: {decision.message}", logger)
+    return None
+
+
 def _remove_own_dir(d: Path) -> None:
     """Remove a work folder holding only despeckled's temp files; leave
     anything else (never delete a file we were given)."""
-    try:
+    with contextlib.suppress(OSError):  # gone already, or not empty: keep it
         for p in d.iterdir():
             if is_temp_name(p.name):
                 p.unlink()
         d.rmdir()
-    except FileNotFoundError:
-        pass
-    except OSError:
-        pass
 
 
 # --------------------------------------------------------------------------
@@ -376,7 +370,7 @@ def _write_sidecar(claim: Claim, target: Path) -> Path:
 # the steps
 
 
-def claim_file(spec: WatchSpec, claim_id: str, rel: str, *, extra: dict[str, Any] | None = None) -> Claim:
+def claim_file(spec: ResolvedWatch, claim_id: str, rel: str, *, extra: dict[str, Any] | None = None) -> Claim:
     """Claim ``input/rel`` by atomic rename into its work folder. The
     manifest is written first (state ``claiming``)."""
     src = spec.input / rel
@@ -435,7 +429,7 @@ def fail_claim(claim: Claim, reason: str, message: str, logger=None) -> Outcome:
     return _outcome(claim, "failed", reason=err["reason"], message=err["message"], failed_to=str(target))
 
 
-def _output_name(spec: WatchSpec, name: str) -> str:
+def _output_name(spec: ResolvedWatch, name: str) -> str:
     if spec.output_format:
         return Path(name).stem + "." + spec.output_format.lower().lstrip(".")
     return name
@@ -486,7 +480,7 @@ def _log_cleaned(logger, claim: Claim, path: str) -> None:
         logger.info(log.CLEANED, **fields)
 
 
-def advance(claim: Claim, logger=None, crash: str | None = None) -> Outcome:
+def advance(claim: Claim, logger=None, crash: WorkerLost | None = None) -> Outcome:
     """Carry a claim through to the end from whatever state it is in."""
     logger = logger or log.get_logger("lifecycle")
     spec = claim.spec
@@ -503,21 +497,22 @@ def advance(claim: Claim, logger=None, crash: str | None = None) -> Outcome:
         else:
             _drop_claim(claim)
             return _outcome(claim, "not_ready", reason="claim_interrupted")
-    if crash and state in ("claimed", "publishing"):
+    if crash is not None and state in ("claimed", "publishing"):
         claim.m["crashes"] = int(claim.m.get("crashes", 0)) + 1
-        claim.m["last_crash"] = crash
+        claim.m["last_crash"] = str(crash)
+        claim.m["last_crash_timeout"] = isinstance(crash, TimedOut)
         claim.save()
     if state == "failing":
         err = claim.m.get("error", {})
         return fail_claim(claim, err.get("reason", "unknown"), err.get("message", ""), logger)
     if state == "claimed":
-        if crash and crash.startswith("timeout"):
-            # over daemon.file_timeout_seconds: failed at once, not retried
-            return fail_claim(claim, "timeout", f"{claim.name}: {crash}", logger)
-        if int(claim.m.get("crashes", 0)) >= MAX_CRASHES:
-            last = claim.m.get("last_crash", "worker crashed")
-            reason = "timeout" if "timeout" in last else "crashed"
-            return fail_claim(claim, reason, f"{claim.name}: gave up after {claim.m['crashes']} tries: {last}", logger)
+        h = history(claim)
+        if crash is None and h.crashes >= policy.MAX_CRASHES:
+            crash = WorkerCrashed(claim.m.get("last_crash", "worker crashed"))  # died again before failing it
+        if crash is not None:
+            failed = _carry_out_fail(claim, policy.decide(crash, h, rules(spec)), logger)
+            if failed is not None:
+                return failed
         if not os.path.lexists(claim.work_file):
             claim.finish()  # nothing left to do (should not happen)
             return _outcome(claim, "gone", reason="work_file_missing")
@@ -575,26 +570,36 @@ def _recover_orphan(claim: Claim, logger) -> Outcome:
 DECODE_ONCE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"})
 
 
-def _decode_error(rel: str, exc: BaseException) -> tuple[str, str] | Outcome | None:
-    """Map an exception from decoding a not-yet-claimed file to either a
-    failure ``(reason, message)`` or an Outcome meaning "not now"."""
+def _decode_event(rel: str, exc: BaseException) -> policy.Event:
+    """What an exception from decoding a not-yet-claimed file means."""
     if isinstance(exc, errors.TruncatedInputError):
-        return Outcome("not_ready", "", rel, reason="truncated", message=_prefixed(rel, exc))
+        return policy.Truncated(_prefixed(rel, exc))
     if isinstance(exc, errors.BadInputError):
-        return exc.reason, _prefixed(rel, exc)
+        return policy.PermanentError(exc.reason, _prefixed(rel, exc))
     if isinstance(exc, FileNotFoundError):
-        return Outcome("gone", "", rel)
+        return policy.Vanished()
     if isinstance(exc, PermissionError):
-        return "unreadable", f"{rel}: cannot be read: {exc.strerror}"
+        return policy.PermanentError("unreadable", f"{rel}: cannot be read: {exc.strerror}")
     if isinstance(exc, OSError):
         if is_transient(exc):
-            return Outcome("not_ready", "", rel, reason="transient", message=str(exc))
-        return "unreadable", f"{rel}: cannot be read: {exc}"
+            return TransientError(str(exc))
+        return policy.PermanentError("unreadable", f"{rel}: cannot be read: {exc}")
     if isinstance(exc, errors.DespeckledError):  # OutputError: our side, not the file's fault
-        return Outcome("not_ready", "", rel, reason="transient", message=str(exc))
+        return TransientError(str(exc))
     if isinstance(exc, MemoryError):
-        return "too_large", f"{rel}: out of memory while decoding"
-    return "decode_error", f"{rel}: could not be decoded: {type(exc).__name__}: {exc}"
+        return policy.PermanentError("too_large", f"{rel}: out of memory while decoding")
+    return policy.PermanentError("decode_error", f"{rel}: could not be decoded: {type(exc).__name__}: {exc}")
+
+
+def _unclaimed_outcome(job: Job, event: policy.Event) -> Outcome:
+    """Report a not-yet-claimed file's event; the service (which keeps its
+    history until the claim) decides."""
+    if isinstance(event, policy.Vanished):
+        return Outcome("gone", job.claim_id, job.rel, event=event)
+    if isinstance(event, policy.Truncated):
+        return Outcome("not_ready", job.claim_id, job.rel, reason="truncated", message=event.message, event=event)
+    assert isinstance(event, TransientError), event
+    return Outcome("not_ready", job.claim_id, job.rel, reason="transient", message=event.message, event=event)
 
 
 def process_new(job: Job, logger=None) -> Outcome:
@@ -615,10 +620,12 @@ def process_new(job: Job, logger=None) -> Outcome:
     except FileNotFoundError:
         return Outcome("gone", job.claim_id, job.rel)
     extra: dict[str, Any] = {"size": st.st_size}
+    if job.crashes:
+        extra["crashes"] = job.crashes  # worker deaths before the claim: the manifest keeps the count now
     pre_cleaned = None
     staging = staging_root(spec.output) / job.claim_id
     if job.fail is not None:
-        reason, message = job.fail
+        reason, message = job.fail.reason, job.fail.message
     elif stat.S_ISLNK(st.st_mode):
         reason, message = "symlink", f"{job.rel}: is a symbolic link; links are never followed (the link itself was moved)"
     elif not stat.S_ISREG(st.st_mode):
@@ -653,13 +660,14 @@ def process_new(job: Job, logger=None) -> Outcome:
             pre_cleaned = None
             if isinstance(exc, OSError) and exc.filename and str(exc.filename).startswith(str(staging)):
                 exc = errors.OutputError(str(exc))  # writing the staged output failed: not the file's fault
-            verdict = _decode_error(job.rel, exc)
-            if isinstance(verdict, Outcome):
-                verdict.claim_id = job.claim_id
-                if verdict.reason == "transient":
-                    logger.warning(log.RETRYING, path=str(src), error=verdict.message)
-                return verdict
-            reason, message = verdict
+            event = _decode_event(job.rel, exc)
+            if not isinstance(event, policy.PermanentError):
+                if isinstance(event, TransientError):
+                    logger.warning(log.RETRYING, path=str(src), error=event.message)
+                return _unclaimed_outcome(job, event)
+            decision = policy.decide(event, policy.History(), rules(spec))
+            assert isinstance(decision, Fail)
+            reason, message = decision.reason, decision.message
         if not reason:
             try:
                 st2 = os.lstat(src)
@@ -697,7 +705,8 @@ def process_new(job: Job, logger=None) -> Outcome:
 
 def run_job(job: Job, logger=None) -> Outcome:
     """Entry point in a worker: never raises (an unexpected error leaves the
-    claim for a retry, reported as ``transient``)."""
+    claim for a retry, reported as ``transient`` with the policy's
+    :class:`~despeckled.daemon.policy.Retry` saying when)."""
     logger = logger or log.get_logger("worker")
     try:
         if job.kind == "new":
@@ -709,23 +718,37 @@ def run_job(job: Job, logger=None) -> Outcome:
                 return _recover_orphan(claim, logger)
             return Outcome("gone", job.claim_id, job.rel, reason="no_claim")
         if job.transient:
+            # a retry after a transient error: counted in the manifest, which
+            # the policy reads (past max_retries the file is failed)
             claim.m["transient"] = int(claim.m.get("transient", 0)) + 1
             claim.save()
-            if claim.m["transient"] > job.watch.max_retries and claim.m.get("state") in ("claimed", "publishing"):
-                last = claim.m.get("last_transient", "I/O error")
-                return fail_claim(claim, "io_error", f"{claim.name}: I/O kept failing after {claim.m['transient']} tries: {last}", logger)
+            event = TransientError(claim.m.get("last_transient", "I/O error"))
+            failed = _carry_out_fail(claim, policy.decide(event, history(claim), rules(job.watch)), logger)
+            if failed is not None:
+                return failed
         return advance(claim, logger, crash=job.crash)
     except Exception as exc:
-        msg = f"{type(exc).__name__}: {exc}"
-        with contextlib.suppress(Exception):
-            claim = Claim.load(job.watch, job.claim_id)
-            if claim is not None:
-                claim.m["last_transient"] = msg
-                claim.save()
-        logger.warning(log.RETRYING, path=str(job.watch.input / job.rel) if job.rel else None,
-                       claim_id=job.claim_id, error=msg)
-        return Outcome("transient", job.claim_id, job.rel, reason="transient" if is_transient(exc) else "error",
-                       message=msg)
+        return _after_error(job, exc, logger)
+
+
+def _after_error(job: Job, exc: Exception, logger) -> Outcome:
+    """An unexpected error while carrying a file: record it in the claim's
+    manifest and ask the policy when to try again."""
+    msg = f"{type(exc).__name__}: {exc}"
+    h = policy.History()
+    with contextlib.suppress(Exception):
+        claim = Claim.load(job.watch, job.claim_id)
+        if claim is not None:
+            claim.m["last_transient"] = msg
+            claim.save()
+            h = history(claim)
+        elif (work_root(job.watch.input) / job.claim_id).exists():
+            h = policy.History(stage=policy.PLACING)  # a work folder without a manifest: recovered on retry
+    decision = policy.decide(TransientError(msg), h, rules(job.watch))
+    logger.warning(log.RETRYING, path=str(job.watch.input / job.rel) if job.rel else None,
+                   claim_id=job.claim_id, error=msg)
+    return Outcome("transient", job.claim_id, job.rel, reason="transient" if is_transient(exc) else "error",
+                   message=msg, event=TransientError(msg), decision=decision, extra={"tries": h.transient + 1})
 
 
 def pending_claims(input_dir: Path) -> list[str]:

@@ -7,15 +7,21 @@ each worker has its own pipe; the service can kill and replace a single
 worker, and a crash costs only that job (which the service resumes, counting
 the crash in the job's manifest so a poison file is failed, not looped).
 
-Workers are fresh interpreters (``python -m despeckled.daemon.pool``; the daemon has
-watchdog threads, and fork would copy their locks), ignore SIGINT/SIGTERM (the daemon decides when they
-stop) and die with the daemon (``PR_SET_PDEATHSIG``), so a ``kill -9`` of the
-daemon never leaves an orphan worker racing the next start. A worker is
-replaced after ``max_jobs`` jobs to keep memory flat.
+The daemon's workers are fresh interpreters (``python -m despeckled.daemon.pool``;
+the daemon has watchdog threads, and fork would copy their locks). ``despeckled
+clean`` (one thread, its engine already imported) forks them instead
+(``fork=True``): a forked worker is ready at once. Workers ignore
+SIGINT/SIGTERM (the parent decides when they stop) and die with the parent
+(``PR_SET_PDEATHSIG``), so a ``kill -9`` of the daemon never leaves an orphan
+worker racing the next start. A worker is replaced after ``max_jobs`` jobs to
+keep memory flat. What a worker does with a job is its ``runner``
+(``module:function``, called as ``runner(job, logger)``): the daemon's is
+:func:`despeckled.daemon.lifecycle.run_job`.
 """
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing.connection
 import os
 import signal
@@ -26,6 +32,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from despeckled.daemon.policy import TimedOut, WorkerCrashed
 from despeckled.io.fsutil import load_libc
 
 _PR_SET_PDEATHSIG = 1
@@ -34,6 +41,8 @@ READY = "ready"
 #: A worker with no next job this long after its last one gives its freed
 #: memory back to the OS (see :func:`_trim_memory`).
 IDLE_TRIM_SECONDS = 0.2
+#: The daemon's runner: one file's whole life.
+LIFECYCLE = "despeckled.daemon.lifecycle:run_job"
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -59,8 +68,10 @@ def _trim_memory():
     return lambda: trim(0)
 
 
-def _worker_main(conn, parent_pid: int, log_json: bool | None, log_level: str) -> None:
-    """A worker's loop: receive a Job, run it, send its Outcome; ``None`` stops."""
+def _worker_main(conn, parent_pid: int, log_json: bool | None, log_level: str | None,
+                 runner: str = LIFECYCLE) -> None:
+    """A worker's loop: receive a job, run it, send its outcome; ``None`` stops.
+    ``log_level`` None keeps the logging set up as it is (a forked worker)."""
     _die_with_parent(parent_pid)
     trim = _trim_memory()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -68,12 +79,14 @@ def _worker_main(conn, parent_pid: int, log_json: bool | None, log_level: str) -
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     import cv2
 
-    from despeckled.daemon import lifecycle
     from despeckled import log
 
     cv2.setNumThreads(1)  # one file per worker per core; OpenCV threads would fight the other workers
 
-    log.configure_logging(json=log_json, level=log_level)
+    module, _, name = runner.partition(":")
+    run = getattr(importlib.import_module(module), name)
+    if log_level is not None:
+        log.configure_logging(json=log_json, level=log_level)
     logger = log.get_logger("worker", worker_pid=os.getpid())
     try:
         conn.send(READY)  # imports done: the per-file clock may start now
@@ -86,7 +99,7 @@ def _worker_main(conn, parent_pid: int, log_json: bool | None, log_level: str) -
             return
         if job is None:
             return
-        outcome = lifecycle.run_job(job, logger)
+        outcome = run(job, logger)
         try:
             conn.send(outcome)
         except (BrokenPipeError, OSError):
@@ -106,12 +119,12 @@ class _Worker:
     """A worker process started with ``subprocess`` (not ``multiprocessing``:
     no extra resource-tracker process, nothing inherited but one socket)."""
 
-    def __init__(self, log_json: bool | None, log_level: str) -> None:
+    def __init__(self, log_json: bool | None, log_level: str, runner: str = LIFECYCLE) -> None:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "despeckled.daemon.pool", str(child.fileno()), str(os.getpid()),
-                 {None: "auto", True: "json", False: "console"}[log_json], log_level],
+                 {None: "auto", True: "json", False: "console"}[log_json], log_level, runner],
                 pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL, close_fds=True,
             )
         finally:
@@ -137,6 +150,62 @@ class _Worker:
             pass
 
 
+class _ForkedProcess:
+    """The ``Popen`` calls :class:`_Worker` makes, for a forked child."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                self.returncode = -1
+            else:
+                if pid:
+                    self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def kill(self) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, signal.SIGKILL)
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(str(self.pid), timeout or 0.0)
+            time.sleep(0.005)
+        return self.returncode
+
+
+class _ForkedWorker(_Worker):
+    """A worker forked from this process: it starts with everything the
+    parent imported (no second start-up), so only a single-threaded parent
+    may use it (``despeckled clean``; never the daemon)."""
+
+    def __init__(self, log_json: bool | None, log_level: str | None, runner: str = LIFECYCLE) -> None:
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        parent_pid = os.getpid()
+        pid = os.fork()
+        if pid == 0:  # the worker
+            code = 0
+            try:
+                parent.close()
+                _worker_main(multiprocessing.connection.Connection(child.detach()), parent_pid, log_json,
+                             log_level, runner)
+            except BaseException:  # noqa: BLE001 - a worker never returns into the parent's code
+                code = 1
+            finally:
+                os._exit(code)
+        child.close()
+        self.proc = _ForkedProcess(pid)  # type: ignore[assignment]
+        self.conn = multiprocessing.connection.Connection(parent.detach())
+        self.pid = pid
+
+
 @dataclass
 class Slot:
     proc: _Worker
@@ -151,22 +220,29 @@ class Slot:
 
 
 class WorkerPool:
-    """``submit(job)`` to an idle worker; ``collect(timeout)`` returns
-    ``(job, outcome_or_None, error)`` for finished jobs, where ``None``
-    means the worker died (``error`` says how)."""
+    """``submit(job)`` to an idle worker; ``collect(timeout)`` and
+    ``kill_overdue(seconds)`` return ``(job, outcome_or_None, lost)`` for
+    finished jobs, where an outcome of ``None`` means the worker is gone and
+    ``lost`` says how: :class:`~despeckled.daemon.policy.WorkerCrashed` or
+    :class:`~despeckled.daemon.policy.TimedOut` (a type, not a wording).
+    Every time (a job's start, overdue checks) comes from ``clock``."""
 
-    def __init__(self, size: int, *, log_json: bool | None = None, log_level: str = "info",
-                 max_jobs: int = 500, clock=time.monotonic) -> None:
+    def __init__(self, size: int, *, log_json: bool | None = None, log_level: str | None = "info",
+                 max_jobs: int = 500, clock=time.monotonic, runner: str = LIFECYCLE, fork: bool = False) -> None:
         self.size = size
         self.log_json = log_json
         self.log_level = log_level
         self.max_jobs = max_jobs
         self.clock = clock
+        self.runner = runner
+        self.fork = fork
         self.slots: list[Slot] = []
         self._retiring: list[Slot] = []
 
     def _spawn(self) -> Slot:
-        return Slot(_Worker(self.log_json, self.log_level))
+        if self.fork:
+            return Slot(_ForkedWorker(self.log_json, self.log_level, self.runner))
+        return Slot(_Worker(self.log_json, self.log_level or "info", self.runner))
 
     def start(self) -> None:
         while len(self.slots) < self.size:
@@ -201,10 +277,10 @@ class WorkerPool:
                 return True
         return False
 
-    def collect(self, timeout: float = 0.0) -> list[tuple[Any, Any, str | None]]:
+    def collect(self, timeout: float = 0.0) -> list[tuple[Any, Any, WorkerCrashed | None]]:
         """Wait up to ``timeout`` for results; a worker that died (its socket
         reads EOF) is replaced, and its job reported with outcome ``None``."""
-        out: list[tuple[Any, Any, str | None]] = []
+        out: list[tuple[Any, Any, WorkerCrashed | None]] = []
         if self._retiring:
             self._reap()
         conns = [s.conn for s in self.slots]
@@ -235,11 +311,12 @@ class WorkerPool:
             job = s.job
             self._replace(s)
             if job is not None:
-                out.append((job, None, f"worker died (exit code {code})"))
+                out.append((job, None, WorkerCrashed(f"worker died (exit code {code})")))
         return out
 
-    def kill_overdue(self, timeout: float) -> list[tuple[Any, Any, str | None]]:
-        """Kill workers whose job has run longer than ``timeout`` seconds."""
+    def kill_overdue(self, timeout: float) -> list[tuple[Any, Any, TimedOut]]:
+        """Kill workers whose job has run longer than ``timeout`` seconds
+        (by the pool's clock, the one :meth:`submit` stamped the start with)."""
         now = self.clock()
         out = []
         for s in list(self.slots):
@@ -247,7 +324,7 @@ class WorkerPool:
                 job = s.job
                 self._kill(s)
                 self._replace(s)
-                out.append((job, None, f"timeout after {timeout:g} s"))
+                out.append((job, None, TimedOut(timeout)))
         return out
 
     def _retire(self, s: Slot) -> None:
@@ -317,6 +394,6 @@ class WorkerPool:
 
 
 if __name__ == "__main__":
-    _fd, _ppid, _fmt, _level = sys.argv[1:5]
+    _fd, _ppid, _fmt, _level, _runner = sys.argv[1:6]
     _worker_main(multiprocessing.connection.Connection(int(_fd)), int(_ppid),
-                 {"auto": None, "json": True, "console": False}[_fmt], _level)
+                 {"auto": None, "json": True, "console": False}[_fmt], _level, _runner)

@@ -6,14 +6,16 @@ has been quiet long enough: its size, mtime and inode unchanged across
 our clock: a NAS clock may be off by minutes.) Decoding every page is the
 second half of readiness; it happens in a worker before the claim
 (:func:`despeckled.daemon.lifecycle.process_new`), which reports ``not_ready`` for
-a truncated or changed file: :meth:`SettleTracker.not_ready` puts it back to
+a truncated or changed file: :meth:`SettleTracker.wait` puts it back to
 wait again.
 
 A path that has not become ready ``stuck_after`` seconds after it was first
 seen is reported stuck by :meth:`poll` (once, then again every
-``stuck_after``); it is never dropped. A settled file that still decodes as
-truncated after ``stuck_after`` is broken for good: :meth:`not_ready` says so
-and the service fails it.
+``stuck_after``); it is never dropped. For a settled file that still decodes
+as truncated, :meth:`SettleTracker.truncated` keeps the facts (since when,
+how often); :func:`despeckled.daemon.policy.decide` decides when to decode it
+again and when it is broken for good. The tracker decides nothing about a
+file's fate.
 
 Everything takes ``now`` (a monotonic time in seconds) from the caller, so
 tests drive it step by step without sleeping.
@@ -72,9 +74,6 @@ def _sig(st: os.stat_result) -> tuple[int, int, int]:
 class SettleTracker:
     """Tracks proposed paths until they are settled, for one watch."""
 
-    #: longest pause between two decodes of a settled-but-truncated file
-    MAX_RECHECK = 60.0
-
     def __init__(self, settle_seconds: float, stuck_after: float, recheck_seconds: float | None = None) -> None:
         self.settle = float(settle_seconds)
         self.stuck_after = float(stuck_after)
@@ -101,9 +100,6 @@ class SettleTracker:
         if not c.handed_out:
             c.next_check = min(c.next_check, now)  # look again soon
         return False
-
-    def forget(self, path: Path) -> None:
-        self.items.pop(path, None)
 
     def pending(self) -> list[Candidate]:
         return [c for c in self.items.values() if not c.handed_out]
@@ -162,30 +158,35 @@ class SettleTracker:
     def stuck(self, now: float) -> list[Candidate]:
         return [c for c in self.items.values() if not c.handed_out and now - c.first_seen >= self.stuck_after]
 
-    def not_ready(self, path: Path, now: float, truncated: bool = False) -> bool:
-        """The worker found ``path`` changed or truncated: wait again.
-        Returns True when a truncated file has stayed settled-and-truncated
-        for ``stuck_after`` seconds: it is broken for good."""
-        c = self.items.get(path)
-        if c is None:
-            c = self.items[path] = Candidate(path, first_seen=now, stable_since=now)
+    def truncated(self, path: Path, now: float) -> tuple[float, int]:
+        """The worker found ``path`` settled but truncated: record it, and
+        return how long it has been so (seconds) and how often it was found
+        so. Any change to the file resets both (see :meth:`poll`)."""
+        c = self._candidate(path, now)
+        if c.truncated_since is None:
+            c.truncated_since = now
+            c.truncated_checks = 0
+        c.truncated_checks += 1
+        return now - c.truncated_since, c.truncated_checks
+
+    def wait(self, path: Path, now: float, recheck_in: float | None = None) -> None:
+        """Put ``path`` back to wait: settle again from scratch
+        (``recheck_in`` None: it changed, or a blip), or, unchanged, look
+        at it again in ``recheck_in`` seconds."""
+        c = self._candidate(path, now)
         c.handed_out = False
-        if truncated:
-            if c.truncated_since is None:
-                c.truncated_since = now
-                c.truncated_checks = 0
-            if now - c.truncated_since >= self.stuck_after:
-                return True
-            # unchanged and still truncated: decode again with backoff (a stalled
-            # upload is not decoded every few seconds for stuck_after seconds);
-            # any change to the file resets this and the settle clock
-            c.truncated_checks += 1
-            c.next_check = now + min(self.recheck * 2 ** (c.truncated_checks - 1), self.MAX_RECHECK)
-        else:
+        if recheck_in is None:
             c.sig = None
             c.stable_since = now
             c.next_check = now
-        return False
+        else:
+            c.next_check = now + recheck_in
+
+    def _candidate(self, path: Path, now: float) -> Candidate:
+        c = self.items.get(path)
+        if c is None:
+            c = self.items[path] = Candidate(path, first_seen=now, stable_since=now)
+        return c
 
     def release(self, path: Path) -> None:
         """The file was claimed (or is gone): stop tracking it."""

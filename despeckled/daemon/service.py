@@ -9,7 +9,10 @@ a signal asks it to stop. One step:
 1. drain watcher events (hints) into the per-watch :class:`SettleTracker`;
 2. supervise observers, run due scans (start, periodic, after a restart);
 3. poll the trackers: newly settled files join the watch's ready queue;
-4. collect finished jobs from the workers, kill overdue ones;
+4. collect finished jobs from the workers, kill overdue ones, and carry out
+   what :func:`despeckled.daemon.policy.decide` makes of each (wait, retry
+   after N seconds, fail): the service keeps a file's history until it is
+   claimed, the claim's manifest after that;
 5. dispatch: resumed claims first, then settled files, only to idle workers
    (backpressure: a file is claimed only when a worker is free to take it);
 6. every second: state file, ``STATUS=`` and (if healthy) ``WATCHDOG=1``.
@@ -21,6 +24,7 @@ have been queued for recovery, and the files already present are tracked.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import fcntl
 import heapq
 import itertools
@@ -35,10 +39,10 @@ from pathlib import Path
 from typing import Any
 
 from despeckled import __version__, log
-from despeckled.daemon import lifecycle, mounts
+from despeckled.daemon import lifecycle, mounts, policy
 from despeckled.config import AppConfig, ResolvedWatch, load_config
 from despeckled.errors import ConfigError, DespeckledError
-from despeckled.daemon.lifecycle import Job, Outcome, WatchSpec
+from despeckled.daemon.lifecycle import Job, Outcome
 from despeckled.daemon.pool import WorkerPool
 from despeckled.daemon.readiness import Candidate, SettleTracker
 from despeckled.daemon.sdnotify import Notifier, watchdog_interval
@@ -49,10 +53,10 @@ from despeckled.config import check_layout  # the one layout check, shared with 
 
 @dataclass
 class Watch:
-    """Runtime state of one watch folder."""
+    """Runtime state of one watch folder; ``spec`` is its settings, the same
+    object every job for it carries to a worker."""
 
-    resolved: ResolvedWatch
-    spec: WatchSpec
+    spec: ResolvedWatch
     source: WatchSource
     tracker: SettleTracker
     polling: bool
@@ -76,7 +80,6 @@ class InFlight:
     job: Job
     path: Path | None
     started: float
-    transient_tries: int = 0
 
 
 class Service:
@@ -102,10 +105,9 @@ class Service:
         self.delayed: list[tuple[float, int, Watch, Job, Path | None]] = []
         self._seq = itertools.count()
         self.inflight: dict[str, InFlight] = {}
-        self.transient_tries: dict[str, int] = {}
         self._retrack_later: list[tuple[Watch, Path]] = []
         self._state_written = False
-        self.pool = WorkerPool(config.daemon.workers, log_json=log_json, log_level=config.log_level)
+        self.pool = WorkerPool(config.daemon.workers, log_json=log_json, log_level=config.log_level, clock=clock)
         self.state = StateFile(choose_path(state_path, config.daemon.state_file))
         self.started_wall = time.time()
         self.stop_requested = False
@@ -119,18 +121,12 @@ class Service:
 
     # ------------------------------------------------------------------ setup
     def _make_watch(self, rw: ResolvedWatch) -> Watch:
-        d = self.config.daemon
-        spec = WatchSpec(
-            input=Path(rw.input), output=Path(rw.output), archive=Path(rw.archive), failed=Path(rw.failed),
-            clean=rw.clean, output_format=rw.output_format, max_pixels=d.max_pixels, max_pages=d.max_pages,
-            max_retries=d.max_retries, force_pdf=rw.force_pdf,
-        )
-        polling, reason = mounts.needs_polling(spec.input, rw.polling)
-        source = WatchSource(spec.input, self.events, str(spec.input), polling=polling,
-                             poll_interval=rw.poll_interval_seconds, rescan_interval=d.rescan_interval_seconds,
-                             filt=DefaultFilter(spec.input))
+        polling, reason = mounts.needs_polling(rw.input, rw.polling)
+        source = WatchSource(rw.input, self.events, str(rw.input), polling=polling,
+                             poll_interval=rw.poll_interval_seconds,
+                             rescan_interval=self.config.daemon.rescan_interval_seconds, filt=DefaultFilter(rw.input))
         tracker = SettleTracker(rw.settle_seconds, rw.stuck_after_seconds)
-        return Watch(rw, spec, source, tracker, polling, reason)
+        return Watch(rw, source, tracker, polling, reason)
 
     def _prepare_folders(self, w: Watch) -> None:
         for p in (w.spec.input, w.spec.output, w.spec.archive, w.spec.failed):
@@ -197,7 +193,7 @@ class Service:
                 self._scan(w, now)
                 self.log.info("watching", watch=w.key, output=str(w.spec.output), archive=str(w.spec.archive),
                               failed=str(w.spec.failed), polling=w.polling, polling_reason=w.polling_reason,
-                              settle_seconds=w.resolved.settle_seconds)
+                              settle_seconds=w.spec.settle_seconds)
         except BaseException:
             self.close(kill=True)
             raise
@@ -213,8 +209,7 @@ class Service:
         if res.errors:
             w.last_error = res.errors[0]
         for path, st in res.files:
-            if w.tracker.propose(path, now, st):
-                pass
+            w.tracker.propose(path, now, st)
 
     def _drain_events(self, now: float, limit: int = 100_000) -> None:
         for _ in range(limit):
@@ -278,39 +273,61 @@ class Service:
         finished += self.pool.kill_overdue(self.config.daemon.file_timeout_seconds)
         if finished:
             now = self.clock()
-        for job, outcome, error in finished:
+        for job, outcome, lost in finished:
             inf = self.inflight.pop(job.claim_id, None)
             if inf is None:
                 continue
             inf.watch.in_flight -= 1
             self.last_progress = now
             try:
-                self._handle(inf, outcome, error, now)
+                if outcome is None:
+                    self._worker_lost(inf, lost, now)
+                else:
+                    self._handle(inf, outcome, now)
             except Exception as exc:  # noqa: BLE001 - one bad outcome never stops the loop
                 self.log.exception("internal_error", error=str(exc), claim_id=job.claim_id)
 
-    def _handle(self, inf: InFlight, outcome: Outcome | None, error: str | None, now: float) -> None:
+    def _rules(self, w: Watch) -> policy.Rules:
+        return policy.Rules(max_retries=w.spec.max_retries, stuck_after=w.tracker.stuck_after,
+                            recheck=w.tracker.recheck)
+
+    def _fail_unclaimed(self, w: Watch, job: Job, path: Path | None, decision: policy.Fail, crashes: int = 0) -> None:
+        """Carry out a Fail for a file still in the inbox: claim it and fail it."""
+        self.jobs.append((w, Job("new", w.spec, self._new_claim_id(), rel=job.rel, fail=decision, crashes=crashes),
+                          path))
+
+    def _wait(self, w: Watch, path: Path | None, decision: policy.Wait, now: float) -> None:
+        if path is not None:
+            w.tracker.wait(path, now, decision.recheck_in)
+
+    def _worker_lost(self, inf: InFlight, lost: policy.WorkerLost, now: float) -> None:
+        """The worker died (or was killed at the timeout) with ``inf`` in hand."""
         w, job, path = inf.watch, inf.job, inf.path
-        if outcome is None:
-            self.log.error("worker_lost", path=str(path) if path else None, claim_id=job.claim_id, error=error)
-            w.last_error = f"{path or job.claim_id}: {error}"
-            claimed = (lifecycle.work_root(w.spec.input) / job.claim_id).exists()
-            if job.kind == "resume" or claimed:
-                self.jobs.append((w, Job("resume", w.spec, job.claim_id, rel=job.rel, crash=error), path))
-                return
-            # died before claiming: drop what it may have staged
-            shutil.rmtree(lifecycle.staging_root(w.spec.output) / job.claim_id, ignore_errors=True)
-            c = w.tracker.items.get(path) if path else None
-            if c is not None:
-                c.crashes += 1
-                timed_out = (error or "").startswith("timeout")
-                if c.crashes >= lifecycle.MAX_CRASHES or timed_out:
-                    reason = "timeout" if timed_out else "crashed"
-                    msg = f"{job.rel}: gave up after {c.crashes} tries: {error}"
-                    self.jobs.append((w, Job("new", w.spec, self._new_claim_id(), rel=job.rel, fail=(reason, msg)), path))
-                    return
-                w.tracker.not_ready(path, now)
+        self.log.error("worker_lost", path=str(path) if path else None, claim_id=job.claim_id, error=str(lost))
+        w.last_error = f"{path or job.claim_id}: {lost}"
+        claimed = (lifecycle.work_root(w.spec.input) / job.claim_id).exists()
+        if job.kind == "resume" or claimed:
+            # the manifest keeps a claimed file's history: the worker that
+            # resumes it counts the loss there and asks the policy
+            self.jobs.append((w, Job("resume", w.spec, job.claim_id, rel=job.rel, crash=lost), path))
             return
+        # died before claiming: drop what it may have staged
+        shutil.rmtree(lifecycle.staging_root(w.spec.output) / job.claim_id, ignore_errors=True)
+        c = w.tracker.items.get(path) if path else None
+        if c is None:
+            return
+        c.crashes += 1  # no manifest yet: the tracker keeps the count, the claim records it
+        h = policy.History(crashes=c.crashes, last_crash_timed_out=isinstance(lost, policy.TimedOut))
+        decision = policy.decide(lost, h, self._rules(w))
+        if isinstance(decision, policy.Fail):
+            named = dataclasses.replace(decision, message=f"{job.rel}: {decision.message}")
+            self._fail_unclaimed(w, job, path, named, crashes=c.crashes)
+        elif isinstance(decision, policy.Wait):
+            self._wait(w, path, decision, now)
+
+    def _handle(self, inf: InFlight, outcome: Outcome, now: float) -> None:
+        """Carry out what became of a job (the worker's report)."""
+        w, job, path = inf.watch, inf.job, inf.path
         st = outcome.status
         if st in ("done", "failed", "gone") and path is not None:
             # a new file may already sit under the same name (scanners reuse
@@ -318,42 +335,49 @@ class Service:
             self._retrack_later.append((w, path))
         if st == "done":
             w.done += 1
-            self.transient_tries.pop(job.claim_id, None)
-            if path:
-                w.tracker.release(path)
         elif st == "failed":
             w.failed += 1
             w.last_error = f"{outcome.rel}: {outcome.reason}: {outcome.message}"
-            self.transient_tries.pop(job.claim_id, None)
-            if path:
-                w.tracker.release(path)
-        elif st == "gone":
+        if st in ("done", "failed", "gone"):
             if path:
                 w.tracker.release(path)
         elif st == "not_ready":
-            if path is None:
-                return
-            if outcome.reason == "truncated":
-                if w.tracker.not_ready(path, now, truncated=True):
-                    msg = outcome.message or f"{job.rel}: the file ends early"
-                    self.jobs.append((w, Job("new", w.spec, self._new_claim_id(), rel=job.rel,
-                                             fail=("truncated", msg)), path))
-            else:
-                w.tracker.not_ready(path, now)
+            self._not_ready(w, job, path, outcome, now)
         elif st == "transient":
-            claimed = (lifecycle.work_root(w.spec.input) / job.claim_id).exists()
-            if not claimed:
-                if path:
-                    w.tracker.not_ready(path, now)
-                return
-            n = self.transient_tries.get(job.claim_id, 0) + 1
-            self.transient_tries[job.claim_id] = n
-            delay = min(2.0 ** (n - 1), 60.0)
-            w.last_error = f"{outcome.rel or job.claim_id}: {outcome.message}"
-            self.log.warning(log.RETRYING, path=str(path) if path else None, claim_id=job.claim_id,
-                             error=outcome.message, retry_in=delay, tries=n)
-            heapq.heappush(self.delayed, (now + delay, next(self._seq), w,
-                                          Job("resume", w.spec, job.claim_id, rel=job.rel, transient=True), path))
+            self._transient(w, job, path, outcome, now)
+
+    def _not_ready(self, w: Watch, job: Job, path: Path | None, outcome: Outcome, now: float) -> None:
+        """Still in the inbox (changed, truncated, a blip before the claim):
+        the tracker holds its history; the policy says wait or fail."""
+        if path is None:
+            return
+        event = outcome.event or policy.Changed()
+        h = policy.History()
+        if isinstance(event, policy.Truncated):
+            since, checks = w.tracker.truncated(path, now)
+            h = policy.History(truncated_for=since, truncated_checks=checks)
+            if not event.message:
+                event = policy.Truncated(f"{job.rel}: the file ends early")
+        decision = policy.decide(event, h, self._rules(w))
+        if isinstance(decision, policy.Fail):
+            self._fail_unclaimed(w, job, path, decision)
+        elif isinstance(decision, policy.Wait):
+            self._wait(w, path, decision, now)
+
+    def _transient(self, w: Watch, job: Job, path: Path | None, outcome: Outcome, now: float) -> None:
+        """An error while carrying the file; the worker asked the policy,
+        with the claim's history, when to try again."""
+        decision = outcome.decision
+        if isinstance(decision, policy.Wait):   # not claimed: it waits in the inbox
+            self._wait(w, path, decision, now)
+            return
+        if not isinstance(decision, policy.Retry):
+            return
+        w.last_error = f"{outcome.rel or job.claim_id}: {outcome.message}"
+        self.log.warning(log.RETRYING, path=str(path) if path else None, claim_id=job.claim_id,
+                         error=outcome.message, retry_in=decision.after, tries=outcome.extra.get("tries"))
+        heapq.heappush(self.delayed, (now + decision.after, next(self._seq), w,
+                                      Job("resume", w.spec, job.claim_id, rel=job.rel, transient=True), path))
 
     @staticmethod
     def _new_claim_id() -> str:
@@ -380,11 +404,9 @@ class Service:
             self._rr = (self._rr + 1) % len(watches)
             w = watches[self._rr]
             c: Candidate = w.ready.popleft()
-            if c.path not in w.tracker or not c.handed_out:
-                pass
-            else:
+            if c.path in w.tracker and c.handed_out:  # else: gone or put back to wait meanwhile
                 rel = os.path.relpath(c.path, w.spec.input)
-                job = Job("new", w.spec, self._new_claim_id(), rel=rel, signature=c.sig)
+                job = Job("new", w.spec, self._new_claim_id(), rel=rel, signature=c.sig, crashes=c.crashes)
                 if not self._submit(w, job, c.path, now):
                     w.ready.appendleft(c)
                     return
@@ -478,7 +500,7 @@ class Service:
                 self.log.info("unwatching", watch=key)
         for key, rw in wanted.items():
             old = self.watches.get(key)
-            if old is not None and old.resolved == rw and old_cfg.daemon == new.daemon:
+            if old is not None and old.spec == rw and old_cfg.daemon == new.daemon:
                 continue
             if old is not None:
                 # changed: new settings for new work; trackers keep their paths
@@ -486,7 +508,7 @@ class Service:
                 old.source.stop()
                 fresh.source.start()
                 fresh.source.next_scan = now
-                old.resolved, old.spec, old.source = rw, fresh.spec, fresh.source
+                old.spec, old.source = rw, fresh.source
                 old.polling, old.polling_reason = fresh.polling, fresh.polling_reason
                 old.tracker.settle = rw.settle_seconds
                 old.tracker.stuck_after = rw.stuck_after_seconds

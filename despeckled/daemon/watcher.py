@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 import queue
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
@@ -315,6 +315,3 @@ class WatchSource:
                 self._ignored_logged.add(p)
                 self.log.info(log.IGNORED, path=str(p), reason=why)
         return res
-
-    def iter_files(self, res: ScanResult) -> Iterator[tuple[Path, os.stat_result]]:
-        yield from res.files

@@ -113,14 +113,16 @@ class PageSource(Protocol):
     """An open input file, read one page at a time (raster or PDF).
 
     ``format`` is what the content says (``png``, ``jpeg``, ``tiff``,
-    ``bmp``, ``pdf``); ``pass_through`` is ``None``, or why the file should
-    be copied unchanged (a PDF with a text layer, ...).
+    ``bmp``, ``pdf``); ``facts`` is ``None`` for a raster file, else what
+    the reader found besides page images (:class:`despeckled.io.pdf.PdfFacts`:
+    a text layer, annotations, ...). Whether the file is copied unchanged is
+    decided by :func:`despeckled.daemon.policy.pass_through`, not here.
     """
 
     path: Path
     format: str
     page_count: int
-    pass_through: str | None
+    facts: Any
 
     def pages(self, gray: bool = False) -> Iterator[Page]:
         """Decode and yield the pages in file order, one at a time.

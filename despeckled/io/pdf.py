@@ -10,9 +10,10 @@ speaks the same :class:`~despeckled.io.pages.PageSource` /
   decoded, Flate/LZW samples unpacked, CCITT G4 decoded - no re-render. Any
   other page (MRC layers, vector art, inline images, JBIG2/JPX, masks,
   rotated placement) is rendered with PDFium at the native resolution of its
-  sharpest image. ``.pass_through`` is set, with a human reason, when any
-  page has vector text or an OCR text layer: such a file is copied unchanged
-  unless cleaning is forced.
+  sharpest image. ``.facts`` (:class:`PdfFacts`) says which
+  pages have vector text or an OCR text layer, annotations, form fields or
+  encryption; :func:`despeckled.daemon.policy.pass_through` decides from them
+  whether the file is copied unchanged.
 * :class:`~despeckled.io.pdf_write.PdfSink` (in :mod:`despeckled.io.pdf_write`)
   writes the cleaned pages back with each source page's geometry.
 * :func:`verify_complete` - cheap structural check used before claiming a
@@ -444,6 +445,20 @@ def _make_page(pixels: np.ndarray, dpi: tuple[float, float], index: int, info: d
     return Page(pixels, dpi, index, info)
 
 
+@dataclass(frozen=True)
+class PdfFacts:
+    """What a PDF holds besides its page images: 1-based page numbers with
+    visible vector text, with only an invisible (OCR) text layer, with
+    annotations that cleaning would drop; document-level form fields and
+    encryption. Facts only: the policy decides what they mean."""
+
+    visible_text: tuple[int, ...] = ()
+    ocr_text: tuple[int, ...] = ()
+    annotated: tuple[int, ...] = ()
+    form_fields: bool = False
+    encrypted: bool = False
+
+
 class PdfSource:
     """A PDF opened for cleaning, one page at a time.
 
@@ -453,10 +468,10 @@ class PdfSource:
     format : str
         Always ``"pdf"``.
     page_count : int
-    pass_through : str or None
-        Why the file should be copied unchanged (vector text, an OCR layer,
-        annotations or form fields, an owner-password-protected file), or
-        None when it is a plain scan.
+    facts : PdfFacts
+        What the file holds besides page images (text, annotations, form
+        fields, encryption). Whether that means copying it unchanged is
+        decided by :func:`despeckled.daemon.policy.pass_through`.
     """
 
     format = "pdf"
@@ -472,7 +487,7 @@ class PdfSource:
             self._scans: list[_PageScan] = []
             for i, page in enumerate(self._pdf.pages):
                 self._scans.append(self._guard(i, _scan_page, page))
-            self.pass_through = self._guard(0, self._why_pass_through)
+            self.facts = self._guard(0, self._facts)
         except BaseException:
             self.close()
             raise
@@ -514,22 +529,16 @@ class PdfSource:
                 RuntimeError, AttributeError, zlib.error) as exc:
             raise _malformed(self.path, f"page {index + 1}: {exc}") from None
 
-    def _why_pass_through(self) -> str | None:
-        visible = [i + 1 for i, s in enumerate(self._scans) if s.visible_text]
-        ocr = [i + 1 for i, s in enumerate(self._scans) if s.invisible_text and not s.visible_text]
-        if visible:
-            return f"has vector text (page {_page_list(visible)}); not flattening it into an image"
-        if ocr:
-            return f"has an OCR text layer (page {_page_list(ocr)}); not discarding it"
-        annotated = [i + 1 for i, page in enumerate(self.pdf.pages) if _has_annotations(page)]
-        if annotated:
-            return f"has annotations or form fields (page {_page_list(annotated)}); not dropping them"
+    def _facts(self) -> PdfFacts:
+        visible = tuple(i + 1 for i, s in enumerate(self._scans) if s.visible_text)
+        ocr = tuple(i + 1 for i, s in enumerate(self._scans) if s.invisible_text and not s.visible_text)
+        annotated = tuple(i + 1 for i, page in enumerate(self.pdf.pages) if _has_annotations(page))
         fields = self.pdf.Root.get("/AcroForm", {}).get("/Fields") if "/AcroForm" in self.pdf.Root else None
-        if isinstance(fields, pikepdf.Array) and len(fields) > 0:
-            return "has form fields; not dropping them"
-        if self.pdf.is_encrypted:
-            return "is encrypted (owner password); cleaning would drop its protection"
-        return None
+        return PdfFacts(
+            visible_text=visible, ocr_text=ocr, annotated=annotated,
+            form_fields=isinstance(fields, pikepdf.Array) and len(fields) > 0,
+            encrypted=bool(self.pdf.is_encrypted),
+        )
 
     # -- pages
     def _page_info(self, index: int) -> dict:
@@ -660,11 +669,6 @@ def _stream_length(obj: Any) -> int:
     if isinstance(length, int) and length >= 0:
         return int(length)
     return len(obj.read_raw_bytes())
-
-
-def _page_list(pages: list[int]) -> str:
-    shown = ", ".join(str(p) for p in pages[:5])
-    return shown + (f" and {len(pages) - 5} more" if len(pages) > 5 else "")
 
 
 def _extract(obj: Any) -> tuple[np.ndarray, int | None]:

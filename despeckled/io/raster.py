@@ -117,12 +117,12 @@ class RasterSource:
     :func:`despeckled.io.images.open_source` rather than building one.
 
     Attributes: ``path``, ``format`` (``png``/``jpeg``/``tiff``/``bmp``, from
-    the magic bytes), ``page_count``, ``pass_through`` (always ``None`` for
-    raster images; :mod:`despeckled.io.pdf` sets it for PDFs with a text layer),
+    the magic bytes), ``page_count``, ``facts`` (always ``None`` for
+    raster images; a PDF reader reports :class:`~despeckled.io.pdf.PdfFacts`),
     ``info`` (document-level facts).
     """
 
-    pass_through: str | None = None
+    facts = None
 
     def __init__(self, path: Path, fh, fmt: str, size: int, limits: Limits) -> None:
         self.path = path

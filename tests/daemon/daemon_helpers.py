@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from despeckled.clean import CleanParams
-from despeckled.daemon.lifecycle import WatchSpec
+from despeckled.config import ResolvedWatch
 from tests.waiting import wait_for  # noqa: F401 (re-exported for the tests)
 
 
@@ -46,8 +46,8 @@ def all_files(root: Path) -> list[Path]:
 
 
 @pytest.fixture
-def spec(tmp_path) -> WatchSpec:
-    s = WatchSpec(input=tmp_path / "in", output=tmp_path / "out", archive=tmp_path / "arch",
+def spec(tmp_path) -> ResolvedWatch:
+    s = ResolvedWatch(input=tmp_path / "in", output=tmp_path / "out", archive=tmp_path / "arch",
                   failed=tmp_path / "failed", clean=CleanParams(), max_retries=2)
     for p in (s.input, s.output, s.archive, s.failed):
         p.mkdir()

@@ -11,9 +11,11 @@ from pathlib import Path
 import cv2
 import pytest
 
-from despeckled.daemon import lifecycle
+from despeckled.daemon import lifecycle, policy
 from despeckled.io.fsutil import TEMP_MARKER
-from despeckled.daemon.lifecycle import Job, WatchSpec
+from despeckled.clean import CleanParams
+from despeckled.config import ResolvedWatch
+from despeckled.daemon.lifecycle import Job
 
 from .daemon_helpers import all_files, make_png, sha, spec  # noqa: F401 (spec is a fixture)
 
@@ -38,7 +40,7 @@ def _crash_after(monkeypatch, k: int) -> list[int]:
     return calls
 
 
-def _restart(spec: WatchSpec) -> None:
+def _restart(spec: ResolvedWatch) -> None:
     """What the service does at startup: resume claims, drop stale staging,
     then take whatever is still in the inbox."""
     claims = lifecycle.pending_claims(spec.input)
@@ -52,7 +54,7 @@ def _restart(spec: WatchSpec) -> None:
         assert out.status in ("done", "failed"), out
 
 
-def _no_temp_or_work_left(spec: WatchSpec) -> None:
+def _no_temp_or_work_left(spec: ResolvedWatch) -> None:
     for root in (spec.input, spec.output, spec.archive, spec.failed):
         leftovers = [p for p in all_files(root) if TEMP_MARKER in p.name or p.name == lifecycle.MANIFEST]
         assert leftovers == [], leftovers
@@ -83,8 +85,8 @@ def _each_crash_point(tmp_path, monkeypatch, cross_device: bool, name: str, writ
     while True:
         k += 1
         d = base / f"k{k}"
-        spec = WatchSpec(input=d / "in", output=d / "out", archive=other / f"k{k}" / "arch",
-                         failed=other / f"k{k}" / "failed", clean=lifecycle.CleanParams())
+        spec = ResolvedWatch(input=d / "in", output=d / "out", archive=other / f"k{k}" / "arch",
+                         failed=other / f"k{k}" / "failed", clean=CleanParams())
         spec.input.mkdir(parents=True, exist_ok=True)
         data = write_input(spec.input / name, k)
         sig = lifecycle.signature(os.lstat(spec.input / name))
@@ -183,13 +185,13 @@ def test_poison_file_is_failed_after_max_crashes(spec):
     make_png(spec.input / "a.png")
     claim = lifecycle.claim_file(spec, "c1", "a.png")
     assert claim.m["state"] == "claimed"
-    for i in range(lifecycle.MAX_CRASHES - 1):
+    for i in range(policy.MAX_CRASHES - 1):
         c = lifecycle.Claim.load(spec, "c1")
         c.m["crashes"] = i + 1
         c.save()
-    out = lifecycle.run_job(Job("resume", spec, "c1", crash="worker died (exit code -11)"))
+    out = lifecycle.run_job(Job("resume", spec, "c1", crash=policy.WorkerCrashed("worker died (exit code -11)")))
     assert out.status == "failed" and out.reason == "crashed"
-    assert json.loads((spec.failed / "a.png.error.json").read_text())["crashes"] == lifecycle.MAX_CRASHES
+    assert json.loads((spec.failed / "a.png.error.json").read_text())["crashes"] == policy.MAX_CRASHES
 
 
 def test_orphan_work_folder_without_manifest_keeps_the_file(spec):

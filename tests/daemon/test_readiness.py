@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from despeckled.daemon import policy
 from despeckled.daemon.readiness import SettleTracker
 
 
@@ -63,6 +64,17 @@ def test_stuck_reported_once_then_periodically_never_dropped(tmp_path):
     assert f in t
 
 
+def _not_ready_truncated(t: SettleTracker, f, now: float) -> bool:
+    """What the service does when a worker reports ``f`` truncated: the
+    tracker records it, the policy decides. True: broken for good."""
+    since, checks = t.truncated(f, now)
+    d = policy.decide(policy.Truncated("cut short"), policy.History(truncated_for=since, truncated_checks=checks),
+                      policy.Rules(stuck_after=t.stuck_after, recheck=t.recheck))
+    if isinstance(d, policy.Wait):
+        t.wait(f, now, d.recheck_in)
+    return isinstance(d, policy.Fail)
+
+
 def test_truncated_waits_then_is_broken_after_stuck_after(tmp_path):
     f = tmp_path / "a.png"
     f.write_bytes(b"x")
@@ -70,12 +82,12 @@ def test_truncated_waits_then_is_broken_after_stuck_after(tmp_path):
     t.propose(f, 0)
     t.poll(0)
     assert t.poll(1).ready
-    assert t.not_ready(f, 1, truncated=True) is False     # keep waiting
+    assert _not_ready_truncated(t, f, 1) is False     # keep waiting
     assert t.poll(1.5).ready == []
     assert t.poll(2.0).ready                               # decoded again later
-    assert t.not_ready(f, 2.0, truncated=True) is False
+    assert _not_ready_truncated(t, f, 2.0) is False
     assert t.poll(3.9).ready == [] and t.poll(4.0).ready   # ... with backoff (1 s, 2 s, ...)
-    assert t.not_ready(f, 11.0, truncated=True) is True    # broken for good
+    assert _not_ready_truncated(t, f, 11.0) is True    # broken for good
 
 
 def test_growth_resets_truncation_clock(tmp_path):
@@ -85,7 +97,7 @@ def test_growth_resets_truncation_clock(tmp_path):
     t.propose(f, 0)
     t.poll(0)
     t.poll(1)
-    t.not_ready(f, 1, truncated=True)
+    _not_ready_truncated(t, f, 1)
     f.write_bytes(b"xy")
     t.poll(2.0)
     assert t.items[f].truncated_since is None

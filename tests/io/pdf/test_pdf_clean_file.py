@@ -12,6 +12,7 @@ import pytest
 from despeckled import errors, process
 from despeckled.io import images
 from despeckled.clean import CleanParams
+from despeckled.daemon.policy import pass_through
 from despeckled.io.pdf import PdfSource
 from despeckled.testing.pdf_synth import A4_POINTS, synthetic_page, write_image_pdf, write_ocr_pdf, write_text_pdf
 
@@ -91,7 +92,7 @@ def test_force_cleans_a_text_pdf(dirs, page200):
     report = process.clean_file(src, out_dir, CleanParams(), force_pdf=True)
     assert report.passed_through is None and report.pages == 1
     with PdfSource(report.output) as out:
-        assert out.pass_through is None            # the invisible layer is gone: the page is a clean scan
+        assert pass_through(out.facts) is None            # the invisible layer is gone: the page is a clean scan
 
 
 @pytest.mark.parametrize("make, error, reason", [

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from despeckled.io import images
+from despeckled.daemon.policy import pass_through
 from despeckled.io.pdf import PdfSource, estimate_jpeg_quality
 from despeckled.testing.pdf_synth import write_image_pdf, write_mrc_pdf, write_ocr_pdf, write_text_pdf
 
@@ -30,7 +31,7 @@ def test_plain_page_is_extracted_as_stored(tmp_path, request, dpi_name, encoding
     sp = request.getfixturevalue(dpi_name)
     path = write_image_pdf(tmp_path / "scan.pdf", [(sp.pixels, sp.dpi, encoding)], jpeg_quality=80)
     with PdfSource(path) as src:
-        assert src.format == "pdf" and src.page_count == 1 and src.pass_through is None
+        assert src.format == "pdf" and src.page_count == 1 and pass_through(src.facts) is None
         (page,) = list(src.pages())
     assert page.pixels.shape == sp.pixels.shape and page.pixels.dtype == np.uint8
     assert page.dpi == pytest.approx((sp.dpi, sp.dpi))
@@ -77,7 +78,7 @@ def test_page_is_a_images_page(tmp_path, page200):
 def test_mrc_page_is_rendered_at_the_mask_resolution(tmp_path, page300):
     path = write_mrc_pdf(tmp_path / "mrc.pdf", page300.pixels, 300, background_dpi=100)
     with PdfSource(path) as src:
-        assert src.pass_through is None
+        assert pass_through(src.facts) is None
         page = next(src.pages())
     assert page.info["rendered"] is True
     assert sorted(page.info["layers"]) == ["ccitt", "jpeg"]
@@ -111,13 +112,13 @@ def test_forced_render_of_rotated_page_is_unrotated(tmp_path, page200):
 def test_vector_text_passes_through(tmp_path):
     path = write_text_pdf(tmp_path / "letter.pdf", pages=2)
     with PdfSource(path) as src:
-        assert src.pass_through is not None and "vector text" in src.pass_through
+        assert pass_through(src.facts) is not None and "vector text" in pass_through(src.facts).reason
 
 
 def test_ocr_layer_passes_through(tmp_path, page200):
     path = write_ocr_pdf(tmp_path / "ocr.pdf", page200.pixels, 200)
     with PdfSource(path) as src:
-        assert src.pass_through is not None and "OCR text layer" in src.pass_through
+        assert pass_through(src.facts) is not None and "OCR text layer" in pass_through(src.facts).reason
         # forced cleaning still gets the scan losslessly (the invisible text paints nothing)
         page = next(src.pages())
     assert page.info["rendered"] is False and page.info["encoding"] == "jpeg"
@@ -127,7 +128,7 @@ def test_owner_password_only_passes_through(tmp_path, page200):
     path = write_image_pdf(tmp_path / "locked.pdf", [(page200.pixels, 200, "g4")],
                            encryption=pikepdf.Encryption(owner="secret", user=""))
     with PdfSource(path) as src:
-        assert src.pass_through is not None and "encrypted" in src.pass_through
+        assert pass_through(src.facts) is not None and "encrypted" in pass_through(src.facts).reason
 
 
 def test_text_page_forced_is_rendered(tmp_path):
@@ -187,6 +188,6 @@ def test_annotations_pass_through_but_links_do_not(tmp_path, page200, subtype, p
             Contents=pikepdf.String("a note"))]))
         pdf.save(path)
     with PdfSource(path) as src:
-        assert (src.pass_through is not None) is passes
+        assert (pass_through(src.facts) is not None) is passes
         if passes:
-            assert "annotations" in src.pass_through
+            assert "annotations" in pass_through(src.facts).reason
