@@ -579,7 +579,50 @@ def make_page(
     if n_dust is None:
         n_dust = round(10 * area_frac)
 
-    # --- text ------------------------------------------------------------
+    lay, halftone_box = _lay_out_text(rng, W, H, dpi, w_mm, h_mm, fonts, toc, halftone)
+    page = np.asarray(lay.img).copy()
+    for text, org, font, scale, thick in lay.hershey_ops:
+        cv2.putText(page, text, org, font, scale, 0, thick, cv2.LINE_AA)
+    ink = page < 128
+    clean = np.where(ink, 0, 255).astype(np.uint8)
+    small = _small_marks(ink, s, halftone_box)
+
+    placer = _Placer(rng, clean, ink, s, speck_area_range)
+    sp_area, sp_gap, sp_kind = placer.specks(n_specks, near_fraction, touch_fraction, speck_area_range)
+    du_area, du_gap = placer.dust(n_dust, dust_area_range)
+    noisy = _degrade(rng, placer.dark, ink, s, blur=blur, illumination=illumination, paper=paper,
+                     color=color, sensor_noise=sensor_noise, jpeg_quality=jpeg_quality)
+
+    small_labels, small_area, small_ht, n_small = small
+    return SynthPage(
+        clean=clean,
+        noisy=noisy,
+        dpi=float(dpi),
+        lines=lay.lines,
+        speck_labels=placer.speck_labels,
+        speck_area=np.asarray(sp_area, np.int64),
+        speck_gap=np.asarray(sp_gap, np.float32),
+        speck_kind=np.asarray(sp_kind, np.int8),
+        dust_labels=placer.dust_labels,
+        dust_area=np.asarray(du_area, np.int64),
+        dust_gap=np.asarray(du_gap, np.float32),
+        small_labels=small_labels,
+        small_area=small_area,
+        small_halftone=small_ht,
+        halftone_box=halftone_box,
+        stats={
+            "seed": seed, "dpi": float(dpi), "size_px": (W, H), "specks": len(sp_area) - 1,
+            "dust": len(du_area) - 1, "small_marks": n_small,
+            "small_text_marks": int(n_small - small_ht.sum()),
+            "ink_pixels": int(ink.sum()), "lines": len(lay.lines),
+        },
+    )
+
+
+def _lay_out_text(rng: np.random.Generator, W: int, H: int, dpi: float, w_mm: float, h_mm: float,
+                  fonts: str, toc: bool, halftone: bool) -> tuple[_Layout, tuple[int, int, int, int] | None]:
+    """Title, paragraphs, an optional table of contents and halftone patch."""
+    s = dpi / 300.0
     ttf_faces, hershey_faces = _faces(fonts)
     margin = round(min(w_mm, h_mm) * 0.09 / _MM_PER_INCH * dpi)
     lay = _Layout(W, H, dpi, margin)
@@ -616,13 +659,12 @@ def make_page(
                 else ttf_faces[int(rng.integers(len(ttf_faces)))])
         if not lay.paragraph(_paragraph(rng), face, pt, indent=float(rng.choice([0.0, 0.0, 1.5]))):
             break
-    page = np.asarray(lay.img).copy()
-    for text, org, font, scale, thick in lay.hershey_ops:
-        cv2.putText(page, text, org, font, scale, 0, thick, cv2.LINE_AA)
-    ink = page < 128
-    clean = np.where(ink, 0, 255).astype(np.uint8)
+    return lay, halftone_box
 
-    # --- small marks of the clean text -------------------------------------
+
+def _small_marks(ink: np.ndarray, s: float, halftone_box: tuple[int, int, int, int] | None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Label image, areas and halftone flags of the clean text's small marks."""
     small_max = SMALL_MARK_AREA_300 * s * s
     n, labels, st, cent = cv2.connectedComponentsWithStats(ink.view(np.uint8), connectivity=8)
     areas = st[:, cv2.CC_STAT_AREA].astype(np.int64)
@@ -638,28 +680,35 @@ def make_page(
         y0, y1, x0, x1 = halftone_box
         cx, cy = cent[idx, 0], cent[idx, 1]
         small_ht[1:] = (cy >= y0) & (cy < y1) & (cx >= x0) & (cx < x1)
+    return small_labels, small_area, small_ht, int(idx.size)
 
-    # --- specks and dust ---------------------------------------------------
-    dist = cv2.distanceTransform(clean, cv2.DIST_L2, 5)  # to nearest ink; 5x5 chamfer, 2.5x faster than exact
-    occupied = ink.copy()
-    speck_labels = np.zeros((H, W), np.int32)
-    dust_labels = np.zeros((H, W), np.int32)
-    # Candidate anchors near glyphs, sorted by distance, for near/touch specks.
-    near_lim = 6.5 * s + 2 + 2 * math.sqrt(speck_area_range[1] * s * s / math.pi)
-    cand = np.flatnonzero((dist > 0) & (dist <= near_lim))
-    if cand.size > 200_000:  # a random subset is plenty and keeps the sort cheap
-        cand = cand[:: -(-cand.size // 200_000)]
-    cand_d = dist.ravel()[cand]
-    order = np.argsort(cand_d, kind="stable")
-    cand, cand_d = cand[order], cand_d[order]
 
-    others = np.zeros((H, W), bool)
-    sep = int(max(2, round(3 * s)))
+class _Placer:
+    """Places specks and dust on the page, each its own component, at a chosen gap."""
 
-    dark = np.zeros((H, W), np.float32)  # ink coverage 0..1, drawn as we go
+    def __init__(self, rng: np.random.Generator, clean: np.ndarray, ink: np.ndarray, s: float,
+                 speck_area_range: tuple[float, float]) -> None:
+        H, W = clean.shape
+        self.rng, self.s, self.W, self.H = rng, s, W, H
+        self.dist = cv2.distanceTransform(clean, cv2.DIST_L2, 5)  # to nearest ink; 5x5 chamfer, 2.5x faster than exact
+        self.occupied = ink.copy()
+        self.speck_labels = np.zeros((H, W), np.int32)
+        self.dust_labels = np.zeros((H, W), np.int32)
+        # Candidate anchors near glyphs, sorted by distance, for near/touch specks.
+        near_lim = 6.5 * s + 2 + 2 * math.sqrt(speck_area_range[1] * s * s / math.pi)
+        cand = np.flatnonzero((self.dist > 0) & (self.dist <= near_lim))
+        if cand.size > 200_000:  # a random subset is plenty and keeps the sort cheap
+            cand = cand[:: -(-cand.size // 200_000)]
+        cand_d = self.dist.ravel()[cand]
+        order = np.argsort(cand_d, kind="stable")
+        self.cand, self.cand_d = cand[order], cand_d[order]
+        self.others = np.zeros((H, W), bool)
+        self.sep = int(max(2, round(3 * s)))
+        self.dark = np.zeros((H, W), np.float32)  # ink coverage 0..1, drawn as we go
 
-    def place(mask: np.ndarray, kind: int, gap_lo: float, gap_hi: float, labels_out: np.ndarray, lab: int,
-              darkness: float) -> float | None:
+    def place(self, mask: np.ndarray, kind: int, gap_lo: float, gap_hi: float, labels_out: np.ndarray,
+              lab: int, darkness: float) -> float | None:
+        rng, W, H, sep = self.rng, self.W, self.H, self.sep
         bh, bw = mask.shape
         ys, xs = np.nonzero(mask)
         for _ in range(30):
@@ -669,65 +718,78 @@ def make_page(
             else:
                 # choose an anchor pixel at the target gap, put a blob pixel on it
                 target = float(rng.uniform(gap_lo, gap_hi))
-                lo, hi = np.searchsorted(cand_d, np.array([target - 0.5, target + 0.5], np.float32))
+                lo, hi = np.searchsorted(self.cand_d, np.array([target - 0.5, target + 0.5], np.float32))
                 if hi <= lo:
                     return None
-                p = int(cand[int(rng.integers(lo, hi))])
+                p = int(self.cand[int(rng.integers(lo, hi))])
                 py, px = divmod(p, W)
                 # the blob pixel closest to the glyph is unknown; use a random edge pixel
                 k = int(rng.integers(len(ys)))
                 y, x = py - int(ys[k]), px - int(xs[k])
                 if y < 0 or x < 0 or y + bh > H or x + bw > W:
                     continue
-            if (occupied[y:y + bh, x:x + bw] & mask).any():
+            if (self.occupied[y:y + bh, x:x + bw] & mask).any():
                 continue
-            gap = float(dist[y:y + bh, x:x + bw][mask].min())
+            gap = float(self.dist[y:y + bh, x:x + bw][mask].min())
             if not gap_lo <= gap <= gap_hi:
                 continue
             # keep other specks a margin away, so each stays its own component
-            if others[max(0, y - sep):y + bh + sep, max(0, x - sep):x + bw + sep].any():
+            if self.others[max(0, y - sep):y + bh + sep, max(0, x - sep):x + bw + sep].any():
                 continue
             labels_out[y:y + bh, x:x + bw][mask] = lab
-            occupied[y:y + bh, x:x + bw] |= mask
-            others[y:y + bh, x:x + bw] |= mask
-            dark[y:y + bh, x:x + bw][mask] = darkness
+            self.occupied[y:y + bh, x:x + bw] |= mask
+            self.others[y:y + bh, x:x + bw] |= mask
+            self.dark[y:y + bh, x:x + bw][mask] = darkness
             return gap
         return None
 
-    lo_a, hi_a = speck_area_range
-    sp_area, sp_gap, sp_kind = [0], [0.0], [KIND_FAR]
-    kinds = rng.choice([KIND_FAR, KIND_NEAR, KIND_TOUCH], size=n_specks,
-                       p=[1 - near_fraction - touch_fraction, near_fraction, touch_fraction])
-    a300 = np.exp(rng.uniform(math.log(lo_a), math.log(hi_a + 1), size=n_specks))
-    for kind, a in zip(kinds.tolist(), a300.tolist()):
-        area = max(1, int(round(a * s * s)))
-        mask = _blob(rng, area, irregular=float(rng.uniform(0.2, 1.0)))
-        if kind == KIND_FAR:
-            lo_g, hi_g = 6.5 * s + 0.01, float("inf")
-        elif kind == KIND_NEAR:
-            lo_g, hi_g = max(1.5, 1.5 * s), 6.5 * s
-        else:
-            lo_g, hi_g = 1.0, 1.45
-        gap = place(mask, kind, lo_g, hi_g, speck_labels, len(sp_area), float(rng.uniform(0.55, 0.95)))
-        if gap is None:
-            continue
-        sp_area.append(int(mask.sum()))
-        sp_gap.append(gap)
-        sp_kind.append(kind)
+    def specks(self, n_specks: int, near_fraction: float, touch_fraction: float,
+               speck_area_range: tuple[float, float]) -> tuple[list[int], list[float], list[int]]:
+        rng, s = self.rng, self.s
+        lo_a, hi_a = speck_area_range
+        sp_area, sp_gap, sp_kind = [0], [0.0], [KIND_FAR]
+        kinds = rng.choice([KIND_FAR, KIND_NEAR, KIND_TOUCH], size=n_specks,
+                           p=[1 - near_fraction - touch_fraction, near_fraction, touch_fraction])
+        a300 = np.exp(rng.uniform(math.log(lo_a), math.log(hi_a + 1), size=n_specks))
+        for kind, a in zip(kinds.tolist(), a300.tolist()):
+            area = max(1, int(round(a * s * s)))
+            mask = _blob(rng, area, irregular=float(rng.uniform(0.2, 1.0)))
+            if kind == KIND_FAR:
+                lo_g, hi_g = 6.5 * s + 0.01, float("inf")
+            elif kind == KIND_NEAR:
+                lo_g, hi_g = max(1.5, 1.5 * s), 6.5 * s
+            else:
+                lo_g, hi_g = 1.0, 1.45
+            gap = self.place(mask, kind, lo_g, hi_g, self.speck_labels, len(sp_area),
+                             float(rng.uniform(0.55, 0.95)))
+            if gap is None:
+                continue
+            sp_area.append(int(mask.sum()))
+            sp_gap.append(gap)
+            sp_kind.append(kind)
+        return sp_area, sp_gap, sp_kind
 
-    lo_d, hi_d = dust_area_range
-    du_area, du_gap = [0], [0.0]
-    for _ in range(n_dust):
-        a = math.exp(rng.uniform(math.log(lo_d), math.log(hi_d)))
-        mask = _blob(rng, max(2, int(round(a * s * s))), irregular=float(rng.uniform(1.0, 2.5)))
-        gap = place(mask, KIND_FAR, 12.0 * s, float("inf"), dust_labels, len(du_area), float(rng.uniform(0.6, 0.9)))
-        if gap is None:
-            continue
-        du_area.append(int(mask.sum()))
-        du_gap.append(gap)
+    def dust(self, n_dust: int, dust_area_range: tuple[float, float]) -> tuple[list[int], list[float]]:
+        rng, s = self.rng, self.s
+        lo_d, hi_d = dust_area_range
+        du_area, du_gap = [0], [0.0]
+        for _ in range(n_dust):
+            a = math.exp(rng.uniform(math.log(lo_d), math.log(hi_d)))
+            mask = _blob(rng, max(2, int(round(a * s * s))), irregular=float(rng.uniform(1.0, 2.5)))
+            gap = self.place(mask, KIND_FAR, 12.0 * s, float("inf"), self.dust_labels, len(du_area),
+                             float(rng.uniform(0.6, 0.9)))
+            if gap is None:
+                continue
+            du_area.append(int(mask.sum()))
+            du_gap.append(gap)
+        return du_area, du_gap
 
-    # --- degradations ------------------------------------------------------
-    n_sp = len(sp_area) - 1
+
+def _degrade(rng: np.random.Generator, dark: np.ndarray, ink: np.ndarray, s: float, *, blur: float,
+             illumination: float, paper: str, color: bool, sensor_noise: float,
+             jpeg_quality: int | None) -> np.ndarray:
+    """Ink, blur, uneven (tinted) paper, sensor noise and a JPEG round trip."""
+    H, W = dark.shape
     dark[ink] = float(rng.uniform(0.82, 0.92))
     if blur > 0:
         dark = cv2.GaussianBlur(dark, (0, 0), blur * s)
@@ -758,27 +820,4 @@ def make_page(
         ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(enc), [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)])
         dec = cv2.imdecode(buf, cv2.IMREAD_COLOR if color else cv2.IMREAD_GRAYSCALE)
         noisy = np.ascontiguousarray(dec[..., ::-1]) if color else dec
-
-    sp_kind_a = np.asarray(sp_kind, np.int8)
-    return SynthPage(
-        clean=clean,
-        noisy=noisy,
-        dpi=float(dpi),
-        lines=lay.lines,
-        speck_labels=speck_labels,
-        speck_area=np.asarray(sp_area, np.int64),
-        speck_gap=np.asarray(sp_gap, np.float32),
-        speck_kind=sp_kind_a,
-        dust_labels=dust_labels,
-        dust_area=np.asarray(du_area, np.int64),
-        dust_gap=np.asarray(du_gap, np.float32),
-        small_labels=small_labels,
-        small_area=small_area,
-        small_halftone=small_ht,
-        halftone_box=halftone_box,
-        stats={
-            "seed": seed, "dpi": float(dpi), "size_px": (W, H), "specks": n_sp, "dust": len(du_area) - 1,
-            "small_marks": int(idx.size), "small_text_marks": int(idx.size - small_ht.sum()),
-            "ink_pixels": int(ink.sum()), "lines": len(lay.lines),
-        },
-    )
+    return noisy
