@@ -32,7 +32,7 @@ GLYPH_MAX_THICKNESS = 2.0
 GLYPH_MAX_SIZE = 4.0
 #: ...and no disc of more than this many stroke widths' radius fits inside
 #: (a stroke's is half a stroke width, a junction's or a bold figure's more).
-GLYPH_MAX_RADIUS = 1.0
+GLYPH_MAX_RADIUS = 1.15
 GLYPH_MAX_RADIUS_HOLED = 1.5
 
 
@@ -418,7 +418,7 @@ def beside_letter(c: Components, candidates: np.ndarray, letters: np.ndarray, ga
     """
     out = np.zeros(c.n, bool)
     li = np.flatnonzero(letters)
-    qi = np.flatnonzero(candidates & ~letters & (np.arange(c.n) > 0))
+    qi = np.flatnonzero(candidates & (np.arange(c.n) > 0))
     if li.size == 0 or qi.size == 0:
         return out
     hl = c.height[li].astype(np.float64)
@@ -426,7 +426,7 @@ def beside_letter(c: Components, candidates: np.ndarray, letters: np.ndarray, ga
                              c.x1[li] + gap * hl + 0.5 * hl, c.y1[li] + 0.2 * hl, max(8.0, float(np.median(hl))))
     q, g = qi[pi], li[bi]
     hgap = np.maximum(c.x0[q] - c.x1[g], c.x0[g] - c.x1[q]) - 1
-    ok = ((hgap <= gap * c.height[g]) & (c.area[q] <= c.area[g])
+    ok = ((q != g) & (hgap <= gap * c.height[g]) & (c.area[q] <= c.area[g])
           & (c.y0[q] >= c.y0[g] - 0.2 * c.height[g]) & (c.y1[q] <= c.y1[g] + 0.35 * c.height[g]))
     out[qi] = any_per(pi, ok, qi.size)
     return out

@@ -50,7 +50,8 @@ class LineScale(NamedTuple):
 
 def letter_candidates(c: Components, x: float, s: float) -> np.ndarray:
     """Components shaped like letters of any size: stroke-built (thickness at
-    most a third of the height), about as wide as tall, between
+    most 1/3.5 of the height: a period or a blob is as thick as a third of
+    its height), about as wide as tall, between
     ``LETTER_MIN_X`` and ``LETTER_MAX_X`` page x-heights tall.
 
     Parameters
@@ -66,7 +67,7 @@ def letter_candidates(c: Components, x: float, s: float) -> np.ndarray:
     h = c.height.astype(np.float64)
     w = c.width.astype(np.float64)
     ok = (h >= LETTER_MIN_X * x) & (h <= LETTER_MAX_X * x) & (w >= 0.3 * h) & (w <= 1.6 * h)
-    ok &= (c.thickness <= h / 3.0) & (c.thickness >= 0.5 * s)
+    ok &= (c.thickness <= h / 3.5) & (c.thickness >= 0.5 * s)
     ok[0] = False
     return ok
 

@@ -74,7 +74,7 @@ def test_a_component_with_no_letters_near_gets_the_page_scale():
 def test_a_lone_blob_does_not_vouch_for_itself():
     # a letter-shaped blob alone on the page: its line is not itself
     ink = np.zeros((100, 100), np.uint8)
-    draw_o(ink, 40, 40, 30, 9)
+    draw_o(ink, 40, 40, 30, 6)
     c = comps(ink)
     assert letter_candidates(c, X, S)[1]
     assert line_scale(c, X, S).letters[1] == 0
