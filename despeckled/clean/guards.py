@@ -21,7 +21,7 @@ import numpy as np
 
 from despeckled.clean.components import Components
 from despeckled.clean.context import any_per, points_in_boxes
-from despeckled.clean.lines import LineScale
+from despeckled.clean.lines import LineScale, letter_candidates, line_scale
 
 #: glyph_shaped: at least this many of the line's x-heights tall...
 GLYPH_MIN_HEIGHT = 0.7
@@ -487,72 +487,9 @@ def between_glyphs(c: Components, candidates: np.ndarray, letters: np.ndarray, l
     return out
 
 
-def touches_glyph(c: Components, candidates: np.ndarray, glyphs: np.ndarray, gap: int, reach: float) -> np.ndarray:
-    """Marks within ``gap`` pixels of a glyph's ink: a piece of a letter that
-    a light or broken stroke cut off (faded thermal print, worn type), not a
-    speck. Periods and accents sit further off (a tenth of an x-height or
-    more); a speck this close to a letter is in doubt, so it stays.
-
-    Parameters
-    ----------
-    c : Components
-        ``c.labels`` is read at a few offsets around each candidate pixel.
-    candidates : ndarray of bool, shape (c.n,)
-        The components to test (small ones: the cost follows their pixels).
-    glyphs : ndarray of bool, shape (c.n,)
-        The components that count as letters.
-    gap : int
-        Largest gap in pixels (>= 1; 8-connected ink with no gap is one
-        component already).
-    reach : float
-        Prefilter in pixels: only candidates whose centre is within this of
-        a glyph's box are looked at (about the largest candidate's size).
-
-    Returns
-    -------
-    ndarray of bool, shape (c.n,)
-
-    Examples
-    --------
-    >>> from despeckled.clean.components import label_components
-    >>> ink = np.zeros((30, 40), np.uint8)
-    >>> ink[5:25, 5:8] = 1                 # a stem
-    >>> ink[10:12, 9:11] = 1               # a piece one pixel off it
-    >>> ink[10:12, 16:18] = 1              # a speck further off
-    >>> c = label_components(ink)
-    >>> touches_glyph(c, np.array([False, False, True, True]), np.array([False, True, False, False]), 1, 10.0).tolist()
-    [False, False, True, False]
-    """
-    out = np.zeros(c.n, bool)
-    gi = np.flatnonzero(glyphs)
-    qi = np.flatnonzero(candidates & ~glyphs & (np.arange(c.n) > 0))
-    if gi.size == 0 or qi.size == 0 or gap < 1:
-        return out
-    r = float(gap) + reach
-    pi, _ = points_in_boxes(c.cx[qi], c.cy[qi], c.x0[gi] - r, c.y0[gi] - r, c.x1[gi] + r, c.y1[gi] + r, max(2 * r, 8.0))
-    near = np.zeros(c.n, bool)
-    near[qi[pi]] = True
-    if not near.any():
-        return out
-    pos = c.positions_of(near)
-    pos = pos[~c.interior[pos]]              # the rim is enough
-    H, W = c.labels.shape
-    ys, xs = c.flat[pos] // W, c.flat[pos] % W
-    # offsets at Chebyshev distance 2..gap+1 (distance 1 would be the same component)
-    d = np.arange(-(gap + 1), gap + 2)
-    dy, dx = np.meshgrid(d, d, indexing="ij")
-    ring = np.maximum(np.abs(dy), np.abs(dx)) >= 2
-    dy, dx = dy[ring], dx[ring]
-    yy = np.clip(ys[:, None] + dy[None, :], 0, H - 1)
-    xx = np.clip(xs[:, None] + dx[None, :], 0, W - 1)
-    hit = glyphs[c.labels[yy, xx]].any(axis=1)
-    out[np.unique(c.lab[pos[hit]])] = True
-    return out
-
-
 #: The guards in the order they are asked; the first that claims a
 #: component is recorded as the reason it was kept.
-GUARD_NAMES = ("glyph_shaped", "stacked_pair", "regular_row", "in_dark_field", "touches_glyph", "beside_letter", "between_glyphs", "print_dark")
+GUARD_NAMES = ("glyph_shaped", "stacked_pair", "regular_row", "in_dark_field", "beside_letter", "between_glyphs")
 
 
 def guard_code(claims: dict[str, np.ndarray], n: int) -> np.ndarray:
@@ -573,4 +510,83 @@ def guard_code(claims: dict[str, np.ndarray], n: int) -> np.ndarray:
 
 
 __all__ = ["GUARD_NAMES", "glyph_shaped", "shape_measures", "Shape", "guard_code", "in_dark_field", "print_dark", "regular_row",
-           "stacked_pair", "touches_glyph", "beside_letter", "between_glyphs"]
+           "stacked_pair", "beside_letter", "between_glyphs", "guard_removals", "Guarded", "PRINT_CONTRAST"]
+
+
+#: print_dark's share of the glyph-to-paper range: a little wider than the
+#: faint rule's, so print judged faint against stroke cores (a page whose
+#: darkest pixels are a black bar) is vouched for by its own glyphs, while
+#: show-through -- far lighter than the page's glyphs -- still goes.
+PRINT_CONTRAST = 0.4
+
+
+class Guarded(NamedTuple):
+    """What the guards claim on one page (see :func:`guard_removals`).
+
+    Attributes
+    ----------
+    code : ndarray of uint8, shape (n,)
+        Per label: 0, or ``1 +`` the index in :data:`GUARD_NAMES` of the
+        guard that vetoes removing it as a speck or dust.
+    faint_ok : ndarray of bool, shape (n,)
+        Labels that must not be removed as faint (show-through) either.
+    """
+
+    code: np.ndarray
+    faint_ok: np.ndarray
+
+
+def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust: np.ndarray,
+                   darkest: np.ndarray, paper: float) -> Guarded:
+    """Ask every guard about a page's components.
+
+    Parameters
+    ----------
+    c : Components
+    x, s : float
+        The page's x-height and stroke width (pixels).
+    removing : ndarray of bool, shape (c.n,)
+        What the rules want to remove as specks or dust.
+    dust : ndarray of bool, shape (c.n,)
+        The part of it removed as dust (blobs the size of letters).
+    darkest : ndarray of int, shape (c.n,)
+        Darkest gray level of each component.
+    paper : float
+        The paper's gray level.
+
+    Returns
+    -------
+    Guarded
+
+    Examples
+    --------
+    >>> from despeckled.clean.components import label_components
+    >>> ink = np.zeros((60, 120), np.uint8)
+    >>> ink[10:31, 10:13] = ink[10:13, 10:24] = ink[28:31, 10:24] = ink[10:31, 21:24] = 1  # a lone '0'
+    >>> ink[50:52, 100:102] = 1                                                          # a speck
+    >>> c = label_components(ink)
+    >>> g = guard_removals(c, 21.0, 3.0, np.array([False, True, True]), np.array([False, True, False]),
+    ...                    np.array([255, 20, 20]), 250.0)
+    >>> [GUARD_NAMES[k - 1] if k else None for k in g.code]
+    [None, 'glyph_shaped', None]
+    """
+    ls = line_scale(c, x, s)
+    letters = letter_candidates(c, x, s)
+    size = np.maximum(c.width, c.height)
+    small = size < ls.xheight
+    dotlike = small & (c.area >= 0.6 * s * s)
+    claims = {
+        "glyph_shaped": glyph_shaped(c, ls, x, s, removing),
+        "stacked_pair": stacked_pair(c, removing & dotlike),
+        "regular_row": regular_row(c, dotlike | (c.area <= 0.3 * x * x)),
+        "in_dark_field": in_dark_field(c, x),
+        "beside_letter": beside_letter(c, dust, letters),
+        "between_glyphs": between_glyphs(c, small & removing, letters, ls),
+    }
+    code = guard_code(claims, c.n)
+    code[~removing] = 0
+    # faint: vouched for by the page's glyphs' darkness, or inside a dark
+    # field, or one of a colon's dots
+    faint_ok = print_dark(darkest, letters, paper, PRINT_CONTRAST)
+    faint_ok |= claims["in_dark_field"] | claims["stacked_pair"]
+    return Guarded(code, faint_ok)

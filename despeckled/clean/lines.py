@@ -22,10 +22,12 @@ from despeckled.clean.context import points_in_boxes
 LINE_REACH_SIDE = 2.5
 LINE_REACH_UP = 0.8
 LINE_REACH_DOWN = 0.3
-#: Letter candidates: at least this many page x-heights tall (smaller ones
-#: are marks), at most LETTER_MAX_X (bigger ones are pictures, rules, fields).
-LETTER_MIN_X = 0.6
+#: Letter candidates: at least LETTER_MIN_S stroke widths tall (smaller
+#: ones are marks), at most LETTER_MAX_X page x-heights (bigger ones are
+#: pictures, rules, fields).
+LETTER_MIN_S = 3.0
 LETTER_MAX_X = 12.0
+LETTER_MIN_FILL = 0.12
 
 
 class LineScale(NamedTuple):
@@ -51,8 +53,8 @@ class LineScale(NamedTuple):
 def letter_candidates(c: Components, x: float, s: float) -> np.ndarray:
     """Components shaped like letters of any size: stroke-built (thickness at
     most 1/3.5 of the height: a period or a blob is as thick as a third of
-    its height), about as wide as tall, between
-    ``LETTER_MIN_X`` and ``LETTER_MAX_X`` page x-heights tall.
+    its height) but not a mere outline (``LETTER_MIN_FILL`` of the box),
+    about as wide as tall, sized as in ``LETTER_MIN_S`` and ``LETTER_MAX_X``.
 
     Parameters
     ----------
@@ -66,8 +68,13 @@ def letter_candidates(c: Components, x: float, s: float) -> np.ndarray:
     """
     h = c.height.astype(np.float64)
     w = c.width.astype(np.float64)
-    ok = (h >= LETTER_MIN_X * x) & (h <= LETTER_MAX_X * x) & (w >= 0.3 * h) & (w <= 1.6 * h)
+    # (the lower bound in strokes: a page's x-height can be measured wrong
+    # -- a form's boxes outvote its letters -- its stroke hardly)
+    ok = (h >= LETTER_MIN_S * s) & (h <= LETTER_MAX_X * x) & (w >= 0.3 * h) & (w <= 1.6 * h)
     ok &= (c.thickness <= h / 3.5) & (c.thickness >= 0.5 * s)
+    # (not the outline of a form's box or a frame: a letter covers at least
+    # an eighth of its box)
+    ok &= c.area >= LETTER_MIN_FILL * w * h
     ok[0] = False
     return ok
 
