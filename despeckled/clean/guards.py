@@ -346,6 +346,52 @@ def in_dark_field(c: Components, x: float) -> np.ndarray:
     return out
 
 
+def inside_block(c: Components, x: float, candidates: np.ndarray) -> np.ndarray:
+    """Marks inside the box of a big, solid-ish component that is no
+    letter: the body of a QR code (its lone modules sit among the big
+    connected clusters), a logo, a photo's dark mass. There a small square
+    is a module or a highlight dot, never dust on paper.
+
+    A block is at least ``3`` page x-heights in both directions, ``3``
+    square x-heights in area and a quarter as solid as its box (a table's
+    grid or a frame is much emptier).
+
+    Parameters
+    ----------
+    c : Components
+    x : float
+        The page's x-height (pixels).
+    candidates : ndarray of bool, shape (c.n,)
+
+    Returns
+    -------
+    ndarray of bool, shape (c.n,)
+
+    Examples
+    --------
+    >>> from despeckled.clean.components import label_components
+    >>> ink = np.zeros((100, 200), np.uint8)
+    >>> ink[10:70, 10:70] = 1
+    >>> ink[20:40, 20:40] = 0; ink[29:32, 29:32] = 1     # a module in a hole of the code
+    >>> ink[90:93, 150:153] = 1                          # a speck on paper
+    >>> c = label_components(ink)
+    >>> inside_block(c, 16.0, np.ones(c.n, bool)).tolist()
+    [False, False, True, False]
+    """
+    w = c.width.astype(np.float64)
+    h = c.height.astype(np.float64)
+    block = (w >= 3 * x) & (h >= 3 * x) & (c.area >= 3 * x * x) & (_fill(c) >= 0.25)
+    block[0] = False
+    bi_ = np.flatnonzero(block)
+    out = np.zeros(c.n, bool)
+    qi = np.flatnonzero(candidates & ~block & (np.arange(c.n) > 0))
+    if bi_.size == 0 or qi.size == 0:
+        return out
+    pi, bi = points_in_boxes(c.cx[qi], c.cy[qi], c.x0[bi_], c.y0[bi_], c.x1[bi_], c.y1[bi_], 4 * x)
+    out[qi[np.unique(pi)]] = True
+    return out
+
+
 def print_dark(darkest: np.ndarray, glyphs: np.ndarray, paper: float, contrast: float) -> np.ndarray:
     """Components as dark as the page's own glyphs are print, not show-through.
 
@@ -489,7 +535,7 @@ def between_glyphs(c: Components, candidates: np.ndarray, letters: np.ndarray, l
 
 #: The guards in the order they are asked; the first that claims a
 #: component is recorded as the reason it was kept.
-GUARD_NAMES = ("glyph_shaped", "stacked_pair", "regular_row", "in_dark_field", "beside_letter", "between_glyphs")
+GUARD_NAMES = ("glyph_shaped", "stacked_pair", "regular_row", "in_dark_field", "inside_block", "beside_letter", "between_glyphs")
 
 
 def guard_code(claims: dict[str, np.ndarray], n: int) -> np.ndarray:
@@ -510,7 +556,7 @@ def guard_code(claims: dict[str, np.ndarray], n: int) -> np.ndarray:
 
 
 __all__ = ["GUARD_NAMES", "glyph_shaped", "shape_measures", "Shape", "guard_code", "in_dark_field", "print_dark", "regular_row",
-           "stacked_pair", "beside_letter", "between_glyphs", "guard_removals", "Guarded", "PRINT_CONTRAST"]
+           "stacked_pair", "beside_letter", "between_glyphs", "guard_removals", "Guarded", "PRINT_CONTRAST", "inside_block"]
 
 
 #: print_dark's share of the glyph-to-paper range: a little wider than the
@@ -580,6 +626,7 @@ def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust
         "stacked_pair": stacked_pair(c, removing & dotlike),
         "regular_row": regular_row(c, dotlike | (c.area <= 0.3 * x * x)),
         "in_dark_field": in_dark_field(c, x),
+        "inside_block": inside_block(c, x, removing & small),
         "beside_letter": beside_letter(c, dust, letters),
         "between_glyphs": between_glyphs(c, small & removing, letters, ls),
     }
