@@ -22,6 +22,7 @@ import numpy as np
 from despeckled.clean.components import Components
 from despeckled.clean.context import any_per, points_in_boxes
 from despeckled.clean.lines import LineScale, letter_candidates, line_scale
+from despeckled.clean.rules import Decision, Rule
 
 #: glyph_shaped: at least this many of the line's x-heights tall...
 GLYPH_MIN_HEIGHT = 0.7
@@ -556,7 +557,7 @@ def guard_code(claims: dict[str, np.ndarray], n: int) -> np.ndarray:
 
 
 __all__ = ["GUARD_NAMES", "glyph_shaped", "shape_measures", "Shape", "guard_code", "in_dark_field", "print_dark", "regular_row",
-           "stacked_pair", "beside_letter", "between_glyphs", "guard_removals", "Guarded", "PRINT_CONTRAST", "inside_block"]
+           "stacked_pair", "beside_letter", "between_glyphs", "guard_removals", "Guarded", "PRINT_CONTRAST", "inside_block", "guard_decision"]
 
 
 #: print_dark's share of the glyph-to-paper range: a little wider than the
@@ -637,3 +638,49 @@ def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust
     faint_ok = print_dark(darkest, letters, paper, PRINT_CONTRAST)
     faint_ok |= claims["in_dark_field"] | claims["stacked_pair"]
     return Guarded(code, faint_ok)
+
+
+def guard_decision(c: Components, x: float, s: float, dec: Decision, darkest: np.ndarray, paper: float) -> Decision:
+    """The rules' verdicts with every removal put to the guards: what a
+    guard claims is kept, credited to that guard, and the removing rule it
+    overruled is recorded (``Decision.overruled``); ``Decision.faint_ok``
+    says which labels the faint rule must spare.
+
+    Parameters
+    ----------
+    c : Components
+    x, s : float
+        The page's x-height and stroke width (pixels).
+    dec : Decision
+        From :func:`despeckled.clean.rules.classify`.
+    darkest : ndarray of int, shape (c.n,)
+        Darkest gray level of each component.
+    paper : float
+        The paper's gray level.
+
+    Returns
+    -------
+    Decision
+
+    Examples
+    --------
+    >>> from despeckled.clean.marks import marks_of_ink
+    >>> from despeckled.clean.rules import RULE_NAMES, classify
+    >>> ink = np.zeros((80, 200), np.uint8)
+    >>> ink[10:31, 10:13] = ink[10:13, 10:24] = ink[28:31, 10:24] = ink[10:31, 21:24] = 1  # a lone '0'
+    >>> ink[60, 150] = 1                                                                 # a speck
+    >>> m = marks_of_ink(ink, 3.0, 21.0)
+    >>> d = guard_decision(m.c, 21.0, 3.0, classify(m), np.zeros(m.n, int), 250.0)
+    >>> [RULE_NAMES[r] for r in d.rule[1:]], [RULE_NAMES[r] for r in d.overruled[1:]]
+    (['glyph-shaped', 'tiny'], ['dust', 'none'])
+    """
+    removing = dec.speck | dec.dust
+    g = guard_removals(c, x, s, removing, dec.dust, darkest, paper)
+    veto = g.code > 0
+    rule = dec.rule.copy()
+    overruled = np.zeros(c.n, np.uint8)
+    overruled[veto] = rule[veto]
+    rule[veto] = np.array([0] + [Rule[name.upper()] for name in GUARD_NAMES], np.uint8)[g.code[veto]]
+    kept_small = dec.kept_small | (dec.speck & veto)
+    return Decision(speck=dec.speck & ~veto, dust=dec.dust & ~veto, kept_small=kept_small, rule=rule,
+                    overruled=overruled, faint_ok=g.faint_ok)

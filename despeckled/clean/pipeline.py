@@ -13,9 +13,10 @@ from despeckled.clean.marks import marks_of
 from despeckled.clean.paint import paint_removed
 from despeckled.clean.params import CleanParams
 from despeckled.clean.reduce import analysis_reduction, expand, max_pool, min_pool
-from despeckled.clean.rules import RULE_NAMES, Decision, Rule, classify, credit
+from despeckled.clean.guards import guard_decision
+from despeckled.clean.rules import RULE_NAMES, Decision, Rule, classify, credit, is_removal
 from despeckled.clean.scale import Scale, estimate_scale, plausible_dpi
-from despeckled.clean.stats import has_pixel_at_most, ink_paper_levels
+from despeckled.clean.stats import darkest_per_label, has_pixel_at_most, ink_paper_levels
 from despeckled.clean.threshold import binarize
 
 #: From this resolution (dots per inch) the optional median filter is 5 px
@@ -205,8 +206,12 @@ def clean_page(pixels: np.ndarray, params: CleanParams | None = None, dpi: float
     comps = label_components(ink_a, px, sparse=True)
     del px
     scale = estimate_scale(comps, None if dpi is None else dpi / f, params.fallback_dpi / f)
-    dec = classify(marks_of(comps, scale, params, lev_px, ink_level, paper_level))
-    speck, faint, remove_lut = _removals(comps, dec, scale, params, lev_px, ink_level, paper_level, ink_a)
+    m = marks_of(comps, scale, params, lev_px, ink_level, paper_level)
+    # every removal the rules make is put to the hard guards ("when in doubt, keep")
+    darkest = darkest_per_label(comps, lev_px)
+    dec = guard_decision(comps, scale.xheight, scale.stroke, classify(m), darkest, paper_level)
+    del m
+    speck, faint, remove_lut = _removals(comps, dec, scale, params, darkest, ink_level, paper_level, ink_a)
     removed, kept_small, rflat = _masks(comps, remove_lut, dec.kept_small, ink, f, ink_a.shape)
     del ink_a
     image, n_removed = _render(pixels, params, ink, removed, rflat, res_dpi)
@@ -246,7 +251,7 @@ def _read_levels(ink: np.ndarray, levels: np.ndarray, level: int, f: int):
     return ink_a, px, lev_px, ink_level, paper_level
 
 
-def _removals(comps: Components, dec: Decision, scale: Scale, params: CleanParams, lev_px: np.ndarray,
+def _removals(comps: Components, dec: Decision, scale: Scale, params: CleanParams, darkest: np.ndarray,
               ink_level: float, paper_level: float, ink_a: np.ndarray):
     """Per label: the specks (with the opening's thin marks), the faint
     components, and everything to remove. Records ``faint`` and ``thin`` in
@@ -254,9 +259,15 @@ def _removals(comps: Components, dec: Decision, scale: Scale, params: CleanParam
     span = paper_level - ink_level
     # Hysteresis: a component with no pixel clearly darker than the threshold
     # is show-through, a stain or a faint speck, not print.
-    faint = ~has_pixel_at_most(comps, lev_px, ink_level + params.faint_contrast * span)
+    faint = ~has_pixel_at_most(comps, None, ink_level + params.faint_contrast * span, darkest)
     faint[0] = False
     faint &= ~dec.kept_small        # judged already, against other marks
+    if dec.faint_ok is not None:
+        # print as dark as the page's glyphs, a reverse-text counter, a colon
+        spared = faint & dec.faint_ok & ~dec.speck & ~dec.dust
+        faint &= ~spared
+        dec.overruled[spared] = Rule.FAINT
+        dec.rule[spared & ~is_removal(dec.rule) & (dec.rule < Rule.GLYPH_SHAPED)] = Rule.PRINT_DARK
     if params.mode == "gray":
         # gray mode keeps the page's own pixels: light print (a gray
         # letterhead, pencil) stays; only faint marks go
