@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 
 from despeckled.clean.components import Components, ink_pixels, label_components
+from despeckled.clean.explain import RuleMap, marked_labels, removal_confidence
 from despeckled.clean.gray import to_gray
 from despeckled.clean.marks import marks_of
 from despeckled.clean.paint import paint_removed
@@ -44,6 +45,11 @@ class ComponentTable:
     reduction : int
         The analysis reduction factor (1, or 2 for pages analysed at half
         resolution).
+    overruled : ndarray of uint8, shape (M,)
+        The removing rule a guard overruled (0: none).
+    confidence : ndarray of float32, shape (M,)
+        Of a removal, 0.5 (at its rule's threshold) to 1 (see
+        :func:`~despeckled.clean.explain.removal_confidence`); 0 if kept.
     """
 
     label: np.ndarray
@@ -55,23 +61,26 @@ class ComponentTable:
     rule: np.ndarray
     removed: np.ndarray
     reduction: int
+    overruled: np.ndarray
+    confidence: np.ndarray
 
     def rule_names(self) -> list[str]:
         """The rule of every row, by name."""
         return [RULE_NAMES[r] for r in self.rule.tolist()]
 
 
-def _component_table(c: Components, rule: np.ndarray, remove_lut: np.ndarray, f: int,
+def _component_table(c: Components, dec: Decision, remove_lut: np.ndarray, confidence: np.ndarray, f: int,
                      shape: tuple[int, int]):
     """A builder of the page's :class:`ComponentTable`, holding only
     per-label arrays (not the pixel lists)."""
     x0, y0, x1, y1, area = c.x0, c.y0, c.x1, c.y1, c.area
+    rule, overruled = dec.rule, dec.overruled if dec.overruled is not None else np.zeros_like(dec.rule)
     h, w = shape
 
     def build() -> ComponentTable:
         return ComponentTable(np.arange(1, area.size, dtype=np.int64), x0[1:] * f, y0[1:] * f,
                               np.minimum(x1[1:] * f + f - 1, w - 1), np.minimum(y1[1:] * f + f - 1, h - 1),
-                              area[1:], rule[1:], remove_lut[1:], f)
+                              area[1:], rule[1:], remove_lut[1:], f, overruled[1:], confidence[1:])
     return build
 
 
@@ -117,6 +126,8 @@ class PageResult:
     components : ComponentTable or None
         Every component's box, area and the rule that kept or removed it
         (built on first access from per-label arrays the page kept anyway).
+    rule_map : ndarray of uint8, shape (H, W), or None
+        The rule behind every removed, kept-small or guarded ink pixel.
 
     ``removed`` and ``kept_small`` may be given as a :class:`FlatMask` (the
     flat indices of their True pixels): the page-sized mask is then built on
@@ -124,14 +135,24 @@ class PageResult:
     nobody may look at.
     """
 
-    __slots__ = ("image", "_removed", "_kept_small", "stats", "_components")
+    __slots__ = ("image", "_removed", "_kept_small", "stats", "_components", "_rule_map")
 
-    def __init__(self, image: np.ndarray, removed, kept_small, stats: dict | None = None, components=None) -> None:
+    def __init__(self, image: np.ndarray, removed, kept_small, stats: dict | None = None, components=None,
+                 rule_map=None) -> None:
         self.image = image
         self._removed = removed
         self._kept_small = kept_small
         self.stats = {} if stats is None else stats
         self._components = components
+        self._rule_map = rule_map
+
+    @property
+    def rule_map(self) -> np.ndarray | None:
+        """``(H, W)`` uint8: the rule id behind every removed, kept-small or
+        guarded ink pixel, 0 elsewhere (None when not known)."""
+        if isinstance(self._rule_map, RuleMap):
+            self._rule_map = self._rule_map.build()
+        return self._rule_map
 
     @property
     def components(self) -> ComponentTable | None:
@@ -212,7 +233,10 @@ def clean_page(pixels: np.ndarray, params: CleanParams | None = None, dpi: float
     dec = guard_decision(comps, scale.xheight, scale.stroke, classify(m), darkest, paper_level)
     del m
     speck, faint, remove_lut = _removals(comps, dec, scale, params, darkest, ink_level, paper_level, ink_a)
+    faint_level = ink_level + params.faint_contrast * (paper_level - ink_level)
     removed, kept_small, rflat = _masks(comps, remove_lut, dec.kept_small, ink, f, ink_a.shape)
+    shown = marked_labels(dec.rule, dec.overruled, dec.kept_small)
+    rule_map = RuleMap((h, w), comps.pixels_of(shown), dec.rule[comps.lab[comps.positions_of(shown)]], f)
     del ink_a
     image, n_removed = _render(pixels, params, ink, removed, rflat, res_dpi)
     stats = {
@@ -231,7 +255,11 @@ def clean_page(pixels: np.ndarray, params: CleanParams | None = None, dpi: float
         "ink_level": round(float(ink_level), 1),
         "paper_level": round(float(paper_level), 1),
     }
-    return PageResult(image, removed, kept_small, stats, _component_table(comps, dec.rule, remove_lut, f, (h, w)))
+    confidence = removal_confidence(dec.rule, comps.area, np.maximum(comps.width, comps.height), darkest,
+                                    scale.stroke, scale.xheight, params.tiny_area, params.glyph_size,
+                                    params.dust_max_area, faint_level, paper_level)
+    return PageResult(image, removed, kept_small, stats, _component_table(comps, dec, remove_lut, confidence, f, (h, w)),
+                      rule_map)
 
 
 def _read_levels(ink: np.ndarray, levels: np.ndarray, level: int, f: int):
