@@ -52,6 +52,7 @@ class FileReport:
     passed_through: str | None = None   # the reason the bytes were copied unchanged
     format: str | None = None           # the output's format
     overlays: list[Path] = field(default_factory=list)
+    explain: list[dict] = field(default_factory=list)   # per page, when asked (see clean/explain.py)
 
 
 def output_format(source_format: str, mode: str, requested: str | None = None, page_count: int = 1) -> str:
@@ -124,6 +125,7 @@ def clean_file(
     show_removed: Path | None = None,
     force_pdf: bool = False,
     page_map: PageMap | None = None,
+    explain: bool = False,
 ) -> FileReport:
     """Clean ``src`` into ``out_dir``, never overwriting (a clash gets ``name-N``).
 
@@ -157,6 +159,11 @@ def clean_file(
         in page order - e.g. cleaning several pages at once in worker
         processes (``despeckled clean`` with fewer files than cores). Pages
         are still read and written here, one after another.
+    explain : bool
+        Put every page's explanation in ``report.explain``
+        (:func:`despeckled.clean.explain.explain_page`: each removed
+        component's box, area, reason and confidence, and what the guards
+        kept).
 
     Returns
     -------
@@ -208,6 +215,10 @@ def clean_file(
                 if show_removed is not None:
                     report.overlays.append(
                         _write_overlay(page, result, Path(show_removed), src, int(source.page_count or 1)))
+                if explain and result.components is not None:
+                    from despeckled.clean.explain import explain_page
+
+                    report.explain.append(explain_page(result.components, page.index))
                 stats = _plain(dict(result.stats))
                 per_page.append(stats)
                 for key, value in stats.items():
@@ -225,9 +236,14 @@ def clean_file(
 
 
 def _write_overlay(page: Page, result, target: Path, src: Path, page_count: int) -> Path:
-    from despeckled.clean.overlay import removed_overlay
+    from despeckled.clean.overlay import removed_overlay, rule_overlay
+    from despeckled.clean.rules import RULE_NAMES
 
-    rgb = removed_overlay(page.pixels, result.removed, result.kept_small)
+    rule_map = result.rule_map
+    if rule_map is not None:
+        rgb = rule_overlay(page.pixels, rule_map, RULE_NAMES)
+    else:
+        rgb = removed_overlay(page.pixels, result.removed, result.kept_small)
     folder, name = _overlay_target(target, src.stem, page.index, page_count)
     folder.mkdir(parents=True, exist_ok=True)
     with images.open_sink(folder, name, "png") as sink:
