@@ -29,6 +29,10 @@ GLYPH_MIN_HEIGHT = 0.7
 #: ...with strokes no thicker than this many times the line's stroke width
 #: (a dust blob's "thickness" is its radius: several strokes)...
 GLYPH_MAX_THICKNESS = 2.0
+#: ...and no thinner than this (a scratch, a dendritic clump of threads)...
+GLYPH_MIN_THICKNESS = 0.5
+#: ...with at most this many counters...
+GLYPH_MAX_HOLES = 2
 #: ...and at most this many x-heights across (bigger is a picture or rule)...
 GLYPH_MAX_SIZE = 4.0
 #: ...and no disc of more than this many stroke widths' radius fits inside
@@ -162,7 +166,7 @@ def glyph_shaped(c: Components, ls: LineScale, x: float, s: float, candidates: n
     xl = np.minimum(ls.xheight, x)
     sl = np.maximum(ls.stroke, s)
     ok = (h >= GLYPH_MIN_HEIGHT * xl) & (size <= GLYPH_MAX_SIZE * np.maximum(ls.xheight, x))
-    ok &= c.thickness <= GLYPH_MAX_THICKNESS * sl
+    ok &= (c.thickness <= GLYPH_MAX_THICKNESS * sl) & (c.thickness >= GLYPH_MIN_THICKNESS * np.minimum(ls.stroke, s))
     # (enough ink for a stroke running the glyph's height: not a hairline
     # fibre of dust one pixel wide)
     ok &= c.area >= 0.8 * np.minimum(ls.stroke, s) * h
@@ -173,6 +177,9 @@ def glyph_shaped(c: Components, ls: LineScale, x: float, s: float, candidates: n
     # strokes no wider than a bold letter's; a figure with a counter (6, 8,
     # 0, a, e) may have a heavier bowl -- dust hardly ever has a hole
     ok &= (m.radius <= GLYPH_MAX_RADIUS * sl) | ((m.holes > 0) & (m.radius <= GLYPH_MAX_RADIUS_HOLED * sl))
+    # ...and no letter has more than two counters (B, 8, g): a porous clump
+    # grown from a seed has many
+    ok &= m.holes <= GLYPH_MAX_HOLES
     return ok
 
 
