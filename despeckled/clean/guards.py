@@ -440,7 +440,12 @@ def print_dark(darkest: np.ndarray, glyphs: np.ndarray, paper: float, contrast: 
     return out
 
 
-def beside_letter(c: Components, candidates: np.ndarray, letters: np.ndarray, gap: float = 0.6) -> np.ndarray:
+#: beside_letter: the blob is at least this many of its letter's stroke
+#: thicknesses across.
+BESIDE_MIN_THICKNESS = 0.8
+
+
+def beside_letter(c: Components, candidates: np.ndarray, letters: np.ndarray, gap: float = 0.35) -> np.ndarray:
     """Blobs within a text line, closer to a letter than a word space
     measured in *that letter's* height: a headline's period or colon, a
     minus sign before a price, a bullet -- text, not dust, however big it
@@ -480,7 +485,10 @@ def beside_letter(c: Components, candidates: np.ndarray, letters: np.ndarray, ga
                              c.x1[li] + gap * hl + 0.5 * hl, c.y1[li] + 0.2 * hl, max(8.0, float(np.median(hl))))
     q, g = qi[pi], li[bi]
     hgap = np.maximum(c.x0[q] - c.x1[g], c.x0[g] - c.x1[q]) - 1
+    # (a period is about as thick as its letter's strokes: a speck beside a
+    # big letter is much thinner)
     ok = ((q != g) & (hgap <= gap * c.height[g]) & (c.area[q] <= c.area[g])
+          & (np.minimum(c.width[q], c.height[q]) >= BESIDE_MIN_THICKNESS * c.thickness[g])
           & (c.y0[q] >= c.y0[g] - 0.2 * c.height[g]) & (c.y1[q] <= c.y1[g] + 0.35 * c.height[g]))
     out[qi] = any_per(pi, ok, qi.size)
     return out
@@ -642,7 +650,9 @@ def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust
     code[~removing] = 0
     # faint: vouched for by the page's glyphs' darkness, or inside a dark
     # field, or one of a colon's dots
-    faint_ok = print_dark(darkest, letters, paper, PRINT_CONTRAST)
+    # (glyph-sized against its line only: a letter or a piece of one, not a
+    # speck of lighter grime)
+    faint_ok = print_dark(darkest, letters, paper, PRINT_CONTRAST) & (size >= 0.5 * ls.xheight)
     faint_ok |= claims["in_dark_field"] | claims["stacked_pair"]
     return Guarded(code, faint_ok)
 

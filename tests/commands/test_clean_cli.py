@@ -254,6 +254,20 @@ def test_text_pdf_is_copied_unchanged_and_said_so(tmp_path, inputs):
     assert "1 file cleaned" in res.stderr
 
 
+def test_explain_from_page_workers_covers_every_page(tmp_path):
+    pages = [make_page(s) for s in (8, 9, 10)]
+    frames = [Image.fromarray(p) for p, _ in pages]
+    frames[0].save(tmp_path / "m.tif", save_all=True, append_images=frames[1:], dpi=(300, 300))
+    res = despeckled(tmp_path / "m.tif", "-j", "3", "--output-dir", tmp_path / "o", "--explain", tmp_path / "w.json",
+                     "--show-removed", tmp_path / "ov")
+    assert res.returncode == 0, res.stderr
+    [f] = json.loads((tmp_path / "w.json").read_text())["files"]
+    assert [p["page"] for p in f["pages"]] == [1, 2, 3]
+    for p, (_, specks) in zip(f["pages"], pages):
+        assert sorted((e["box"][1], e["box"][0]) for e in p["removed"]) == sorted(specks)
+    assert len(list((tmp_path / "ov").iterdir())) == 3
+
+
 def test_explain_writes_every_removed_component_as_json_never_overwriting(tmp_path):
     page, specks = make_page(7)
     Image.fromarray(page).save(tmp_path / "p.png", dpi=(300, 300))
