@@ -650,9 +650,9 @@ def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust
     code[~removing] = 0
     # faint: vouched for by the page's glyphs' darkness, or inside a dark
     # field, or one of a colon's dots
-    # (glyph-sized against its line only: a letter or a piece of one, not a
-    # speck of lighter grime)
-    faint_ok = print_dark(darkest, letters, paper, PRINT_CONTRAST) & (size >= 0.5 * ls.xheight)
+    # (glyph-sized only: a letter or a piece of one -- faded print breaks
+    # into pieces half a letter tall --, not a speck of lighter grime)
+    faint_ok = print_dark(darkest, letters, paper, PRINT_CONTRAST) & (size >= 0.5 * np.minimum(ls.xheight, x))
     faint_ok |= claims["in_dark_field"] | claims["stacked_pair"]
     return Guarded(code, faint_ok)
 
