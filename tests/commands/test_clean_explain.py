@@ -30,8 +30,9 @@ def test_explain_json_lists_each_page_of_each_file(tmp_path):
     frames = [Image.fromarray(p) for p, _ in pages[1:]]
     frames[0].save(tmp_path / "two.tif", save_all=True, append_images=frames[1:], dpi=(300, 300))
     why = tmp_path / "why.json"
-    # (one job: forking this test process, whose OpenCV threads have run,
-    # could deadlock a worker; the page workers are run by the subprocess test)
+    # (one job everywhere here: a worker forked from this test process, whose
+    # OpenCV threads have run, can deadlock; the page workers are run by the
+    # subprocess test)
     code = main(["clean", "-q", "-j", "1", str(tmp_path / "one.png"), str(tmp_path / "two.tif"),
                  "--output-dir", str(tmp_path / "out"), "--explain", str(why)])
     assert code == ExitCode.ok
@@ -57,7 +58,7 @@ def test_explain_names_the_guard_that_kept_a_lone_digit(tmp_path):
     page[150:174, 140:143] = page[150:174, 153:156] = 0   # a lone '0', far from the text
     page[150:153, 140:156] = page[171:174, 140:156] = 0
     Image.fromarray(page).save(tmp_path / "p.png", dpi=(300, 300))
-    code = main(["clean", "-q", str(tmp_path / "p.png"), "-o", str(tmp_path / "c.png"),
+    code = main(["clean", "-q", "-j", "1", str(tmp_path / "p.png"), "-o", str(tmp_path / "c.png"),
                  "--explain", str(tmp_path / "why.json")])
     assert code == ExitCode.ok
     assert (np.asarray(Image.open(tmp_path / "c.png"))[150:174, 140:156] == 0).any()
@@ -69,7 +70,7 @@ def test_explain_names_the_guard_that_kept_a_lone_digit(tmp_path):
 def test_explain_into_a_directory_is_a_usage_error(tmp_path, capsys):
     page, _ = page_with_specks(4)
     Image.fromarray(page).save(tmp_path / "p.png")
-    code = main(["clean", str(tmp_path / "p.png"), "-o", str(tmp_path / "c.png"), "--explain", str(tmp_path)])
+    code = main(["clean", "-j", "1", str(tmp_path / "p.png"), "-o", str(tmp_path / "c.png"), "--explain", str(tmp_path)])
     assert code == ExitCode.bad_args
     assert "--explain" in capsys.readouterr().err
     assert not (tmp_path / "c.png").exists()
