@@ -66,5 +66,5 @@ class CleanParams(BaseModel):
         "rules", description="rules: the rule cascade decides; model: a trained per-component classifier decides among marks and dust-sized blobs (bigger components are always kept)"
     )
     model_threshold: float = Field(
-        0.9, ge=0.5, le=1, description="decider = 'model': a component is removed only when its speck probability is at least this (when in doubt, keep)"
+        0.9, ge=0.5, le=1, description="for the model decider: a component is removed only when its speck probability is at least this (when in doubt, keep)"
     )
