@@ -55,6 +55,9 @@ CONTENT_WEIGHT = 4.0
 PRECIOUS_WEIGHT = 10.0
 #: At most this fraction of a "speck" component may touch content.
 SPECK_MAX_CONTENT = 0.02
+#: Every k-th page is read as a 1-bit scan (many scanners deliver those:
+#: every edge as sharp as a speck's, no gray levels to tell them apart).
+BILEVEL_EVERY = 3
 #: Seeds: far from the benchmark's (1000.., 5000.., 77).
 SEED0 = 20000
 HGB = dict(max_iter=200, learning_rate=0.1, max_depth=6, max_leaf_nodes=31, min_samples_leaf=40,
@@ -75,10 +78,17 @@ def analyse(pixels: np.ndarray, dpi: float | None, params: CleanParams):
     return m, classify(m), f
 
 
-def page_rows(page, params: CleanParams):
+def bilevel(image: np.ndarray) -> np.ndarray:
+    """The page as a 1-bit scanner would deliver it (Otsu), 0 or 255."""
+    gray = to_gray(image)
+    return cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)[1]
+
+
+def page_rows(page, params: CleanParams, one_bit: bool = False):
     """Feature rows, labels (1 = remove), weights and the cascade's verdict
-    for the candidates of one generated page."""
-    m, dec, f = analyse(page.image, page.dpi_tag, params)
+    for the candidates of one generated page (read as a 1-bit scan when
+    ``one_bit``)."""
+    m, dec, f = analyse(bilevel(page.image) if one_bit else page.image, page.dpi_tag, params)
     k3 = np.ones((3, 3), np.uint8)
     content = cv2.dilate(page.ink.view(np.uint8), k3) * np.uint8(255)
     # each content pixel's weight, by its object's kind, grown like the ink
@@ -110,7 +120,7 @@ def build(pages_per_family: int, params: CleanParams):
             t = types[i % len(types)]
             t0 = time.perf_counter()
             page = make_page(fam, SEED0 + i, page_type=t)
-            X, y, wt, casc = page_rows(page, params)
+            X, y, wt, casc = page_rows(page, params, one_bit=i % BILEVEL_EVERY == BILEVEL_EVERY - 1)
             rows.append((fam, i, X, y, wt, casc))
             print(f"  {fam} #{i} {t} {page.dpi:.0f} dpi: {len(y)} candidates, {int(y.sum())} specks "
                   f"({time.perf_counter() - t0:.1f} s)", file=sys.stderr)

@@ -220,7 +220,7 @@ def rule_groups(rule: np.ndarray) -> dict[str, np.ndarray]:
 #: The feature columns, in the model's order.
 FEATURES = (
     "log_area_s2", "log_h_xl", "log_w_xl", "log_xl_x", "log_s_x", "log_x_px", "aspect", "fill", "thick_s",
-    "runs_per_row", "holes", "darkest", "mean_level", "edge_level", "edge_vs_print", "gap_letter",
+    "runs_per_row", "holes", "darkest", "mean_level", "edge_vs_print", "gap_letter",
     "n_letters", "on_base", "upper", "mid", "has_line", "has_line_below", "base_dist", "lift_below",
     "density", "rel_area", "in_frame", "round_dot", "low_res",
 ) + tuple(RULE_GROUPS)
@@ -247,8 +247,9 @@ def feature_matrix(m: Marks, dec: Decision, select: np.ndarray | None = None) ->
     s, x = max(m.s, 0.5), max(m.x, 1.0)
     xl = local_xheight(m)
     P = m.near
-    darkest, mean, edge = levels(m, sel | edge_sample(m))
-    ref_edge = float(np.median(edge[m.letter])) if m.letter.any() else 0.5
+    sample = edge_sample(m)
+    darkest, mean, edge = levels(m, sel | sample)
+    ref_edge = float(np.median(edge[sample])) if sample.any() else 0.5
     base = np.full(m.n, np.inf)
     base[P.qi] = P.base_same
     below = np.full(m.n, np.inf)
@@ -264,7 +265,7 @@ def feature_matrix(m: Marks, dec: Decision, select: np.ndarray | None = None) ->
         "log_xl_x": np.log(xl / x), "log_s_x": np.full(m.n, np.log(s / x)), "log_x_px": np.full(m.n, np.log(x)),
         "aspect": np.log(m.w / np.maximum(m.h, 1)), "fill": m.fill, "thick_s": m.c.thickness / s,
         "runs_per_row": runs_per_row(m), "holes": holes(m, sel),
-        "darkest": darkest, "mean_level": mean, "edge_level": edge, "edge_vs_print": edge - ref_edge,
+        "darkest": darkest, "mean_level": mean, "edge_vs_print": edge - ref_edge,
         "gap_letter": nearest_letter(m), "n_letters": np.minimum(n_let, 50),
         "on_base": flags[0], "upper": flags[1], "mid": flags[2],
         "has_line": np.isfinite(base).astype(np.float64), "has_line_below": np.isfinite(below).astype(np.float64),

@@ -19,10 +19,15 @@ import numpy as np
 
 from despeckled.clean.features import FEATURES, feature_matrix
 from despeckled.clean.marks import Marks
-from despeckled.clean.rules import Decision, Rule, classify, credit
+from despeckled.clean.rules import Decision, Rule, classify, credit, is_removal
 
 #: The shipped model.
 MODEL_PATH = Path(__file__).with_name("model") / "trees.npz"
+#: A component the rule cascade keeps (an i-dot, a period, a dot of a
+#: halftone, a lone glyph) is removed only at this speck probability or
+#: more, whatever ``model_threshold`` says: overruling a rule that found
+#: content needs overwhelming evidence.
+OVERRULE_KEEP = 0.98
 #: Inference works on blocks of this many (row, tree) nodes at a time.
 BLOCK = 1 << 15
 
@@ -132,7 +137,8 @@ def decide_by_model(m: Marks, dec: Decision, threshold: float, trees: Trees | No
         The rule cascade's (its verdicts are features; its keeping rules
         name why a component the model keeps is kept).
     threshold : float
-        Speck probability at or above which a candidate is removed.
+        Speck probability at or above which a candidate is removed (at
+        least :data:`OVERRULE_KEEP` where the cascade keeps it).
     trees : Trees, optional
         Default: the shipped model.
 
@@ -148,13 +154,13 @@ def decide_by_model(m: Marks, dec: Decision, threshold: float, trees: Trees | No
     ids, X = feature_matrix(m, dec)
     p = np.zeros(m.n)
     p[ids] = trees.proba(X)
-    gone = p >= threshold
+    was_removed = is_removal(dec.rule)
+    gone = p >= np.where(was_removed, threshold, max(threshold, OVERRULE_KEEP))
     gone[0] = False
     mark = m.mark
     speck = gone & mark
     dust = gone & ~mark
     rule = dec.rule.copy()
-    was_removed = rule >= Rule.TINY
     rule[gone & ~was_removed] = Rule.NONE
     credit(rule, gone, Rule.MODEL)
     rule[~gone & was_removed] = Rule.NONE

@@ -180,3 +180,30 @@ def test_clean_page_reports_the_model_confidence():
     assert ((t.confidence >= 0) & (t.confidence <= 1)).all()
     assert np.array_equal(t.removed, is_removal(t.rule))
     assert Rule.MODEL_KEPT not in set(t.rule[t.removed].tolist())
+
+
+def _constant(p: float):
+    """A one-leaf ensemble: every component gets speck probability ``p``."""
+    return trees_from_arrays(dict(feature=np.array([0]), threshold=np.array([0.0]), left=np.array([0]),
+                                  right=np.array([0]), missing_left=np.zeros(1, bool),
+                                  value=np.array([np.log(p / (1 - p))]), is_leaf=np.array([True]),
+                                  roots=np.array([0]), depth=0, baseline=0.0, features=np.array(F.FEATURES)))
+
+
+def test_overruling_a_keeping_rule_needs_overwhelming_evidence():
+    """At a speck probability between ``model_threshold`` and
+    OVERRULE_KEEP, what the cascade removes goes and what a rule keeps
+    (the period) stays; at 0.99 both go."""
+    from despeckled.clean.model import OVERRULE_KEEP
+    m = marks_of_ink(_line(speck_at=(70, 110)), 3.0, 12.0)
+    casc = classify(m)
+    period, speck = m.c.labels[30, 73], m.c.labels[70, 110]
+    assert RULE_NAMES[casc.rule[period]] == "period" and is_removal(casc.rule[speck])
+    mid = (0.9 + OVERRULE_KEEP) / 2
+    dec = decide_by_model(m, casc, 0.9, _constant(mid))
+    assert dec.speck[speck] and not dec.speck[period]
+    assert dec.confidence[period] == pytest.approx(mid)
+    dec = decide_by_model(m, casc, 0.9, _constant(0.995))
+    assert dec.speck[speck] and dec.speck[period] and dec.rule[period] == Rule.MODEL
+    dec = decide_by_model(m, casc, 0.9, _constant(0.5))
+    assert not dec.speck[speck] and dec.rule[speck] == Rule.MODEL_KEPT
