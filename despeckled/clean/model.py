@@ -23,10 +23,13 @@ from despeckled.clean.rules import Decision, Rule, classify, credit, is_removal
 
 #: The shipped model.
 MODEL_PATH = Path(__file__).with_name("model") / "trees.npz"
-#: A component the rule cascade keeps (an i-dot, a period, a dot of a
-#: halftone, a lone glyph) is removed only at this speck probability or
-#: more, whatever ``model_threshold`` says: overruling a rule that found
-#: content needs overwhelming evidence.
+#: A mark the rule cascade keeps (an i-dot, a period, a dot of a halftone)
+#: is removed only at this speck probability or more, whatever
+#: ``model_threshold`` says: overruling a rule that found content needs
+#: overwhelming evidence. A glyph-sized component the cascade keeps is
+#: never removed, nor is anything the cascade keeps in gentle mode (pages
+#: of 100 dpi or less, or with too little text to measure): pages unlike
+#: any the model was trained on.
 OVERRULE_KEEP = 0.98
 #: Inference works on blocks of this many (row, tree) nodes at a time.
 BLOCK = 1 << 15
@@ -137,8 +140,9 @@ def decide_by_model(m: Marks, dec: Decision, threshold: float, trees: Trees | No
         The rule cascade's (its verdicts are features; its keeping rules
         name why a component the model keeps is kept).
     threshold : float
-        Speck probability at or above which a candidate is removed (at
-        least :data:`OVERRULE_KEEP` where the cascade keeps it).
+        Speck probability at or above which a candidate the cascade removes
+        is removed; one it keeps needs :data:`OVERRULE_KEEP` and must be a
+        mark on a page not in gentle mode.
     trees : Trees, optional
         Default: the shipped model.
 
@@ -155,9 +159,10 @@ def decide_by_model(m: Marks, dec: Decision, threshold: float, trees: Trees | No
     p = np.zeros(m.n)
     p[ids] = trees.proba(X)
     was_removed = is_removal(dec.rule)
-    gone = p >= np.where(was_removed, threshold, max(threshold, OVERRULE_KEEP))
-    gone[0] = False
     mark = m.mark
+    may_overrule = mark if not m.low_res else np.zeros_like(mark)
+    gone = (p >= threshold) & (was_removed | (may_overrule & (p >= OVERRULE_KEEP)))
+    gone[0] = False
     speck = gone & mark
     dust = gone & ~mark
     rule = dec.rule.copy()

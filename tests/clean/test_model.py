@@ -207,3 +207,19 @@ def test_overruling_a_keeping_rule_needs_overwhelming_evidence():
     assert dec.speck[speck] and dec.speck[period] and dec.rule[period] == Rule.MODEL
     dec = decide_by_model(m, casc, 0.9, _constant(0.5))
     assert not dec.speck[speck] and dec.rule[speck] == Rule.MODEL_KEPT
+
+
+def test_never_overrules_a_kept_glyph_nor_in_gentle_mode():
+    ink = _line(speck_at=(70, 110))
+    ink[21:32, 90:99] = 1                  # a glyph-sized blob on the line, kept by the cascade
+    m = marks_of_ink(ink, 3.0, 12.0)
+    casc = classify(m)
+    blob, period = m.c.labels[25, 94], m.c.labels[30, 73]
+    assert not is_removal(casc.rule[blob]) and m.glyph[blob] and F.candidates(m)[blob]
+    dec = decide_by_model(m, casc, 0.9, _constant(0.999))
+    assert not dec.dust[blob] and not dec.speck[blob] and dec.speck[period]
+    gentle = marks_of_ink(ink, 3.0, 6.0)   # an x-height of 6 px: gentle mode
+    assert gentle.low_res
+    casc = classify(gentle)
+    dec = decide_by_model(gentle, casc, 0.9, _constant(0.999))
+    assert np.array_equal(dec.speck | dec.dust, is_removal(casc.rule) & (casc.speck | casc.dust))
