@@ -223,3 +223,30 @@ def test_never_overrules_a_kept_glyph_nor_in_gentle_mode():
     casc = classify(gentle)
     dec = decide_by_model(gentle, casc, 0.9, _constant(0.999))
     assert np.array_equal(dec.speck | dec.dust, is_removal(casc.rule) & (casc.speck | casc.dust))
+
+
+#: Regression pages (test_regression_pages.py) the model still fails.
+MODEL_FAILING = {"heading": "the stem of an 'i' in body text under a headline"}
+
+
+def _regression_cases():
+    from .test_regression_pages import CASES
+    for t, case in CASES.items():
+        marks = [pytest.mark.xfail(strict=True, reason=f"model deletes {MODEL_FAILING[t]}")] if t in MODEL_FAILING else []
+        yield pytest.param(t, *case, id=t, marks=marks)
+
+
+@pytest.mark.parametrize(("page_type", "family", "dpi", "seed"), list(_regression_cases()))
+def test_model_loses_no_content_object_on_the_regression_pages(page_type, family, dpi, seed):
+    """The regression page of every type, cleaned with ``decider =
+    "model"``: no glyph, digit, one-letter word, code module or counter lost
+    (the rule cascade still loses some on the form, music and codes pages)."""
+    from despeckled.testing.pages import KINDS, MUST_KEEP, make_page
+    from despeckled.testing.pages.score import lost_objects
+
+    from .test_regression_pages import SIZE_MM
+    page = make_page(family, seed, page_type=page_type, size_mm=SIZE_MM, dpi=dpi)
+    must = np.isin(page.kinds, [KINDS.index(k) for k in MUST_KEEP])
+    result = clean_page(page.image, CleanParams(decider="model"), dpi=page.dpi_tag)
+    lost = lost_objects(page, result.image == 0) & must
+    assert not lost.any(), {KINDS[k]: int(v) for k, v in enumerate(np.bincount(page.kinds[lost], minlength=len(KINDS))) if v}
