@@ -60,3 +60,11 @@ class CleanParams(BaseModel):
     halftone_density: int = Field(
         25, ge=3, description="a small mark with at least this many small marks of similar size within ~1.25 x is in the core of a dot field (halftone); the field around such cores is kept"
     )
+    # The keep/remove decider (issue 10): the hand-written rule cascade, or
+    # the trained model stacked on it (despeckled/clean/model.py).
+    decider: Literal["rules", "model"] = Field(
+        "rules", description="rules: the rule cascade decides; model: a trained per-component classifier decides among marks and dust-sized blobs (bigger components are always kept)"
+    )
+    model_threshold: float = Field(
+        0.9, ge=0.5, le=1, description="for the model decider: a component is removed only when its speck probability is at least this (when in doubt, keep)"
+    )

@@ -13,7 +13,8 @@ from despeckled.clean.marks import marks_of
 from despeckled.clean.paint import paint_removed
 from despeckled.clean.params import CleanParams
 from despeckled.clean.reduce import analysis_reduction, expand, max_pool, min_pool
-from despeckled.clean.rules import RULE_NAMES, Decision, Rule, classify, credit
+from despeckled.clean.model import decide
+from despeckled.clean.rules import RULE_NAMES, Decision, Rule, credit
 from despeckled.clean.scale import Scale, estimate_scale, plausible_dpi
 from despeckled.clean.stats import has_pixel_at_most, ink_paper_levels
 from despeckled.clean.threshold import binarize
@@ -43,6 +44,8 @@ class ComponentTable:
     reduction : int
         The analysis reduction factor (1, or 2 for pages analysed at half
         resolution).
+    confidence : ndarray of float64, shape (M,), or None
+        The trained model's speck probability (``decider = "model"``).
     """
 
     label: np.ndarray
@@ -54,6 +57,7 @@ class ComponentTable:
     rule: np.ndarray
     removed: np.ndarray
     reduction: int
+    confidence: np.ndarray | None = None
 
     def rule_names(self) -> list[str]:
         """The rule of every row, by name."""
@@ -61,7 +65,7 @@ class ComponentTable:
 
 
 def _component_table(c: Components, rule: np.ndarray, remove_lut: np.ndarray, f: int,
-                     shape: tuple[int, int]):
+                     shape: tuple[int, int], confidence: np.ndarray | None = None):
     """A builder of the page's :class:`ComponentTable`, holding only
     per-label arrays (not the pixel lists)."""
     x0, y0, x1, y1, area = c.x0, c.y0, c.x1, c.y1, c.area
@@ -70,7 +74,8 @@ def _component_table(c: Components, rule: np.ndarray, remove_lut: np.ndarray, f:
     def build() -> ComponentTable:
         return ComponentTable(np.arange(1, area.size, dtype=np.int64), x0[1:] * f, y0[1:] * f,
                               np.minimum(x1[1:] * f + f - 1, w - 1), np.minimum(y1[1:] * f + f - 1, h - 1),
-                              area[1:], rule[1:], remove_lut[1:], f)
+                              area[1:], rule[1:], remove_lut[1:], f,
+                              None if confidence is None else confidence[1:])
     return build
 
 
@@ -205,7 +210,7 @@ def clean_page(pixels: np.ndarray, params: CleanParams | None = None, dpi: float
     comps = label_components(ink_a, px, sparse=True)
     del px
     scale = estimate_scale(comps, None if dpi is None else dpi / f, params.fallback_dpi / f)
-    dec = classify(marks_of(comps, scale, params, lev_px, ink_level, paper_level))
+    dec = decide(marks_of(comps, scale, params, lev_px, ink_level, paper_level))
     speck, faint, remove_lut = _removals(comps, dec, scale, params, lev_px, ink_level, paper_level, ink_a)
     removed, kept_small, rflat = _masks(comps, remove_lut, dec.kept_small, ink, f, ink_a.shape)
     del ink_a
@@ -226,7 +231,8 @@ def clean_page(pixels: np.ndarray, params: CleanParams | None = None, dpi: float
         "ink_level": round(float(ink_level), 1),
         "paper_level": round(float(paper_level), 1),
     }
-    return PageResult(image, removed, kept_small, stats, _component_table(comps, dec.rule, remove_lut, f, (h, w)))
+    return PageResult(image, removed, kept_small, stats, _component_table(comps, dec.rule, remove_lut, f, (h, w),
+                                                                      dec.confidence))
 
 
 def _read_levels(ink: np.ndarray, levels: np.ndarray, level: int, f: int):

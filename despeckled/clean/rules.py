@@ -66,6 +66,9 @@ class Rule(IntEnum):
     DUST = 18           #: removed: a compact blob away from text
     FAINT = 19          #: removed: no pixel clearly darker than the threshold (hysteresis)
     THIN = 20           #: removed: erased by the opening (``opening = true``)
+    # the trained model (``decider = "model"``, :mod:`despeckled.clean.model`)
+    MODEL = 21          #: removed: the model is confident it is a speck or dust
+    MODEL_KEPT = 22     #: kept: the cascade would remove it, the model is not confident
 
 
 #: ``RULE_NAMES[decision.rule[label]]``: the rule's name, e.g. ``"i-dot"``.
@@ -78,7 +81,8 @@ def is_removal(rule: np.ndarray) -> np.ndarray:
     >>> is_removal(np.array([Rule.GLYPH, Rule.DUST], np.uint8)).tolist()
     [False, True]
     """
-    return np.asarray(rule) >= Rule.TINY
+    rule = np.asarray(rule)
+    return (rule >= Rule.TINY) & (rule != Rule.MODEL_KEPT)
 
 
 @dataclass(frozen=True)
@@ -91,12 +95,16 @@ class Decision:
         Marks removed; glyph-sized blobs removed as dust; marks kept.
     rule : ndarray of uint8, shape (n,)
         The :class:`Rule` that kept or removed each label.
+    confidence : ndarray of float64, shape (n,), or None
+        The trained model's speck probability (0..1) of each label it
+        judged (0 elsewhere); None for the rule cascade.
     """
 
     speck: np.ndarray
     dust: np.ndarray
     kept_small: np.ndarray
     rule: np.ndarray
+    confidence: np.ndarray | None = None
 
 
 def credit(rule: np.ndarray, sel: np.ndarray, which: Rule) -> None:
