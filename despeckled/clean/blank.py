@@ -31,6 +31,9 @@ import numpy as np
 from despeckled.clean import threshold as th
 from despeckled.clean.reduced import Reduced
 
+#: Resolution the marks are labelled at (pixels per mm, ~150 dpi): a
+#: 2.5-mm digit is 15 pixels, and dust stays distinguishable from it.
+MARK_PX_PER_MM = 6.0
 #: Window of the paper estimate (mm): wider than any stroke or bar.
 PAPER_WINDOW_MM = 8.0
 #: Marks are darker than the local paper by this fraction of the paper
@@ -39,7 +42,7 @@ EVIDENCE_CONTRAST = 0.19
 #: Evidence is at least this tall or wide (mm): a digit at 6 pt is 1.6 mm.
 GLYPH_MM = 1.2
 #: Compact solid blobs smaller than this (mm) are dust.
-BLOB_MM = 2.5
+BLOB_MM = 2.0
 #: A solid round mark of this diameter range (mm), within PUNCH_EDGE_MM of
 #: an edge, is a punch hole.
 PUNCH_MM = (4.0, 9.0)
@@ -188,12 +191,16 @@ def blank_verdict(page: Reduced, gray: np.ndarray) -> BlankVerdict:
     strong = cv2.countNonZero((g < paper * (1.0 - 2 * EVIDENCE_CONTRAST)).view(np.uint8))
     if strong > CLEARLY_INKED * g.size:
         return BlankVerdict(False, 1.0, -1)
-    low, factor = th.background_lowres(g, PAPER_WINDOW_MM * page.px_per_mm)
-    norm = th.normalise_lowres(darkest_cells(gray, page.factor, g.shape), low, factor)    # paper ~255
+    k = max(1, int(round(page.px_per_mm / MARK_PX_PER_MM)))
+    shape = (max(1, g.shape[0] // k), max(1, g.shape[1] // k))
+    px_per_mm = page.px_per_mm / k
+    small = g if k == 1 else cv2.resize(g, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
+    low, factor = th.background_lowres(small, PAPER_WINDOW_MM * px_per_mm)
+    norm = th.normalise_lowres(darkest_cells(gray, page.factor * k, shape), low, factor)    # paper ~255
     marks = (norm <= 255 * (1.0 - EVIDENCE_CONTRAST)).view(np.uint8)
     n, lab, st, _ = cv2.connectedComponentsWithStats(marks, connectivity=8)
-    size_mm = np.maximum(st[:, cv2.CC_STAT_WIDTH], st[:, cv2.CC_STAT_HEIGHT]) / page.px_per_mm
-    candidate = ~excused(st, g.shape, page.px_per_mm)
+    size_mm = np.maximum(st[:, cv2.CC_STAT_WIDTH], st[:, cv2.CC_STAT_HEIGHT]) / px_per_mm
+    candidate = ~excused(st, shape, px_per_mm)
     candidate[0] = False
     evidence = candidate & (size_mm >= GLYPH_MM)
     k = int(evidence.sum())

@@ -50,7 +50,7 @@ MAX_ANGLE = 10.0
 SWEEP_STRIPS = 24
 SEARCH_STRIPS = 48
 #: Rows summed together in the sweep (the search uses every row).
-SWEEP_ROW_STEP = 4
+SWEEP_ROW_STEP = 2
 #: Side-by-side bands scored separately in the search (see profile_scores).
 SEARCH_BANDS = 2
 #: Interpolation of the shifted profiles.
