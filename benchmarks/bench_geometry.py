@@ -50,7 +50,7 @@ sys.path.insert(0, str(ROOT))
 from despeckled.clean import clean_page  # noqa: E402
 from despeckled.clean.deskew import estimate_skew, rotate_page  # noqa: E402
 from despeckled.clean.geometry import prepare_page  # noqa: E402
-from despeckled.clean.reduced import page_dpi, reduce_page  # noqa: E402
+from despeckled.clean.lowres import page_dpi, reduce_page  # noqa: E402
 from despeckled.testing.geometry_pages import (  # noqa: E402
     BLANK_KINDS, BORDER_KINDS, NOT_BLANK_KINDS, TEXT_KINDS, blank_page, border_page, skew, text_page)
 

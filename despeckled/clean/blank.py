@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from despeckled.clean import threshold as th
-from despeckled.clean.reduced import Reduced
+from despeckled.clean.lowres import Reduced
 
 #: Resolution the marks are labelled at (pixels per mm, ~150 dpi): a
 #: 2.5-mm digit is 15 pixels, and dust stays distinguishable from it.
@@ -178,7 +178,7 @@ def blank_verdict(page: Reduced, gray: np.ndarray) -> BlankVerdict:
 
     Examples
     --------
-    >>> from despeckled.clean.reduced import reduce_page
+    >>> from despeckled.clean.lowres import reduce_page
     >>> g = np.full((1169, 827), 235, np.uint8)         # A4 at 100 dpi
     >>> blank_verdict(reduce_page(g, 100.0), g).blank
     True

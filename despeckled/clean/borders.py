@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from despeckled.clean.reduced import Reduced
+from despeckled.clean.lowres import Reduced
 
 #: Resolution of the border analysis (pixels per mm): borders are
 #: millimetres wide, text strokes a fraction of one.
@@ -140,7 +140,7 @@ def find_borders(page: Reduced) -> BorderMask:
     Parameters
     ----------
     page : Reduced
-        The reduced page (:func:`despeckled.clean.reduced.reduce_page`).
+        The reduced page (:func:`despeckled.clean.lowres.reduce_page`).
 
     Returns
     -------
@@ -148,7 +148,7 @@ def find_borders(page: Reduced) -> BorderMask:
 
     Examples
     --------
-    >>> from despeckled.clean.reduced import reduce_page
+    >>> from despeckled.clean.lowres import reduce_page
     >>> g = np.full((600, 420), 235, np.uint8)
     >>> g[:, :30] = 20                        # black scanner background, left
     >>> g[100:104, 40:380] = 30               # a rule close to the edge: content

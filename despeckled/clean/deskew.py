@@ -28,7 +28,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from despeckled.clean.reduced import Reduced
+from despeckled.clean.lowres import Reduced
 
 #: Sweep range and step (degrees); the range exceeds the largest angle we
 #: correct, so a page at 10 degrees has its peak inside the sweep.
@@ -245,7 +245,7 @@ def estimate_skew(page: Reduced, ink: np.ndarray | None = None) -> Skew:
     Parameters
     ----------
     page : Reduced
-        The reduced page (:func:`despeckled.clean.reduced.reduce_page`),
+        The reduced page (:func:`despeckled.clean.lowres.reduce_page`),
         with borders already painted out.
     ink : ndarray of uint8, shape of ``page.gray``, optional
         Its ink (255 = ink); computed by :func:`skew_ink` when not given.
@@ -256,7 +256,7 @@ def estimate_skew(page: Reduced, ink: np.ndarray | None = None) -> Skew:
 
     Examples
     --------
-    >>> from despeckled.clean.reduced import reduce_page
+    >>> from despeckled.clean.lowres import reduce_page
     >>> g = np.full((400, 600), 255, np.uint8)
     >>> for y in range(40, 380, 16):
     ...     g[y:y + 5, 40:560:9] = 0; g[y:y + 5, 41:560:9] = 0    # rows of "letters"

@@ -19,7 +19,7 @@ from despeckled.clean.blank import BlankVerdict, blank_verdict
 from despeckled.clean.borders import find_borders, paint
 from despeckled.clean.deskew import Skew, estimate_skew, rotate_page
 from despeckled.clean.gray import to_gray
-from despeckled.clean.reduced import page_dpi, paper_colour, reduce_page
+from despeckled.clean.lowres import page_dpi, paper_colour, reduce_page
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def prepare_page(pixels: np.ndarray, *, deskew: bool = True, remove_borders: boo
         page is worked on.
     dpi : float, optional
         The file's resolution tag (a hint, see
-        :func:`despeckled.clean.reduced.page_dpi`).
+        :func:`despeckled.clean.lowres.page_dpi`).
     fallback_dpi : float
 
     Returns

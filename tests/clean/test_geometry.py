@@ -15,7 +15,7 @@ from despeckled.clean.blank import blank_verdict
 from despeckled.clean.borders import find_borders
 from despeckled.clean.deskew import MIN_CONFIDENCE, estimate_skew, rotate_page
 from despeckled.clean.geometry import prepare_page
-from despeckled.clean.reduced import page_dpi, reduce_page
+from despeckled.clean.lowres import page_dpi, reduce_page
 from despeckled.testing.geometry_pages import (BLANK_KINDS, NOT_BLANK_KINDS, blank_page, border_page, skew,
                                                text_page)
 
