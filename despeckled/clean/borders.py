@@ -13,7 +13,15 @@ touches the image edge is a border only if it is
   wedge, the background around a page; a photo that bleeds off one edge
   reaches in as far as it is wide;
 - **uniform**: its inside varies by at most :data:`MAX_TEXTURE` gray levels
-  -- a photo has texture, scanner background and a lid do not;
+  at the analysis resolution, and by at most :data:`MAX_FINE_TEXTURE` on
+  the reduced page (about 150 dpi) -- a photo has texture, and a line of
+  text running off the edge, which the analysis copy blurs into a dark
+  band, is ink and paper at the finer scale; scanner background and a lid
+  are flat at both;
+- **big, or a punch hole**: at least :data:`SMALL_MM2`, or shaped like the
+  shadow of a punch hole cut by the edge (a half disc
+  :data:`PUNCH_MM` across) -- a blot or a dust clump on the edge is left
+  to the cleaner;
 - **plain**: no paper-coloured holes of letter size inside it (white text on
   a black table header).
 
@@ -47,6 +55,14 @@ MAX_DEPTH_MM = 12.0
 MAX_DEPTH_RATIO = 0.15
 #: Largest spread (standard deviation, gray levels) inside a border.
 MAX_TEXTURE = 14.0
+#: Largest spread (standard deviation, gray levels) inside a border on the
+#: reduced page (JPEG noise on black background ~3-8, a line of text 40+).
+MAX_FINE_TEXTURE = 16.0
+#: Border regions smaller than this (mm^2) must be shaped like a punch
+#: hole's shadow cut by the edge: touching it along PUNCH_MM, reaching in
+#: 0.3-0.75 of that, filling 0.6-0.95 of that box.
+SMALL_MM2 = 150.0
+PUNCH_MM = (4.0, 10.0)
 #: Paper-coloured holes inside a region, larger than this (mm^2) and
 #: smaller than HOLE_MAX_FRACTION of its bounding box: letters or table
 #: cells, so content (the page inside a frame of scanner background is
@@ -86,7 +102,7 @@ class BorderMask:
         return np.ascontiguousarray(big[:H, :W])
 
 
-def _region_stats(lab: np.ndarray, n: int, gray: np.ndarray, dark: np.ndarray) -> tuple[np.ndarray, ...]:
+def _region_stats(lab: np.ndarray, n: int, gray: np.ndarray, dark: np.ndarray, eroded: np.ndarray) -> tuple[np.ndarray, ...]:
     """Per label: area, area that survives an opening, the gray spread of
     the eroded inside (standard deviation), and the depth (pixels) it
     reaches from the nearest image edge."""
@@ -94,9 +110,7 @@ def _region_stats(lab: np.ndarray, n: int, gray: np.ndarray, dark: np.ndarray) -
     sel = dark != 0
     labs = lab[sel]
     area = np.bincount(labs, minlength=n).astype(np.float64)
-    square = np.ones((3, 3), np.uint8)
-    eroded = cv2.erode(dark, square, borderType=cv2.BORDER_REPLICATE)
-    opened = cv2.dilate(eroded, square)
+    opened = cv2.dilate(eroded, np.ones((3, 3), np.uint8))
     kept_area = np.bincount(lab[opened != 0], minlength=n).astype(np.float64)
     ys, xs = np.nonzero(sel)
     d = np.minimum(np.minimum(ys, H - 1 - ys), np.minimum(xs, W - 1 - xs))
@@ -113,6 +127,40 @@ def _region_stats(lab: np.ndarray, n: int, gray: np.ndarray, dark: np.ndarray) -
         mean = s1 / inner_area
         std = np.sqrt(np.maximum(s2 / inner_area - mean * mean, 0.0))
     return area, kept_area, np.where(inner_area > 0, std, np.inf), depth
+
+
+def _big_or_punch(area: np.ndarray, contact: np.ndarray, depth: np.ndarray, px_per_mm: float) -> np.ndarray:
+    """Per label: at least SMALL_MM2, or shaped like a punch hole's shadow
+    cut by the edge (lengths in analysis pixels).
+
+    >>> _big_or_punch(np.array([700.0, 80.0, 80.0]), np.array([400.0, 14.0, 9.0]), np.array([4.0, 7.0, 9.0]), 2.0).tolist()
+    [True, True, False]
+    """
+    mm2 = px_per_mm * px_per_mm
+    big = area >= SMALL_MM2 * mm2
+    across = contact / px_per_mm
+    reach = (depth + 1.0) / np.maximum(contact, 1.0)
+    fill = area / np.maximum(contact * (depth + 1.0), 1.0)
+    punch = ((across >= PUNCH_MM[0]) & (across <= PUNCH_MM[1]) & (reach >= 0.3) & (reach <= 0.75)
+             & (fill >= 0.6) & (fill <= 0.95))
+    return big | punch
+
+
+def _fine_texture(lab: np.ndarray, cand: np.ndarray, eroded: np.ndarray, fine: np.ndarray) -> np.ndarray:
+    """Per label: the gray spread (standard deviation) of the finer page
+    ``fine`` over the candidate regions' eroded insides (``inf`` where a
+    region has none)."""
+    n = cand.size
+    inner = np.where(cand[lab] & (eroded != 0), lab, 0).astype(np.int32)
+    big = cv2.resize(inner, (fine.shape[1], fine.shape[0]), interpolation=cv2.INTER_NEAREST)
+    sel = big != 0
+    labs = big[sel]
+    g = fine[sel].astype(np.float64)
+    cnt = np.bincount(labs, minlength=n).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.bincount(labs, g, minlength=n) / cnt
+        var = np.bincount(labs, g * g, minlength=n) / cnt - mean * mean
+    return np.where(cnt > 0, np.sqrt(np.maximum(var, 0.0)), np.inf)
 
 
 def _holes_per_region(dark: np.ndarray, lab: np.ndarray, n: int, min_px: float, box_area: np.ndarray) -> np.ndarray:
@@ -173,12 +221,16 @@ def find_borders(page: Reduced) -> BorderMask:
     contact = np.bincount(rim, minlength=n).astype(np.float64)
     touching = contact > 0
     touching[0] = False
-    area, kept_area, std, depth = _region_stats(lab, n, small, dark)
+    eroded = cv2.erode(dark, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_REPLICATE)
+    area, kept_area, std, depth = _region_stats(lab, n, small, dark, eroded)
     thin = 1.0 - kept_area / np.maximum(area, 1.0)
     shallow = depth <= np.maximum(MAX_DEPTH_MM * px_per_mm, MAX_DEPTH_RATIO * contact)
     box = st[:, cv2.CC_STAT_WIDTH].astype(np.float64) * st[:, cv2.CC_STAT_HEIGHT]
     holes = _holes_per_region(dark, lab, n, HOLE_MIN_MM2 * px_per_mm * px_per_mm, box)
-    border = touching & (thin <= MAX_THIN_FRACTION) & shallow & (std <= MAX_TEXTURE) & (holes == 0)
+    border = touching & _big_or_punch(area, contact, depth, px_per_mm) & (thin <= MAX_THIN_FRACTION) & shallow & (std <= MAX_TEXTURE) & (holes == 0)
+    if not border.any():
+        return empty
+    border &= _fine_texture(lab, border, eroded, g) <= MAX_FINE_TEXTURE
     if not border.any():
         return empty
     mask = border[lab].view(np.uint8)
