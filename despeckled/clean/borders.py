@@ -102,31 +102,36 @@ class BorderMask:
         return np.ascontiguousarray(big[:H, :W])
 
 
-def _region_stats(lab: np.ndarray, n: int, gray: np.ndarray, dark: np.ndarray, eroded: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Per label: area, area that survives an opening, the gray spread of
-    the eroded inside (standard deviation), and the depth (pixels) it
-    reaches from the nearest image edge."""
+def _depth(lab: np.ndarray, sel: np.ndarray, n: int) -> np.ndarray:
+    """Per label: how far (pixels) its pixels in ``sel`` reach from the
+    nearest image edge."""
     H, W = lab.shape
-    sel = dark != 0
-    labs = lab[sel]
-    area = np.bincount(labs, minlength=n).astype(np.float64)
-    opened = cv2.dilate(eroded, np.ones((3, 3), np.uint8))
-    kept_area = np.bincount(lab[opened != 0], minlength=n).astype(np.float64)
     ys, xs = np.nonzero(sel)
+    labs = lab[ys, xs]
     d = np.minimum(np.minimum(ys, H - 1 - ys), np.minimum(xs, W - 1 - xs))
-    # per-label maximum of the depth: one sort, no Python loop
+    # per-label maximum: one sort, no Python loop
     order = np.lexsort((d, labs))
     depth = np.zeros(n)
     depth[labs[order]] = d[order]          # the last write per label is its largest
-    inner = lab[eroded != 0]
-    g_in = gray[eroded != 0].astype(np.float64)
-    inner_area = np.bincount(inner, minlength=n).astype(np.float64)
-    s1 = np.bincount(inner, g_in, minlength=n)
-    s2 = np.bincount(inner, g_in * g_in, minlength=n)
+    return depth
+
+
+def _solidity_texture(lab: np.ndarray, sel: np.ndarray, n: int, gray: np.ndarray,
+                      eroded: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per label (pixels in ``sel`` only): the fraction of its area an
+    opening removes, and the gray spread (standard deviation) of its eroded
+    inside."""
+    area = np.bincount(lab[sel], minlength=n).astype(np.float64)
+    opened = cv2.dilate(eroded, np.ones((3, 3), np.uint8))
+    kept = np.bincount(lab[sel & (opened != 0)], minlength=n).astype(np.float64)
+    inside = sel & (eroded != 0)
+    inner = lab[inside]
+    g_in = gray[inside].astype(np.float64)
+    cnt = np.bincount(inner, minlength=n).astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        mean = s1 / inner_area
-        std = np.sqrt(np.maximum(s2 / inner_area - mean * mean, 0.0))
-    return area, kept_area, np.where(inner_area > 0, std, np.inf), depth
+        mean = np.bincount(inner, g_in, minlength=n) / cnt
+        std = np.sqrt(np.maximum(np.bincount(inner, g_in * g_in, minlength=n) / cnt - mean * mean, 0.0))
+    return 1.0 - kept / np.maximum(area, 1.0), np.where(cnt > 0, std, np.inf)
 
 
 def _big_or_punch(area: np.ndarray, contact: np.ndarray, depth: np.ndarray, px_per_mm: float) -> np.ndarray:
@@ -219,17 +224,24 @@ def find_borders(page: Reduced) -> BorderMask:
     n, lab, st, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
     rim = np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]])
     contact = np.bincount(rim, minlength=n).astype(np.float64)
-    touching = contact > 0
-    touching[0] = False
-    eroded = cv2.erode(dark, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_REPLICATE)
-    area, kept_area, std, depth = _region_stats(lab, n, small, dark, eroded)
-    thin = 1.0 - kept_area / np.maximum(area, 1.0)
-    shallow = depth <= np.maximum(MAX_DEPTH_MM * px_per_mm, MAX_DEPTH_RATIO * contact)
-    box = st[:, cv2.CC_STAT_WIDTH].astype(np.float64) * st[:, cv2.CC_STAT_HEIGHT]
-    holes = _holes_per_region(dark, lab, n, HOLE_MIN_MM2 * px_per_mm * px_per_mm, box)
-    border = touching & _big_or_punch(area, contact, depth, px_per_mm) & (thin <= MAX_THIN_FRACTION) & shallow & (std <= MAX_TEXTURE) & (holes == 0)
+    area = st[:, cv2.CC_STAT_AREA].astype(np.float64)
+    # the tests from cheap (per-label numbers) to dear (pixels, a second
+    # labelling), each on the regions still in the running: on most pages
+    # nothing touching the edge is left after the first
+    border = contact > 0
+    border[0] = False
+    depth = _depth(lab, border[lab], n)
+    border &= _big_or_punch(area, contact, depth, px_per_mm)
+    border &= depth <= np.maximum(MAX_DEPTH_MM * px_per_mm, MAX_DEPTH_RATIO * contact)
     if not border.any():
         return empty
+    eroded = cv2.erode(dark, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_REPLICATE)
+    thin, std = _solidity_texture(lab, border[lab], n, small, eroded)
+    border &= (thin <= MAX_THIN_FRACTION) & (std <= MAX_TEXTURE)
+    if not border.any():
+        return empty
+    box = st[:, cv2.CC_STAT_WIDTH].astype(np.float64) * st[:, cv2.CC_STAT_HEIGHT]
+    border &= _holes_per_region(dark, lab, n, HOLE_MIN_MM2 * px_per_mm * px_per_mm, box) == 0
     border &= _fine_texture(lab, border, eroded, g) <= MAX_FINE_TEXTURE
     if not border.any():
         return empty

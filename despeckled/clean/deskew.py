@@ -209,7 +209,7 @@ def profile_scores(sums: np.ndarray, centres: np.ndarray, angles: np.ndarray, ba
     bands = max(1, min(bands, S))
     per = S // bands
     sheared = sheared.reshape(R, angles.size, S)[:, :, : bands * per]
-    prof = sheared.reshape(R, angles.size, bands, per).sum(axis=3, dtype=np.float64)     # (R, A, B)
+    prof = sheared.reshape(R, angles.size, bands, per).sum(axis=3).astype(np.float64)     # (R, A, B)
     d = np.diff(prof, axis=0)
     return np.einsum("ijk,ijk->j", d, d)
 
