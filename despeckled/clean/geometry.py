@@ -43,13 +43,15 @@ class Geometry:
     blank: BlankVerdict
 
     def stats(self) -> dict:
-        """Flat, JSON-ready figures for the page's stats."""
+        """Flat, JSON-ready figures for the page's stats. ``blank`` is the
+        verdict as acted on: blank *and* sure enough to drop
+        (:attr:`despeckled.clean.blank.BlankVerdict.droppable`)."""
         return {
             "skew_angle": None if self.skew is None else self.skew.angle,
             "skew_confidence": None if self.skew is None else self.skew.confidence,
             "deskewed": self.rotated,
             "border_regions": self.border_regions,
-            "blank": self.blank.blank,
+            "blank": self.blank.droppable,
             "blank_confidence": self.blank.confidence,
         }
 

@@ -119,7 +119,8 @@ class PageResult:
         and ``paper_level`` (typical stroke-core and paper levels there);
         the page geometry (:meth:`despeckled.clean.geometry.Geometry.stats`):
         ``skew_angle``, ``skew_confidence`` (None when deskewing is off),
-        ``deskewed``, ``border_regions``, ``blank``, ``blank_confidence``.
+        ``deskewed``, ``border_regions``, ``blank`` (blank and sure enough to
+        drop), ``blank_confidence``.
 
     components : ComponentTable or None
         Every component's box, area and the rule that kept or removed it
