@@ -21,7 +21,8 @@ Generated pages with known truth (``despeckled.testing.geometry_pages``):
 Real pages (``../shared/data``, read only, when present): the skew estimate
 and confidence of every page and whether it would be rotated; the
 estimator's self-consistency (each confident real page rotated by known
-angles must be measured at its own angle plus those); border regions found
+angles should be measured at its own angle plus those; reported, no
+target); border regions found
 on the receipts; and no real page may be called droppable-blank.
 
 Speed: an A4 300-dpi page, one core (OpenCV on one thread), in process,
@@ -177,8 +178,9 @@ def bench_real() -> None:
     for r in rotated:
         print(f"      {r}")
     c = np.array(consistency)
-    row("real pages re-rotated: mean |error| (deg)", f"{c.mean():.3f} ({c.size})", "<= 0.1", c.mean() <= 0.1)
-    row("real pages re-rotated: worst (deg)", f"{c.max():.3f}", "<= 0.3", c.max() <= 0.3)
+    # (no target: the reference is the page's own estimate, itself uncertain)
+    row("real pages re-rotated: mean |error| (deg)", f"{c.mean():.3f} ({c.size})")
+    row("real pages re-rotated: worst (deg)", f"{c.max():.3f}")
     row("real content pages called blank", str(len(blank_called)), "0", not blank_called)
     for b in blank_called:
         print(f"    called blank: {b}")

@@ -470,9 +470,13 @@ def _clean(claim: Claim, logger) -> Outcome | None:
 
 def _report_fields(report) -> dict[str, Any]:
     """What the manifest keeps of a :class:`~despeckled.process.FileReport`."""
+    per_page = report.stats.get("per_page", []) if report.stats else []
     fields: dict[str, Any] = dict(pages=int(report.pages), specks_removed=int(report.specks_removed),
                                   passed_through=report.passed_through or "",
-                                  blank_pages=list(report.blank_pages), dropped_pages=list(report.dropped_pages))
+                                  blank_pages=list(report.blank_pages), dropped_pages=list(report.dropped_pages),
+                                  # per page: the skew found, its confidence, whether it was straightened
+                                  skew=[[p.get("skew_angle"), p.get("skew_confidence"), bool(p.get("deskewed"))]
+                                        for p in per_page])
     if report.output is not None:
         staged = Path(report.output)
         fields.update(staged=str(staged), out_name=staged.name)
@@ -496,7 +500,7 @@ def _log_cleaned(logger, claim: Claim, path: str) -> None:
     m = claim.m
     fields = dict(path=path, size=m.get("size"), pages=m.get("pages"),
                   specks_removed=m.get("specks_removed"), seconds=m.get("clean_seconds"),
-                  blank_pages=m.get("blank_pages", []))
+                  blank_pages=m.get("blank_pages", []), skew=m.get("skew", []))
     if m.get("dropped_pages"):
         fields["dropped_pages"] = m["dropped_pages"]
     if m.get("passed_through"):

@@ -2,8 +2,9 @@
 
 A multi-page PDF and a TIFF lose their blank pages (the rest in order, page
 boxes unchanged), a TIFF of blank backs gets no output and is logged
-``blank``, every original is archived byte for byte, and the state file
-counts the blank pages.
+``blank``, a crooked page is straightened and its angle logged, every
+original is archived byte for byte, and the state file counts the blank
+pages.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 import pikepdf
 from PIL import Image, TiffImagePlugin
 
-from despeckled.testing.geometry_pages import blank_page, text_page
+from despeckled.testing.geometry_pages import blank_page, skew, text_page
 from despeckled.testing.pdf_synth import write_image_pdf
 from .e2e_harness import make_daemon, wait_for  # noqa: F401 (fixture)
 
@@ -42,10 +43,11 @@ def test_blank_pages_dropped_and_originals_archived_whole(make_daemon, tmp_path)
     pages = [text[0], blank_page("specks", 2, DPI)[:-20], text[1][:-40], blank_page("punch_holes", 4, DPI)[:-60]]
     pdf = write_image_pdf(tmp_path / "src.pdf", [(p, float(DPI), "flate") for p in pages]).read_bytes()
     dropped = {"doc.pdf": pdf, "doc.tif": _tiff(pages),
-               "backs.tif": _tiff([blank_page("specks", 8, DPI), blank_page("staple", 2, DPI)])}
+               "backs.tif": _tiff([blank_page("specks", 8, DPI), blank_page("staple", 2, DPI)]),
+               "crooked.tif": _tiff([skew(text_page("table", 5, DPI), 2.5)])}
     for name, data in dropped.items():
         d.drop(name, data)
-    d.wait_finished(3, timeout=90)
+    d.wait_finished(4, timeout=90)
     for name, data in dropped.items():
         (archived,) = d.archive.glob(f"*/{name}")
         assert archived.read_bytes() == data                          # every page, every byte
@@ -62,12 +64,17 @@ def test_blank_pages_dropped_and_originals_archived_whole(make_daemon, tmp_path)
     for name in ("doc.pdf", "doc.tif"):
         (ev,) = _events(d, name, "cleaned")
         assert ev["blank_pages"] == [2, 4] and ev["dropped_pages"] == [2, 4], ev
+        assert len(ev["skew"]) == 4 and not any(straightened for _, _, straightened in ev["skew"])
 
     assert not (d.clean / "backs.tif").exists()                      # nothing left to publish
     (ev,) = _events(d, "backs.tif", "blank")
     assert ev["blank_pages"] == [1, 2] and ev["pages"] == 2
     assert not _events(d, "backs.tif", "cleaned")
     assert _events(d, "backs.tif", "archived")[0]["output"] == ""
+
+    (ev,) = _events(d, "crooked.tif", "cleaned")                  # straightened, and said so
+    ((angle, confidence, straightened),) = ev["skew"]
+    assert straightened and abs(angle - 2.5) <= 0.1 and confidence >= 1.0
 
     wait_for(lambda: json.loads(d.state.read_text()).get("blank_pages") == 6, 15, what="state counts 6 blank pages")
     assert d.stop() == 0
