@@ -247,7 +247,8 @@ def _write_pages(cleaned: Iterator[tuple[Page, PageResult]], sink, params: Clean
             report.dropped_pages.append(page.index + 1)
         else:
             bilevel = params.mode == "binary" or page.info.get("bits") == 1
-            sink.add_page(result.image, page.dpi, bilevel=bilevel, info=page.info)
+            info = {**page.info, "source_index": page.index} if report.dropped_pages else page.info
+            sink.add_page(result.image, page.dpi, bilevel=bilevel, info=info)
         if show_removed is not None:
             report.overlays.append(_write_overlay(page, result, Path(show_removed), report.source, page_count))
         per_page.append(stats)

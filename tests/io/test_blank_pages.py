@@ -109,3 +109,16 @@ def test_a_blank_single_page_is_kept_by_default(tmp_path):
     Image.fromarray(blank_page("staple", 9, DPI)).save(src, dpi=(DPI, DPI))
     r = clean_file(src, tmp_path, CleanParams())
     assert r.blank_pages == [1] and r.output is not None and not r.all_blank
+
+
+def test_pdf_bookmarks_follow_their_pages_when_pages_are_dropped(tmp_path, pages):
+    src = pdf_synth.write_image_pdf(tmp_path / "book.pdf", [(p, float(DPI), "flate") for p in pages],
+                                    bookmarks=[("Intro", 0), ("Blank back", 1), ("Part two", 2), ("End", 4)])
+    r = clean_file(src, tmp_path, DROP)
+    assert r.dropped_pages == [2, 4]
+    with pikepdf.open(r.output) as pdf:
+        index = {page.objgen: i for i, page in enumerate(pdf.pages)}
+        with pdf.open_outline() as outline:
+            got = {item.title: index[item.destination[0].objgen] for item in outline.root}
+    # pages 1, 3, 5 are kept as 0, 1, 2; the blank back's bookmark goes to the next kept page
+    assert got == {"Intro": 0, "Blank back": 1, "Part two": 1, "End": 2}
