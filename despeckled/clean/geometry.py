@@ -22,6 +22,10 @@ from despeckled.clean.gray import to_gray
 from despeckled.clean.lowres import page_dpi, paper_colour, reduce_page
 
 
+#: Pages smaller than this (pixels, either side) are left as they are.
+MIN_SIDE = 32
+
+
 @dataclass(frozen=True)
 class Geometry:
     """What the geometry step found and did to one page.
@@ -104,6 +108,9 @@ def prepare_page(pixels: np.ndarray, *, deskew: bool = True, remove_borders: boo
     (1, True, True, False)
     """
     gray = to_gray(pixels)
+    if min(gray.shape) < MIN_SIDE:
+        # too small to have lines, borders or a verdict: left as it is
+        return pixels, gray, Geometry(Skew(0.0, 0.0) if deskew else None, False, 0, BlankVerdict(False, 0.0, 0))
     res, _ = page_dpi(gray.shape, dpi, fallback_dpi)
     red = reduce_page(gray, res)
     a = np.asarray(pixels)
