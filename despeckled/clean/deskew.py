@@ -223,19 +223,23 @@ def _strip_columns(rows: int, n_angles: int, n_strips: int) -> np.ndarray:
     return cols
 
 
-def _search(sums: np.ndarray, centres: np.ndarray, centre: float) -> float:
+def _search(ink: np.ndarray, centre: float) -> float:
     """Refine a sweep's peak: a local sweep of :data:`LOCAL_RANGE` degrees
-    either side in :data:`LOCAL_STEP` steps (one call: robust to the small
-    bumps a text profile's score has), then interval halving from half a
-    step down to :data:`SEARCH_MIN_STEP`, finished with a parabola through
-    the last three points."""
+    either side in :data:`LOCAL_STEP` steps on every row (one call: robust
+    to the small bumps a text profile's score has), then interval halving
+    from half a step down to :data:`SEARCH_MIN_STEP` on the rows upsampled
+    :data:`SEARCH_UPSAMPLE` times, finished with a parabola through the
+    last three points."""
+    sums, centres = strip_sums(ink, SEARCH_STRIPS)
     for _ in range(3):
         local = centre + np.arange(-LOCAL_RANGE, LOCAL_RANGE + 1e-9, LOCAL_STEP)
         sc = profile_scores(sums, centres, local, SEARCH_BANDS)
         i = int(np.argmax(sc))
-        centre, best = float(local[i]), float(sc[i])
+        centre = float(local[i])
         if 0 < i < local.size - 1:
             break           # (a peak at the local sweep's edge: sweep on from there)
+    sums, centres = strip_sums(ink, SEARCH_STRIPS, upsample=SEARCH_UPSAMPLE)
+    best = float(profile_scores(sums, centres, np.array([centre]), SEARCH_BANDS)[0])
     delta = LOCAL_STEP / 2.0
     while True:
         cand = np.array([centre - delta, centre + delta])
@@ -297,8 +301,7 @@ def estimate_skew(page: Reduced, ink: np.ndarray | None = None) -> Skew:
     lo, mid, hi = sweep[i - 1], sweep[i], sweep[i + 1]
     denom = lo - 2.0 * mid + hi
     start = float(angles[i]) + (0.5 * SWEEP_STEP * (lo - hi) / denom if denom < 0 else 0.0)
-    sums, centres = strip_sums(ink, SEARCH_STRIPS, upsample=SEARCH_UPSAMPLE)
-    angle = _search(sums, centres, start)
+    angle = _search(ink, start)
     return Skew(round(float(angle), 3), round(float(confidence), 2))
 
 

@@ -130,7 +130,9 @@ def prepare_page(pixels: np.ndarray, *, deskew: bool = True, remove_borders: boo
     verdict = blank_verdict(red, gray)
     skew = None
     rotated = False
-    if deskew:
+    if deskew and verdict.droppable:
+        skew = Skew(0.0, 0.0)           # a blank page has no lines to straighten
+    elif deskew:
         skew = estimate_skew(red)
         rotated = skew.should_rotate
         if rotated:
