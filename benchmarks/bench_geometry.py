@@ -2,6 +2,11 @@
 
 Generated pages with known truth (``despeckled.testing.geometry_pages``):
 
+* **engine pages** -- every family and page type of the engine benchmark's
+  generator (``despeckled.testing.pages``: prose, receipts, forms,
+  headings, tables, music, codes, halftones, reverse text, signatures, page
+  numbers), straight and rotated by random angles: the same skew targets
+  (page-number pages have no lines and are left alone), and none blank.
 * **skew** -- prose, two-column, table and receipt pages at 300 dpi, rotated
   by angles drawn uniformly from -10..+10 degrees, plus each page straight.
   The residual is the true angle minus the rotation the geometry step
@@ -91,6 +96,45 @@ def bench_skew(seeds: int, angles_per_page: int) -> None:
     row("worst page (deg)", f"{r.max():.3f}", "<= 0.3", r.max() <= 0.3)
     row("pages made worse than their input", str(worse), "0", worse == 0)
     row("straight pages rotated", f"{straight_rotated} of {len(TEXT_KINDS) * seeds}", "0", straight_rotated == 0)
+
+
+def bench_engine_pages(seeds: int) -> None:
+    """The engine benchmark's own pages (every family and page type of
+    :mod:`despeckled.testing.pages`): skew residuals on the text pages, and
+    no page of any type -- page numbers and signatures included -- blank."""
+    from despeckled.testing.pages import FAMILIES, PAGE_TYPES, FontMissing, make_page
+
+    print("engine benchmark pages (despeckled.testing.pages, every family and page type)")
+    rng = np.random.default_rng(13)
+    res, worse, straight_rotated, called_blank, n = [], 0, 0, [], 0
+    for family in FAMILIES:
+        for page_type in PAGE_TYPES:
+            for seed in range(1, seeds + 1):
+                try:
+                    p = make_page(family, seed, page_type=page_type)
+                except FontMissing:
+                    continue
+                n += 1
+                _, _, geo = prepare_page(p.image, dpi=p.dpi_tag)
+                straight_rotated += geo.rotated
+                if geo.blank.blank:
+                    called_blank.append(f"{family}/{page_type}/{seed}")
+                if page_type == "page_number":
+                    continue        # nearly blank: no text lines to measure (left alone)
+                for a in rng.uniform(-10, 10, 2):
+                    _, _, geo = prepare_page(skew(p.image, a), dpi=p.dpi_tag)
+                    r = a - (geo.skew.angle if geo.rotated else 0.0)
+                    res.append(abs(r))
+                    worse += abs(r) > abs(a) + 1e-9
+    r = np.array(res)
+    row("mean |residual| (deg)", f"{r.mean():.3f}", "<= 0.1", r.mean() <= 0.1)
+    row("pages within 0.1 deg", f"{100 * (r <= 0.1).mean():.1f} % of {r.size}", ">= 80 %", (r <= 0.1).mean() >= 0.8)
+    row("worst page (deg)", f"{r.max():.3f}", "<= 0.3", r.max() <= 0.3)
+    row("pages made worse than their input", str(worse), "0", worse == 0)
+    row("straight pages rotated", f"{straight_rotated} of {n}", "0", straight_rotated == 0)
+    row("pages called blank (any type)", f"{len(called_blank)} of {n}", "0", not called_blank)
+    for b in called_blank:
+        print(f"    called blank: {b}")
 
 
 def bench_borders(seeds: int) -> None:
@@ -222,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     seeds = args.seeds or (1 if args.quick else 3)
     bench_skew(seeds, 4 if args.quick else 8)
+    bench_engine_pages(1 if args.quick else 2)
     bench_borders(seeds)
     bench_blank(seeds if not args.quick else 2)
     bench_real()

@@ -156,12 +156,16 @@ def skew(gray: np.ndarray, angle: float, fill: float | None = None) -> np.ndarra
 
     >>> bool(skew(np.full((10, 10), 200, np.uint8), 3.0).min() >= 190)
     True
+    >>> skew(np.full((10, 10, 3), 200, np.uint8), 3.0).shape
+    (10, 10, 3)
     """
-    h, w = gray.shape
+    h, w = gray.shape[:2]
     if fill is None:
-        fill = float(np.percentile(gray[::4, ::4], 90))
+        sample = gray[::4, ::4].reshape(-1, 1 if gray.ndim == 2 else gray.shape[2])
+        fill = tuple(float(v) for v in np.percentile(sample, 90, axis=0))
     M = cv2.getRotationMatrix2D(((w - 1) / 2.0, (h - 1) / 2.0), angle, 1.0)
-    return cv2.warpAffine(gray, M, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
+    border = fill if isinstance(fill, tuple) else (fill,) * 4
+    return cv2.warpAffine(gray, M, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=border)
 
 
 @dataclass
