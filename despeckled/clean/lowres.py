@@ -118,7 +118,10 @@ def reduce_page(gray: np.ndarray, res_dpi: float, long_side: int = ANALYSIS_LONG
     """
     h, w = gray.shape
     f = max(1, int(round(max(h, w) / long_side)))
-    small = gray if f == 1 else cv2.resize(gray, (max(1, w // f), max(1, h // f)), interpolation=cv2.INTER_AREA)
+    hf, wf = max(1, h // f), max(1, w // f)
+    # whole cells only (OpenCV's fast path): the last < f rows and columns
+    # are left out of the reduced copy
+    small = gray if f == 1 else cv2.resize(gray[: hf * f, : wf * f], (wf, hf), interpolation=cv2.INTER_AREA)
     return Reduced(np.ascontiguousarray(small), f, res_dpi / 25.4 / f, paper_level(small))
 
 
