@@ -33,6 +33,15 @@ class CleanParams(BaseModel):
     remove_dust: bool = Field(True, description="also remove large isolated non-text blobs (dust clumps)")
     opening: bool = Field(False, description="morphological opening that never erases strokes thinner than the page's stroke width")
     fallback_dpi: float = Field(300.0, gt=0, description="resolution assumed when the file's DPI tag is missing or implausible")
+    deskew: bool = Field(
+        True, description="straighten a page whose text lines are skewed by 0.05-10 degrees, only when the estimate is confident (the page is rotated before thresholding, new corners get the paper colour, size and DPI stay)"
+    )
+    remove_borders: bool = Field(
+        True, description="paint dark scanner borders that touch the page edge (black background, feed wedges, punch-hole shadows, a lid frame) with the paper colour; content near or touching the edge (rules, photos, tables) is kept"
+    )
+    blank_pages: Literal["keep", "drop"] = Field(
+        "keep", description="drop: leave pages judged blank (paper, specks, show-through, punch holes) out of multi-page outputs; a file with only blank pages gets no output; the original is always archived whole"
+    )
 
     # Page-relative sizes (s = stroke width, x = x-height, both measured per page).
     tiny_area: float = Field(

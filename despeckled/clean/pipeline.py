@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from despeckled.clean.components import Components, ink_pixels, label_components
-from despeckled.clean.gray import to_gray
+from despeckled.clean.geometry import prepare_page
 from despeckled.clean.marks import marks_of
 from despeckled.clean.paint import paint_removed
 from despeckled.clean.params import CleanParams
@@ -116,7 +116,11 @@ class PageResult:
         ``analysis_reduction`` (1, or 2 for pages analysed at half
         resolution); ``threshold`` (method), ``threshold_level`` (gray level,
         on the background-normalised page for ``adaptive``), ``ink_level``
-        and ``paper_level`` (typical stroke-core and paper levels there).
+        and ``paper_level`` (typical stroke-core and paper levels there);
+        the page geometry (:meth:`despeckled.clean.geometry.Geometry.stats`):
+        ``skew_angle``, ``skew_confidence`` (None when deskewing is off),
+        ``deskewed``, ``border_regions``, ``blank`` (blank and sure enough to
+        drop), ``blank_confidence``.
 
     components : ComponentTable or None
         Every component's box, area and the rule that kept or removed it
@@ -190,7 +194,10 @@ def clean_page(pixels: np.ndarray, params: CleanParams | None = None, dpi: float
     ['glyph', 'no-context']
     """
     params = params or CleanParams()
-    gray = to_gray(pixels)
+    # borders painted out, blank verdict, skew straightened (gray mode keeps
+    # the page's pixels, so they are painted and rotated with it)
+    pixels, gray, geometry = prepare_page(pixels, deskew=params.deskew, remove_borders=params.remove_borders,
+                                          keep_pixels=params.mode == "gray", dpi=dpi, fallback_dpi=params.fallback_dpi)
     res_dpi, _ = plausible_dpi(dpi, params.fallback_dpi)
     if params.median:
         gray = cv2.medianBlur(gray, 3 if res_dpi < MEDIAN_5_FROM_DPI else 5)
@@ -230,6 +237,7 @@ def clean_page(pixels: np.ndarray, params: CleanParams | None = None, dpi: float
         "threshold_level": int(level),
         "ink_level": round(float(ink_level), 1),
         "paper_level": round(float(paper_level), 1),
+        **geometry.stats(),
     }
     return PageResult(image, removed, kept_small, stats, _component_table(comps, dec.rule, remove_lut, f, (h, w),
                                                                       dec.confidence))
