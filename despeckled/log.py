@@ -23,6 +23,9 @@ STUCK = "stuck"
 IGNORED = "ignored"
 RETRYING = "retrying"
 PASSED_THROUGH = "passed_through"
+#: every page of the file was blank (``blank_pages = "drop"``): no output,
+#: the original is archived
+BLANK = "blank"
 
 
 def configure_logging(json: bool | None = None, level: str = "info", stream=None) -> None:

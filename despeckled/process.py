@@ -53,6 +53,19 @@ class FileReport:
     format: str | None = None           # the output's format
     overlays: list[Path] = field(default_factory=list)
     explain: list[dict] = field(default_factory=list)   # per page, when asked (see clean/explain.py)
+    blank_pages: list[int] = field(default_factory=list)    # 1-based: pages judged blank
+    dropped_pages: list[int] = field(default_factory=list)  # 1-based: left out (blank_pages = "drop")
+
+    @property
+    def all_blank(self) -> bool:
+        """Every page was blank and dropped: there is no output."""
+        return self.output is None and self.passed_through is None and bool(self.dropped_pages) \
+            and len(self.dropped_pages) == self.pages
+
+
+class _AllBlank(Exception):
+    """Raised inside the sink's ``with`` when every page was dropped, so
+    nothing is published (the temp file goes)."""
 
 
 def output_format(source_format: str, mode: str, requested: str | None = None, page_count: int = 1) -> str:
@@ -169,6 +182,11 @@ def clean_file(
     -------
     FileReport
         ``passed_through`` is the reason when the bytes were copied unchanged.
+        ``blank_pages`` lists the pages judged blank; with
+        ``params.blank_pages == "drop"`` they are left out of the output
+        (``dropped_pages``, the others keep their order), and when every
+        page is dropped nothing is written: ``output`` is None and
+        ``all_blank`` is true.
 
     Raises
     ------
@@ -202,37 +220,57 @@ def clean_file(
             name = Path(out_name).stem + images.FORMAT_SUFFIX[fmt]
         totals: dict[str, float] = {}
         per_page: list[dict] = []
-        with images.open_sink(out_dir, name, fmt, source=source) as sink:
-            # binary mode reads only the luminance (an overlay draws on the page as it is)
-            pages = source.pages(gray=params.mode == "binary" and show_removed is None)
-            if page_map is not None and int(source.page_count or 1) > 1:
-                cleaned = page_map(pages, params)
-            else:
-                cleaned = ((page, clean_page(page.pixels, params, page_dpi(page))) for page in pages)
-            for page, result in cleaned:
-                bilevel = params.mode == "binary" or page.info.get("bits") == 1
-                sink.add_page(result.image, page.dpi, bilevel=bilevel, info=page.info)
-                if show_removed is not None:
-                    report.overlays.append(
-                        _write_overlay(page, result, Path(show_removed), src, int(source.page_count or 1)))
-                if explain and result.components is not None:
-                    from despeckled.clean.explain import explain_page
-
-                    report.explain.append(explain_page(result.components, page.index))
-                stats = _plain(dict(result.stats))
-                per_page.append(stats)
-                for key, value in stats.items():
-                    if isinstance(value, (int, float)) and not isinstance(value, bool) and key.endswith(
-                            ("_removed", "_kept", "removed", "kept")):
-                        totals[key] = totals.get(key, 0) + value
-                report.pages += 1
-                del page, result  # keep memory bounded by one page
-    report.output = sink.path
+        try:
+            with images.open_sink(out_dir, name, fmt, source=source) as sink:
+                # binary mode reads only the luminance (an overlay draws on the page as it is)
+                pages = source.pages(gray=params.mode == "binary" and show_removed is None)
+                if page_map is not None and int(source.page_count or 1) > 1:
+                    cleaned = page_map(pages, params)
+                else:
+                    cleaned = ((page, clean_page(page.pixels, params, page_dpi(page))) for page in pages)
+                _write_pages(cleaned, sink, params, report, totals, per_page, show_removed,
+                             int(source.page_count or 1), explain)
+                if sink.pages == 0 and report.dropped_pages:
+                    raise _AllBlank
+            report.output = sink.path
+        except _AllBlank:
+            report.output = None        # every page blank: nothing published
     report.format = fmt
     report.specks_removed = int(totals.get("specks_removed", 0))
     report.stats = {**totals, "per_page": per_page}
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _write_pages(cleaned: Iterator[tuple[Page, PageResult]], sink, params: CleanParams, report: FileReport,
+                 totals: dict[str, float], per_page: list[dict], show_removed: Path | None, page_count: int,
+                 explain: bool = False) -> None:
+    """Add each cleaned page to ``sink`` -- a blank one only when
+    ``params.blank_pages`` keeps it -- and record its figures (and, asked,
+    its explanation) in ``report``."""
+    for page, result in cleaned:
+        stats = _plain(dict(result.stats))
+        if stats.get("blank"):
+            report.blank_pages.append(page.index + 1)
+        if stats.get("blank") and params.blank_pages == "drop":
+            report.dropped_pages.append(page.index + 1)
+        else:
+            bilevel = params.mode == "binary" or page.info.get("bits") == 1
+            info = {**page.info, "source_index": page.index} if report.dropped_pages else page.info
+            sink.add_page(result.image, page.dpi, bilevel=bilevel, info=info)
+        if show_removed is not None:
+            report.overlays.append(_write_overlay(page, result, Path(show_removed), report.source, page_count))
+        if explain and result.components is not None:
+            from despeckled.clean.explain import explain_page
+
+            report.explain.append(explain_page(result.components, page.index))
+        per_page.append(stats)
+        for key, value in stats.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and key.endswith(
+                    ("_removed", "_kept", "removed", "kept")):
+                totals[key] = totals.get(key, 0) + value
+        report.pages += 1
+        del page, result  # keep memory bounded by one page
 
 
 def _write_overlay(page: Page, result, target: Path, src: Path, page_count: int) -> Path:

@@ -2,7 +2,13 @@
 
 The pipeline (:func:`clean_page`), stage by stage:
 
-1. :func:`~despeckled.clean.gray.to_gray` -- any pixel layout to 8-bit gray.
+1. :func:`~despeckled.clean.gray.to_gray` -- any pixel layout to 8-bit gray;
+   then the page geometry (:func:`~despeckled.clean.geometry.prepare_page`,
+   on a reduced copy): scanner borders that touch the edge painted with the
+   paper colour (:mod:`~despeckled.clean.borders`), a blank/non-blank
+   verdict (:mod:`~despeckled.clean.blank`), and the skew of the text lines
+   estimated and, when confident, straightened by rotating the gray page
+   (:mod:`~despeckled.clean.deskew`).
 2. Optional median (3 px, 5 px at >= 450 dpi).
 3. Threshold (:func:`~despeckled.clean.threshold.binarize`): ``adaptive``
    divides the page by a low-resolution paper estimate (max filter over

@@ -700,4 +700,4 @@ def guard_decision(c: Components, x: float, s: float, dec: Decision, darkest: np
     rule[veto] = np.array([0] + [Rule[name.upper()] for name in GUARD_NAMES], np.uint8)[g.code[veto]]
     kept_small = dec.kept_small | (dec.speck & veto)
     return Decision(speck=dec.speck & ~veto, dust=dec.dust & ~veto, kept_small=kept_small, rule=rule,
-                    overruled=overruled, faint_ok=g.faint_ok)
+                    confidence=dec.confidence, overruled=overruled, faint_ok=g.faint_ok)

@@ -33,6 +33,15 @@ class CleanParams(BaseModel):
     remove_dust: bool = Field(True, description="also remove large isolated non-text blobs (dust clumps)")
     opening: bool = Field(False, description="morphological opening that never erases strokes thinner than the page's stroke width")
     fallback_dpi: float = Field(300.0, gt=0, description="resolution assumed when the file's DPI tag is missing or implausible")
+    deskew: bool = Field(
+        True, description="straighten a page whose text lines are skewed by 0.05-10 degrees, only when the estimate is confident (the page is rotated before thresholding, new corners get the paper colour, size and DPI stay)"
+    )
+    remove_borders: bool = Field(
+        True, description="paint dark scanner borders that touch the page edge (black background, feed wedges, punch-hole shadows, a lid frame) with the paper colour; content near or touching the edge (rules, photos, tables) is kept"
+    )
+    blank_pages: Literal["keep", "drop"] = Field(
+        "keep", description="drop: leave pages judged blank (paper, specks, show-through, punch holes) out of multi-page outputs; a file with only blank pages gets no output; the original is always archived whole"
+    )
 
     # Page-relative sizes (s = stroke width, x = x-height, both measured per page).
     tiny_area: float = Field(
@@ -59,4 +68,12 @@ class CleanParams(BaseModel):
     )
     halftone_density: int = Field(
         25, ge=3, description="a small mark with at least this many small marks of similar size within ~1.25 x is in the core of a dot field (halftone); the field around such cores is kept"
+    )
+    # The keep/remove decider (issue 10): the hand-written rule cascade, or
+    # the trained model stacked on it (despeckled/clean/model.py).
+    decider: Literal["rules", "model"] = Field(
+        "rules", description="rules: the rule cascade decides; model: a trained per-component classifier decides among marks and dust-sized blobs (bigger components are always kept)"
+    )
+    model_threshold: float = Field(
+        0.9, ge=0.5, le=1, description="for the model decider: a component is removed only when its speck probability is at least this (when in doubt, keep)"
     )

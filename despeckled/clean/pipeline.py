@@ -9,13 +9,14 @@ import numpy as np
 
 from despeckled.clean.components import Components, ink_pixels, label_components
 from despeckled.clean.explain import RuleMap, marked_labels, removal_confidence
-from despeckled.clean.gray import to_gray
+from despeckled.clean.geometry import prepare_page
 from despeckled.clean.marks import marks_of
 from despeckled.clean.paint import paint_removed
 from despeckled.clean.params import CleanParams
 from despeckled.clean.reduce import analysis_reduction, expand, max_pool, min_pool
 from despeckled.clean.guards import guard_decision
-from despeckled.clean.rules import RULE_NAMES, Decision, Rule, classify, credit, is_removal
+from despeckled.clean.model import decide
+from despeckled.clean.rules import RULE_NAMES, Decision, Rule, credit, is_removal
 from despeckled.clean.scale import Scale, estimate_scale, plausible_dpi
 from despeckled.clean.stats import darkest_per_label, has_pixel_at_most, ink_paper_levels
 from despeckled.clean.threshold import binarize
@@ -47,9 +48,11 @@ class ComponentTable:
         resolution).
     overruled : ndarray of uint8, shape (M,)
         The removing rule a guard overruled (0: none).
-    confidence : ndarray of float32, shape (M,)
-        Of a removal, 0.5 (at its rule's threshold) to 1 (see
-        :func:`~despeckled.clean.explain.removal_confidence`); 0 if kept.
+    confidence : ndarray of float, shape (M,)
+        Of a removal: the trained model's speck probability where the model
+        decided (``decider = "model"``), else 0.5 (at its rule's threshold)
+        to 1 (see :func:`~despeckled.clean.explain.removal_confidence`); 0
+        for a component the rules kept.
     """
 
     label: np.ndarray
@@ -121,7 +124,11 @@ class PageResult:
         ``analysis_reduction`` (1, or 2 for pages analysed at half
         resolution); ``threshold`` (method), ``threshold_level`` (gray level,
         on the background-normalised page for ``adaptive``), ``ink_level``
-        and ``paper_level`` (typical stroke-core and paper levels there).
+        and ``paper_level`` (typical stroke-core and paper levels there);
+        the page geometry (:meth:`despeckled.clean.geometry.Geometry.stats`):
+        ``skew_angle``, ``skew_confidence`` (None when deskewing is off),
+        ``deskewed``, ``border_regions``, ``blank`` (blank and sure enough to
+        drop), ``blank_confidence``.
 
     components : ComponentTable or None
         Every component's box, area and the rule that kept or removed it
@@ -207,7 +214,10 @@ def clean_page(pixels: np.ndarray, params: CleanParams | None = None, dpi: float
     ['glyph', 'no-context']
     """
     params = params or CleanParams()
-    gray = to_gray(pixels)
+    # borders painted out, blank verdict, skew straightened (gray mode keeps
+    # the page's pixels, so they are painted and rotated with it)
+    pixels, gray, geometry = prepare_page(pixels, deskew=params.deskew, remove_borders=params.remove_borders,
+                                          keep_pixels=params.mode == "gray", dpi=dpi, fallback_dpi=params.fallback_dpi)
     res_dpi, _ = plausible_dpi(dpi, params.fallback_dpi)
     if params.median:
         gray = cv2.medianBlur(gray, 3 if res_dpi < MEDIAN_5_FROM_DPI else 5)
@@ -230,7 +240,7 @@ def clean_page(pixels: np.ndarray, params: CleanParams | None = None, dpi: float
     m = marks_of(comps, scale, params, lev_px, ink_level, paper_level)
     # every removal the rules make is put to the hard guards ("when in doubt, keep")
     darkest = darkest_per_label(comps, lev_px)
-    dec = guard_decision(comps, scale.xheight, scale.stroke, classify(m), darkest, paper_level)
+    dec = guard_decision(comps, scale.xheight, scale.stroke, decide(m), darkest, paper_level)
     del m
     speck, faint, remove_lut = _removals(comps, dec, scale, params, darkest, ink_level, paper_level, ink_a)
     faint_level = ink_level + params.faint_contrast * (paper_level - ink_level)
@@ -254,10 +264,15 @@ def clean_page(pixels: np.ndarray, params: CleanParams | None = None, dpi: float
         "threshold_level": int(level),
         "ink_level": round(float(ink_level), 1),
         "paper_level": round(float(paper_level), 1),
+        **geometry.stats(),
     }
     confidence = removal_confidence(dec.rule, comps.area, np.maximum(comps.width, comps.height), darkest,
                                     scale.stroke, scale.xheight, params.tiny_area, params.glyph_size,
                                     params.dust_max_area, faint_level, paper_level)
+    if dec.confidence is not None:
+        # the model's own probability where it decided
+        by_model = (dec.rule == Rule.MODEL) | (dec.rule == Rule.MODEL_KEPT)
+        confidence[by_model] = dec.confidence[by_model]
     return PageResult(image, removed, kept_small, stats, _component_table(comps, dec, remove_lut, confidence, f, (h, w)),
                       rule_map)
 

@@ -75,6 +75,9 @@ class Rule(IntEnum):
     DUST = 26           #: removed: a compact blob away from text
     FAINT = 27          #: removed: no pixel clearly darker than the threshold (hysteresis)
     THIN = 28           #: removed: erased by the opening (``opening = true``)
+    # the trained model (``decider = "model"``, :mod:`despeckled.clean.model`)
+    MODEL = 29          #: removed: the model is confident it is a speck or dust
+    MODEL_KEPT = 30     #: kept: the cascade would remove it, the model is not confident
 
 
 #: ``RULE_NAMES[decision.rule[label]]``: the rule's name, e.g. ``"i-dot"``.
@@ -87,7 +90,8 @@ def is_removal(rule: np.ndarray) -> np.ndarray:
     >>> is_removal(np.array([Rule.GLYPH, Rule.DUST], np.uint8)).tolist()
     [False, True]
     """
-    return np.asarray(rule) >= Rule.TINY
+    rule = np.asarray(rule)
+    return (rule >= Rule.TINY) & (rule != Rule.MODEL_KEPT)
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,9 @@ class Decision:
         Marks removed; glyph-sized blobs removed as dust; marks kept.
     rule : ndarray of uint8, shape (n,)
         The :class:`Rule` that kept or removed each label.
+    confidence : ndarray of float64, shape (n,), or None
+        The trained model's speck probability (0..1) of each label it
+        judged (0 elsewhere); None for the rule cascade.
     overruled : ndarray of uint8, shape (n,), or None
         The removing :class:`Rule` a guard overruled (0 where none did).
     faint_ok : ndarray of bool, shape (n,), or None
@@ -110,6 +117,7 @@ class Decision:
     dust: np.ndarray
     kept_small: np.ndarray
     rule: np.ndarray
+    confidence: np.ndarray | None = None
     overruled: np.ndarray | None = None
     faint_ok: np.ndarray | None = None
 

@@ -468,7 +468,7 @@ def run(args) -> int:
     progress = Progress(len(files) + len(bad), enabled=not args.quiet)
     t0 = time.monotonic()
     codes: list[int] = []
-    totals = {"files": 0, "pages": 0, "specks": 0, "passed": 0}
+    totals = {"files": 0, "pages": 0, "specks": 0, "passed": 0, "blank": 0}
     explained: list[dict] = []
 
     def record(outcome: Outcome) -> None:
@@ -486,6 +486,12 @@ def run(args) -> int:
             totals["files"] += 1
             totals["pages"] += r.pages
             totals["specks"] += r.specks_removed
+            totals["blank"] += len(r.blank_pages)
+        if r.all_blank and not args.quiet:
+            progress.message(f"despeckled: {outcome.source}: every page is blank: no output")
+        elif r.dropped_pages and not args.quiet:
+            progress.message(f"despeckled: {outcome.source}: blank pages left out: "
+                             f"{', '.join(map(str, r.dropped_pages))}")
         if args.explain is not None and not r.passed_through:
             explained.append({"source": str(outcome.source), "output": str(r.output), "pages": r.explain})
         if args.output is not None and r.output is not None and r.output.name != args.output.name:
@@ -524,6 +530,7 @@ def run(args) -> int:
         elapsed = time.monotonic() - t0
         per_page = f", {elapsed / totals['pages']:.2f} s/page" if totals["pages"] else ""
         passed = f", {totals['passed']} copied unchanged" if totals["passed"] else ""
+        passed += f", {totals['blank']} blank page{'s' if totals['blank'] != 1 else ''}" if totals["blank"] else ""
         print(f"despeckled: {totals['files']} file{'s' if totals['files'] != 1 else ''} cleaned "
               f"({totals['pages']} page{'s' if totals['pages'] != 1 else ''}), "
               f"{totals['specks']} specks removed{passed}, {failed} failed, in {elapsed:.1f} s{per_page}",

@@ -63,13 +63,14 @@ def run(args) -> int:
     print(f"despeckled {st.get('version', '?')}: running, pid {pid}, up {up:.0f} s, "
           f"{'healthy' if st.get('healthy') else 'UNHEALTHY'}, state updated {age:.0f} s ago")
     print(f"  total: queue {st.get('queue', 0)}, in flight {st.get('in_flight', 0)}, "
-          f"done {st.get('done', 0)}, failed {st.get('failed', 0)}, oldest pending {st.get('oldest_pending_seconds', 0)} s")
+          f"done {st.get('done', 0)}, failed {st.get('failed', 0)}, oldest pending {st.get('oldest_pending_seconds', 0)} s, "
+          f"blank pages {st.get('blank_pages', 0)}")
     for w in st.get("watches", []):
         mode = "polling" if w.get("polling") else "inotify"
         alive = "" if w.get("watcher_alive", True) else " WATCHER DOWN"
         print(f"  {w['input']} ({mode}{alive}) -> {w['output']}")
         print(f"    queue {w['queue']}, in flight {w['in_flight']}, done {w['done']}, failed {w['failed']}, "
-              f"stuck {w.get('stuck_count', 0)}")
+              f"stuck {w.get('stuck_count', 0)}, blank pages {w.get('blank_pages', 0)}")
         for s in w.get("stuck", []):
             print(f"    stuck: {s}")
         if w.get("last_error"):

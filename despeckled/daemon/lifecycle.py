@@ -133,6 +133,7 @@ class Outcome:
     failed_to: str = ""
     pages: int = 0
     specks_removed: int = 0
+    blank_pages: int = 0
     seconds: float = 0.0
     size: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -455,17 +456,42 @@ def _clean(claim: Claim, logger) -> Outcome | None:
         return fail_claim(claim, exc.reason, _prefixed(claim.rel, exc), logger)
     except MemoryError:
         return fail_claim(claim, "too_large", f"{claim.name}: out of memory while cleaning", logger)
-    staged = Path(report.output)
-    claim.m.update(
-        state="publishing", staged=str(staged), out_name=staged.name,
-        pages=int(report.pages), specks_removed=int(report.specks_removed),
-        clean_seconds=round(time.perf_counter() - t0, 4),
-        passed_through=report.passed_through or "",
-    )
+    claim.m.update(_report_fields(report), clean_seconds=round(time.perf_counter() - t0, 4))
+    if report.all_blank:
+        _archive_only(claim, policy.decide(policy.AllBlank(int(report.pages)), history(claim), rules(spec)), logger,
+                      str(spec.input / claim.rel))
+        return None
+    claim.m["state"] = "publishing"
     # not saved here: _place saves this state together with the output name it
     # picks, before the rename (a crash before that just cleans again)
     _log_cleaned(logger, claim, str(spec.input / claim.rel))
     return None
+
+
+def _report_fields(report) -> dict[str, Any]:
+    """What the manifest keeps of a :class:`~despeckled.process.FileReport`."""
+    per_page = report.stats.get("per_page", []) if report.stats else []
+    fields: dict[str, Any] = dict(pages=int(report.pages), specks_removed=int(report.specks_removed),
+                                  passed_through=report.passed_through or "",
+                                  blank_pages=list(report.blank_pages), dropped_pages=list(report.dropped_pages),
+                                  # per page: the skew found, its confidence, whether it was straightened
+                                  skew=[[p.get("skew_angle"), p.get("skew_confidence"), bool(p.get("deskewed"))]
+                                        for p in per_page])
+    if report.output is not None:
+        staged = Path(report.output)
+        fields.update(staged=str(staged), out_name=staged.name)
+    return fields
+
+
+def _archive_only(claim: Claim, decision: policy.Decision, logger, path: str) -> None:
+    """Carry out :class:`~despeckled.daemon.policy.ArchiveOnly`: nothing is
+    published, the original goes to the archive as it is (next state)."""
+    assert isinstance(decision, policy.ArchiveOnly), decision
+    claim.m.update(state="archiving", no_output=decision.reason)
+    claim.save()
+    m = claim.m
+    logger.info(log.BLANK, path=path, size=m.get("size"), pages=m.get("pages"),
+                blank_pages=m.get("blank_pages", []), seconds=m.get("clean_seconds"))
 
 
 def _log_cleaned(logger, claim: Claim, path: str) -> None:
@@ -473,7 +499,10 @@ def _log_cleaned(logger, claim: Claim, path: str) -> None:
     copied unchanged (a text or OCR layer: see ``force_pdf``)."""
     m = claim.m
     fields = dict(path=path, size=m.get("size"), pages=m.get("pages"),
-                  specks_removed=m.get("specks_removed"), seconds=m.get("clean_seconds"))
+                  specks_removed=m.get("specks_removed"), seconds=m.get("clean_seconds"),
+                  blank_pages=m.get("blank_pages", []), skew=m.get("skew", []))
+    if m.get("dropped_pages"):
+        fields["dropped_pages"] = m["dropped_pages"]
     if m.get("passed_through"):
         logger.info(log.PASSED_THROUGH, reason=str(m["passed_through"]), **fields)
     else:
@@ -519,7 +548,7 @@ def advance(claim: Claim, logger=None, crash: WorkerLost | None = None) -> Outco
         failed = _clean(claim, logger)
         if failed is not None:
             return failed
-        state = "publishing"
+        state = claim.m["state"]        # publishing, or archiving when there is no output
     if state == "publishing":
         staged = Path(claim.m["staged"])
         if not claim.m.get("output") and not os.path.lexists(staged):
@@ -539,7 +568,8 @@ def advance(claim: Claim, logger=None, crash: WorkerLost | None = None) -> Outco
                     size=claim.m.get("size"), pages=claim.m.get("pages"),
                     specks_removed=claim.m.get("specks_removed"), seconds=seconds)
         return _outcome(claim, "done", output=output, archived=str(archived), pages=int(claim.m.get("pages", 0)),
-                        specks_removed=int(claim.m.get("specks_removed", 0)), seconds=seconds)
+                        specks_removed=int(claim.m.get("specks_removed", 0)),
+                        blank_pages=len(claim.m.get("blank_pages", [])), seconds=seconds)
     return _recover_orphan(claim, logger)
 
 
@@ -677,10 +707,7 @@ def process_new(job: Job, logger=None) -> Outcome:
                 shutil.rmtree(staging, ignore_errors=True)
                 return Outcome("gone" if st2 is None else "not_ready", job.claim_id, job.rel, reason="changed")
         if pre_cleaned is not None:
-            staged = Path(pre_cleaned.output)
-            extra.update(staged=str(staged), out_name=staged.name, specks_removed=int(pre_cleaned.specks_removed),
-                         clean_seconds=round(time.perf_counter() - t0, 4), attempts=1,
-                         passed_through=pre_cleaned.passed_through or "")
+            extra.update(_report_fields(pre_cleaned), clean_seconds=round(time.perf_counter() - t0, 4), attempts=1)
     try:
         claim = claim_file(spec, job.claim_id, job.rel, extra=extra)
     except FileNotFoundError:
@@ -696,7 +723,10 @@ def process_new(job: Job, logger=None) -> Outcome:
         # replaced between the last check and the rename: clean what we hold
         shutil.rmtree(claim.staging, ignore_errors=True)
         pre_cleaned = None
-    if pre_cleaned is not None:
+    if pre_cleaned is not None and pre_cleaned.all_blank:
+        _archive_only(claim, policy.decide(policy.AllBlank(int(pre_cleaned.pages)), history(claim), rules(spec)),
+                      logger, str(src))
+    elif pre_cleaned is not None:
         # cleaned before the claim: straight to publishing (saved by _place)
         claim.m["state"] = "publishing"
         _log_cleaned(logger, claim, str(src))

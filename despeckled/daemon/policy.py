@@ -12,6 +12,8 @@ module turns the two into exactly one :class:`Decision`:
 :class:`Retry`  a claimed file: carry on with it after ``after`` seconds.
 :class:`Fail`   move the original to ``failed`` with a reason slug.
 :class:`PassThrough`  copy the bytes unchanged (a PDF with a text layer...).
+:class:`ArchiveOnly`  no output: archive the original as it is (every page
+                blank, with ``blank_pages = "drop"``).
 :class:`Done`   nothing is left to do (filed, or gone before the claim).
 ==============  ==========================================================
 
@@ -23,6 +25,8 @@ and no I/O, so it is tested table by table (``tests/daemon/test_policy.py``).
 Fail(reason='crashed', message='gave up after 3 tries: worker died (exit code -11)')
 >>> decide(TransientError("EIO"), History(stage=CLAIMED, transient=2), Rules())
 Retry(after=4.0)
+>>> decide(AllBlank(pages=2), History(stage=CLAIMED), Rules())
+ArchiveOnly(reason='blank')
 """
 
 from __future__ import annotations
@@ -56,6 +60,14 @@ PLACING = "placing"
 @dataclass(frozen=True)
 class Cleaned:
     """The file was cleaned (or passed through), published and archived."""
+
+
+@dataclass(frozen=True)
+class AllBlank:
+    """The file was cleaned and every one of its ``pages`` was blank and
+    left out (``blank_pages = "drop"``): there is no output."""
+
+    pages: int
 
 
 @dataclass(frozen=True)
@@ -113,7 +125,8 @@ class WorkerCrashed:
 
 #: What the pool reports instead of an outcome when the worker is gone.
 WorkerLost = Union[TimedOut, WorkerCrashed]
-Event = Union[Cleaned, Vanished, Changed, Truncated, PermanentError, TransientError, TimedOut, WorkerCrashed]
+Event = Union[Cleaned, AllBlank, Vanished, Changed, Truncated, PermanentError, TransientError, TimedOut,
+              WorkerCrashed]
 
 
 @dataclass(frozen=True)
@@ -183,11 +196,19 @@ class PassThrough:
 
 
 @dataclass(frozen=True)
+class ArchiveOnly:
+    """Publish nothing; archive the original as it is (every byte, every
+    page) and log ``reason`` (``blank``)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class Done:
     """Nothing is left to do for this file."""
 
 
-Decision = Union[Wait, Retry, Fail, PassThrough, Done]
+Decision = Union[Wait, Retry, Fail, PassThrough, ArchiveOnly, Done]
 
 
 def backoff(retries: int) -> float:
@@ -204,6 +225,9 @@ def decide(event: Event, history: History, rules: Rules) -> Decision:
     """The one decision for ``event`` given the file's ``history``."""
     if isinstance(event, (Cleaned, Vanished)):
         return Done()
+    if isinstance(event, AllBlank):
+        # nothing to publish, nothing lost: the original is archived whole
+        return ArchiveOnly("blank")
     if isinstance(event, PermanentError):
         return Fail(event.reason, event.message)
     if isinstance(event, Changed):

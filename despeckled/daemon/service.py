@@ -64,6 +64,7 @@ class Watch:
     ready: collections.deque = field(default_factory=collections.deque)
     done: int = 0
     failed: int = 0
+    blank_pages: int = 0
     in_flight: int = 0
     last_error: str | None = None
     lock_fd: int | None = None
@@ -335,6 +336,7 @@ class Service:
             self._retrack_later.append((w, path))
         if st == "done":
             w.done += 1
+            w.blank_pages += outcome.blank_pages
         elif st == "failed":
             w.failed += 1
             w.last_error = f"{outcome.rel}: {outcome.reason}: {outcome.message}"
@@ -420,6 +422,7 @@ class Service:
             "in_flight": len(self.inflight),
             "done": sum(w.done for w in ws),
             "failed": sum(w.failed for w in ws),
+            "blank_pages": sum(w.blank_pages for w in ws),
             "oldest_pending_seconds": round(max((w.tracker.oldest_age(now) for w in ws), default=0.0), 1),
         }
 
@@ -449,7 +452,7 @@ class Service:
                 "failed_dir": str(w.spec.failed), "polling": w.polling, "polling_reason": w.polling_reason,
                 "watcher_alive": w.source.alive, "watcher_restarts": w.source.restarts,
                 "queue": len(w.tracker.pending()) + len(w.ready), "in_flight": w.in_flight,
-                "done": w.done, "failed": w.failed,
+                "done": w.done, "failed": w.failed, "blank_pages": w.blank_pages,
                 "stuck": [str(c.path) for c in stuck[:50]], "stuck_count": len(stuck),
                 "last_error": w.last_error or w.source.last_error,
             })

@@ -163,6 +163,7 @@ class PdfSink:
         self._page_labels: Any = None
         self._finished = False
         self._page_nums: list[int] = []
+        self._sources: list[int] = []       # each written page's index in the source
         if isinstance(source, PdfSource):
             self._take_metadata(source)
         try:
@@ -226,7 +227,9 @@ class PdfSink:
         bilevel : bool
             Store as CCITT G4 (ink where the image is darker than mid-gray).
         info : dict, optional
-            The source page's ``info`` (geometry, rotation, JPEG quality).
+            The source page's ``info`` (geometry, rotation, JPEG quality),
+            and ``source_index``, its index in the source when pages were
+            left out (bookmarks then follow their pages).
         """
         if self._finished:
             raise ValueError("PdfSink is finished")
@@ -264,6 +267,7 @@ class PdfSink:
         except OSError as exc:
             raise errors.OutputError(f"cannot write PDF: {exc.strerror or exc}") from exc
         self._page_nums.append(page_num)
+        self._sources.append(int(info.get("source_index", len(self._sources))))
         self.pages += 1
 
     # -- finish
@@ -284,10 +288,12 @@ class PdfSink:
                 num = w_.reserve()
                 w_.stream(num, b"/Type /Metadata /Subtype /XML", self._xmp)
                 catalog += [b"/Metadata", _ref(num)]
-            if self._page_labels is not None:
+            kept_all = self._sources == list(range(self.pages))
+            if self._page_labels is not None and kept_all:
+                # (labels number pages by position: with pages left out they would mislabel)
                 catalog += [b"/PageLabels", self._page_labels.unparse()]
             if self._outline:
-                num = _write_outline(w_, self._outline, self._page_nums)
+                num = _write_outline(w_, self._outline, self._page_nums if kept_all else _follow(self._sources, self._page_nums))
                 catalog += [b"/Outlines", _ref(num)]
             w_.obj(self._root, b"<< " + b" ".join(catalog) + b" >>")
             info = None
@@ -345,6 +351,22 @@ def _encode_image(image: np.ndarray, *, bilevel: bool, quality: int | None) -> t
     return (head + b" /ColorSpace %s /BitsPerComponent %d /Filter /FlateDecode"
             b" /DecodeParms << /Predictor 12 /Colors %d /BitsPerComponent %d /Columns %d >>"
             % (space, bpc, colours, bpc, w)), data
+
+
+def _follow(sources: list[int], page_nums: list[int]) -> list[int]:
+    """Object numbers by *source* page index when pages were left out: a
+    left-out page's bookmarks go to the next written page (else the last).
+
+    >>> _follow([0, 2, 3], [10, 11, 12])
+    [10, 11, 11, 12]
+    """
+    out = []
+    j = 0
+    for i in range(max(sources) + 1):
+        while j < len(sources) - 1 and sources[j] < i:
+            j += 1
+        out.append(page_nums[j])
+    return out
 
 
 def _write_outline(w_: _PdfWriter, nodes: list[_OutlineNode], page_nums: list[int]) -> int:

@@ -4,9 +4,16 @@ import cv2
 import numpy as np
 import pytest
 
-from despeckled.clean import CleanParams, PageResult, clean_page
+from despeckled.clean import CleanParams, PageResult
+from despeckled.clean import clean_page as _clean_page
 
 from .conftest import BASE, STROKE, XH, Layout, letter_n, text_line
+
+
+def clean_page(pixels, params: CleanParams | None = None, dpi: float | None = None) -> PageResult:
+    """``clean_page`` with the rule cascade deciding: these tests pin the
+    rules' decisions (the trained decider's are in test_model.py)."""
+    return _clean_page(pixels, (params or CleanParams()).model_copy(update={"decider": "rules"}), dpi=dpi)
 
 
 def ink_at(result: PageResult, yx) -> bool:

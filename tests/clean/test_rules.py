@@ -262,7 +262,7 @@ def test_classify_names_a_rule_for_every_component():
 
 @pytest.mark.parametrize("mode", ["binary", "gray"])
 def test_page_result_table_agrees_with_the_removed_mask(layout, mode):
-    r = clean_page(layout.page, CleanParams(mode=mode))
+    r = clean_page(layout.page, CleanParams(mode=mode, decider="rules"))
     t = r.components
     assert t.label.size == r.stats["components"] and t.reduction == 1
     assert np.array_equal(t.removed, R.is_removal(t.rule))

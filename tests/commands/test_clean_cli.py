@@ -254,6 +254,30 @@ def test_text_pdf_is_copied_unchanged_and_said_so(tmp_path, inputs):
     assert "1 file cleaned" in res.stderr
 
 
+def test_set_blank_pages_drop_leaves_blank_pages_out(tmp_path):
+    from PIL import TiffImagePlugin
+
+    from despeckled.testing.geometry_pages import blank_page, text_page
+
+    d = tmp_path / "in"
+    d.mkdir()
+    pages = [text_page("table", 1, 150), blank_page("specks", 2, 150), text_page("table", 3, 150)]
+    with open(d / "doc.tif", "w+b") as f, TiffImagePlugin.AppendingTiffWriter(f, new=True) as tf:
+        for p in pages:
+            Image.fromarray(p).save(tf, "TIFF", dpi=(150, 150))
+            tf.newFrame()
+    Image.fromarray(blank_page("punch_holes", 8, 150)).save(d / "back.png", dpi=(150, 150))
+    out = tmp_path / "out"
+    res = despeckled(d, "--output-dir", out, "--set", "blank_pages=drop", "--set", "deskew=false", "-j", "1")
+    assert res.returncode == 0, res.stderr
+    assert "back.png: every page is blank: no output" in res.stderr
+    assert "doc.tif: blank pages left out: 2" in res.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["doc.tif"]
+    assert Image.open(out / "doc.tif").n_frames == 2
+    res = despeckled(d / "back.png", "-o", tmp_path / "kept.png")      # "keep" is the default
+    assert res.returncode == 0 and (tmp_path / "kept.png").exists() and "1 blank page" in res.stderr
+
+
 def test_explain_from_page_workers_covers_every_page(tmp_path):
     pages = [make_page(s) for s in (8, 9, 10)]
     frames = [Image.fromarray(p) for p, _ in pages]

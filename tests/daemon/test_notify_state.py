@@ -56,10 +56,10 @@ def test_status_exit_codes(tmp_path, capsys):
     assert "not running" in capsys.readouterr().err
     state_mod.StateFile(st).write({"version": "x", "watches": [
         {"input": "/in", "output": "/out", "polling": False, "queue": 3, "in_flight": 1, "done": 7,
-         "failed": 2, "stuck": ["/in/slow.png"], "stuck_count": 1, "last_error": "/in/b.png: empty"}]})
+         "failed": 2, "blank_pages": 4, "stuck": ["/in/slow.png"], "stuck_count": 1, "last_error": "/in/b.png: empty"}]})
     assert main(["status", "--state", str(st)]) == 0
     out = capsys.readouterr().out
-    assert "queue 3, in flight 1, done 7, failed 2, stuck 1" in out and "stuck: /in/slow.png" in out
+    assert "queue 3, in flight 1, done 7, failed 2, stuck 1, blank pages 4" in out and "stuck: /in/slow.png" in out
     assert "last error: /in/b.png: empty" in out
     doc = json.loads(st.read_text())
     doc["pid"] = 0x7FFFFFF0  # a pid that does not exist

@@ -7,7 +7,8 @@ from types import SimpleNamespace
 import pytest
 
 from despeckled.daemon.policy import (
-    CLAIMED, CLEANED, MAX_CRASHES, PLACING, UNCLAIMED, Changed, Cleaned, Done, Fail, History, PassThrough,
+    CLAIMED, CLEANED, MAX_CRASHES, PLACING, UNCLAIMED, AllBlank, ArchiveOnly, Changed, Cleaned, Done, Fail, History,
+    PassThrough,
     PermanentError, Retry, Rules, TimedOut, TransientError, Truncated, Vanished, Wait, WorkerCrashed, decide,
     pass_through,
 )
@@ -18,6 +19,9 @@ CRASH = WorkerCrashed("worker died (exit code -11)")
 CASES = [
     # (what happened, the file's history including it, the one decision)
     (Cleaned(), History(stage=PLACING), Done()),
+    # every page blank and dropped: no output, the original archived whole
+    (AllBlank(pages=3), History(stage=CLAIMED), ArchiveOnly("blank")),
+    (AllBlank(pages=1), History(stage=UNCLAIMED), ArchiveOnly("blank")),
     (Vanished(), History(), Done()),
     (Changed(), History(), Wait()),
     (PermanentError("not_an_image", "a.png: not an image"), History(), Fail("not_an_image", "a.png: not an image")),
