@@ -157,3 +157,20 @@ def test_a_reader_never_sees_half_a_textfile(tmp_path):
         t.join()
     assert torn == []
     assert len(reads) > 10
+
+
+def test_the_example_alerts_use_only_metrics_that_exist():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    rules = (root / "docs" / "prometheus-alerts.yml").read_text()
+    assert "docs/prometheus-alerts.yml" in (root / "README.md").read_text()
+    m = Metrics()
+    m.add_watch(W)
+    m.file_finished(W, "failed", reason="x")
+    exposed = {s.name for f in text_string_to_metric_families(m.text().decode()) for s in f.samples}
+    used = set(re.findall(r"\bdespeckled_[a-z_]+\b", rules))
+    assert used and used <= exposed, used - exposed
+    for alert in ("DespeckledWatchDown", "DespeckledFailuresRising", "DespeckledBacklog", "DespeckledStuckFile"):
+        assert f"alert: {alert}" in rules
