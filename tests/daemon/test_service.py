@@ -119,14 +119,19 @@ failed = "f"
     assert "output folder" in text and "inputs overlap" in text
 
 
-def test_a_second_daemon_on_the_same_input_is_refused(tmp_path):
+def test_a_second_daemon_may_share_the_input_but_not_the_state_file(tmp_path):
     cfgp = _config(tmp_path)
     a = Service(load_config(cfgp), cfgp, state_path=tmp_path / "a.json", notifier=Notifier(None))
     a.start()
     try:
         b = Service(load_config(cfgp), cfgp, state_path=tmp_path / "b.json", notifier=Notifier(None))
-        with pytest.raises(Exception, match="already watching"):
-            b.start()
+        b.start()  # another host's daemon, or a second instance: per-file claims keep them apart
+        b.close()
+        c = Service(load_config(cfgp), cfgp, state_path=tmp_path / "a.json", notifier=Notifier(None))
+        with pytest.raises(Exception, match="uses the state file"):
+            c.start()
+        c.close()
+        assert (tmp_path / "a.json").exists()  # the refused one left a's state alone
     finally:
         a.close()
 
