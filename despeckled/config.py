@@ -138,6 +138,10 @@ class DaemonSettings(_Strict):
         "node_exporter's textfile collector (must end in .prom; unset: off)"
     )
 
+    metrics_file_interval_seconds: float = Field(
+        5.0, gt=0, description="how often metrics_file is rewritten"
+    )
+
     @field_validator("metrics_listen")
     @classmethod
     def _check_listen(cls, value: str | None) -> str | None:

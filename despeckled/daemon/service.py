@@ -113,7 +113,8 @@ class Service:
         self.holder = Holder.me()
         self._next_renew = 0.0
         self.metrics = Metrics()
-        self.exporter = Exporter(self.metrics, listen=config.daemon.metrics_listen, file=config.daemon.metrics_file)
+        self.exporter = Exporter(self.metrics, listen=config.daemon.metrics_listen, file=config.daemon.metrics_file,
+                                 interval=config.daemon.metrics_file_interval_seconds)
         self.state = StateFile(choose_path(state_path, config.daemon.state_file))
         self.started_wall = time.time()
         self.stop_requested = False
@@ -245,7 +246,10 @@ class Service:
         self.state.lock()
         self.pool.start()
         try:
-            self.exporter.start()
+            try:
+                self.exporter.start()
+            except OSError as exc:
+                raise DespeckledError(f"metrics_listen {self.exporter.listen}: cannot listen: {exc.strerror or exc}") from exc
             for rw in watches:
                 w = self._make_watch(rw)
                 self._prepare_folders(w)
@@ -266,6 +270,11 @@ class Service:
         self.ready_sent = True
         self.notifier.ready(self._status_line(now))
         self._write_state(now, force=True)
+        if self.exporter.address or self.exporter.file:
+            addr = self.exporter.address
+            host = f"[{addr[0]}]" if addr and ":" in addr[0] else (addr[0] if addr else "")
+            self.log.info("metrics", listen=f"{host}:{addr[1]}" if addr else None,
+                          file=str(self.exporter.file) if self.exporter.file else None)
         self.log.info("ready", watches=len(self.watches), pending=sum(len(w.tracker) for w in self.watches.values()),
                       recovering=len(self.jobs), state_file=str(self.state.path), version=__version__)
 
