@@ -198,9 +198,9 @@ def reserve(work_root: Path, key: str, holder: Holder, lease_seconds: float) -> 
     d = work_root / key
     try:
         d.mkdir(parents=False)
-    except FileExistsError:
-        return None
-    holder.write_lease(d, lease_seconds)
+        holder.write_lease(d, lease_seconds)
+    except (FileExistsError, FileNotFoundError):
+        return None  # taken, or taken over the instant after (never ours to hold)
     return d
 
 
@@ -228,7 +228,12 @@ def take_over(work_root: Path, claim_id: str, holder: Holder, lease_seconds: flo
             return None
         raise
     fsync_dir(work_root)
-    holder.write_lease(work_root / new_id, lease_seconds)
+    try:
+        holder.write_lease(work_root / new_id, lease_seconds)
+    except FileNotFoundError:
+        # some SMB clients report a rename that lost the race as done: the
+        # folder is not where we put it, so it is not ours
+        return None
     return new_id
 
 
