@@ -9,13 +9,20 @@ a signal asks it to stop. One step:
 1. drain watcher events (hints) into the per-watch :class:`SettleTracker`;
 2. supervise observers, run due scans (start, periodic, after a restart);
 3. poll the trackers: newly settled files join the watch's ready queue;
+   every quarter ``claim_lease_seconds``, list the work folder for claims
+   that need a daemon (ours without a live job, another's whose holder died
+   or whose lease expired: taken over; :mod:`despeckled.daemon.claims`) and
+   renew the leases of every claim we hold;
 4. collect finished jobs from the workers, kill overdue ones, and carry out
    what :func:`despeckled.daemon.policy.decide` makes of each (wait, retry
    after N seconds, fail): the service keeps a file's history until it is
    claimed, the claim's manifest after that;
 5. dispatch: resumed claims first, then settled files, only to idle workers
    (backpressure: a file is claimed only when a worker is free to take it);
-6. every second: state file, ``STATUS=`` and (if healthy) ``WATCHDOG=1``.
+   a new file is first reserved (its claim folder made, with our lease), so
+   other daemons on the same inbox leave it alone;
+6. every second: state file, ``STATUS=``, (if healthy) ``WATCHDOG=1`` and
+   the metrics' gauges (the metrics textfile when due).
 
 ``READY=1`` is sent once every watch is being watched, interrupted claims
 have been queued for recovery, and the files already present are tracked.
@@ -236,7 +243,7 @@ class Service:
         return w
 
     def start(self) -> None:
-        """Validate, create folders, take locks, recover interrupted claims,
+        """Validate, create folders, lock the state file, recover interrupted claims,
         start watching and take in the files already present; then READY=1."""
         watches = self.config.resolved_watches()
         if not watches:
