@@ -143,8 +143,17 @@ class Holder:
             return False
         if self.instance == local.instance:
             return False
+        try:
+            os.kill(self.pid, 0)  # not affected by a /proc that hides other users' processes
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            pass  # alive, another user's
+        except (OverflowError, ValueError):
+            return True
         started = process_start(self.pid)
-        return started is None or (self.proc_start is not None and started != self.proc_start)
+        # a pid we cannot see in /proc (ProtectProc=invisible) counts as alive: wait for its lease
+        return started is not None and self.proc_start is not None and started != self.proc_start
 
     # -- a holder's own leases
     def write_lease(self, claim_dir: Path, lease_seconds: float) -> None:
