@@ -190,11 +190,17 @@ class Service:
             return
         self._next_renew = now + lease * claims.RENEW_FRACTION
         lost: set[str] = set()
+        waiting = {job.claim_id for _, job, _ in self.jobs if job.kind != "new" or job.reserved}
+        waiting.update(job.claim_id for *_, job, _ in self.delayed)
         for cid, w in self._held_watches().items():
             d = lifecycle.work_root(w.spec.input) / cid
-            if not self.holder.renew(d) and d.is_dir() and claims.read_lease(d) is not None:
+            if self.holder.renew(d) or not d.parent.is_dir():
+                continue  # renewed, or the share is away: nothing to judge
+            other = claims.read_lease(d) if d.is_dir() else None
+            # a folder with another's lease, or gone under a job that has not run yet: taken over
+            if other is not None or (cid in waiting and cid not in self.inflight and not d.exists()):
                 lost.add(cid)
-                self.log.error("claim_lost", watch=w.key, claim_id=cid, holder=claims.read_lease(d),
+                self.log.error("claim_lost", watch=w.key, claim_id=cid, holder=other,
                                note="another daemon took it over after the lease expired; it finishes the file")
         if lost:
             self.jobs = collections.deque(j for j in self.jobs if j[1].claim_id not in lost)
