@@ -478,7 +478,8 @@ class Service:
         if outcome.status == "done":
             through = bool(outcome.extra.get("passed_through"))
             self.metrics.file_finished(w.key, "passed_through" if through else "done", pages=outcome.pages,
-                                       specks_removed=outcome.specks_removed, seconds=outcome.seconds)
+                                       specks_removed=outcome.specks_removed, blank_pages=outcome.blank_pages,
+                                       seconds=outcome.seconds)
         elif outcome.status == "failed":
             self.metrics.file_finished(w.key, "failed", reason=outcome.reason)
 
