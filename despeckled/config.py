@@ -125,6 +125,54 @@ class DaemonSettings(_Strict):
         description="status file read by `despeckled status`; unset: $RUNTIME_DIRECTORY/state.json, else "
         "/run/despeckled/state.json, else $XDG_RUNTIME_DIR/despeckled/state.json, else a per-user temp folder",
     )
+    claim_lease_seconds: float = Field(
+        60.0, gt=0, description="a claimed file's lease: renewed while it is worked on; another host takes over a "
+        "claim not renewed for this long (a dead host's files). Same value on every host"
+    )
+    metrics_listen: str | None = Field(
+        None, description='serve Prometheus metrics at http://HOST:PORT/metrics, such as "127.0.0.1:9464"; '
+        "keep it on loopback unless a proxy guards it (unset: off)"
+    )
+    metrics_file: Path | None = Field(
+        None, description="write Prometheus metrics to this file every few seconds and at stop, for "
+        "node_exporter's textfile collector (must end in .prom; unset: off)"
+    )
+
+    metrics_file_interval_seconds: float = Field(
+        5.0, gt=0, description="how often metrics_file is rewritten"
+    )
+
+    @field_validator("metrics_listen")
+    @classmethod
+    def _check_listen(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_listen(value)
+        return value
+
+    @field_validator("metrics_file")
+    @classmethod
+    def _check_metrics_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not str(value).endswith(".prom"):
+            raise ValueError("must end in .prom (node_exporter's textfile collector reads only those)")
+        return value
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """``"HOST:PORT"`` (``"[::1]:9464"`` for IPv6) -> ``(host, port)``.
+
+    >>> parse_listen("127.0.0.1:9464"), parse_listen("[::1]:9464"), parse_listen("localhost:80")
+    (('127.0.0.1', 9464), ('::1', 9464), ('localhost', 80))
+    >>> parse_listen("9464")
+    Traceback (most recent call last):
+    ...
+    ValueError: must be HOST:PORT, such as 127.0.0.1:9464
+    """
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise ValueError("must be HOST:PORT, such as 127.0.0.1:9464")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return host, int(port)
 
 
 def _parse_polling(value: Any) -> bool | str:
@@ -392,6 +440,8 @@ def _resolve_paths(cfg: AppConfig, base: Path) -> None:
             setattr(w, key, fix(getattr(w, key)))
     if cfg.daemon.state_file is not None:
         cfg.daemon.state_file = fix(cfg.daemon.state_file)
+    if cfg.daemon.metrics_file is not None:
+        cfg.daemon.metrics_file = fix(cfg.daemon.metrics_file)
 
 
 def _semantic_problems(cfg: AppConfig) -> list[str]:

@@ -49,7 +49,10 @@ def configure_logging(json: bool | None = None, level: str = "info", stream=None
     structlog.configure(
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),
-        logger_factory=structlog.PrintLoggerFactory(file=stream),
+        # one write() per line (message and newline together): the daemon and
+        # its workers share one stderr (the journal's stream), and print()'s
+        # separate newline let two processes' lines run into one another
+        logger_factory=structlog.WriteLoggerFactory(file=stream),
         cache_logger_on_first_use=False,
     )
 

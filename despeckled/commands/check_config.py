@@ -197,6 +197,9 @@ def check(cfg: AppConfig) -> dict[str, Any]:
             p, n, _ = check_folder(state.parent, "daemon.state_file")
             problems += p
             notes += n
+    m_problems, m_notes = _check_metrics(cfg)
+    problems += m_problems
+    notes += m_notes
     if os.geteuid() == 0 and watches:
         notes.append(
             "running as root: permissions were checked for root; the service runs as its own user, so run "
@@ -210,6 +213,31 @@ def check(cfg: AppConfig) -> dict[str, Any]:
         "notes": notes,
         "problems": problems,
     }
+
+
+def _check_metrics(cfg: AppConfig) -> tuple[list[str], list[str]]:
+    """The metrics textfile's folder must be writable; HTTP off loopback and
+    under the shipped unit's sandbox deserve a word."""
+    from despeckled.config import parse_listen
+    from despeckled.daemon.metrics import is_loopback
+
+    problems: list[str] = []
+    notes: list[str] = []
+    d = cfg.daemon
+    if d.metrics_file is not None:
+        folder = d.metrics_file.parent
+        if not folder.is_dir():  # node_exporter's textfile folder: never made by us
+            problems.append(f"daemon.metrics_file: {folder} is not a folder")
+        else:
+            problems += check_folder(folder, "daemon.metrics_file")[0]
+    if d.metrics_listen is not None:
+        host, _ = parse_listen(d.metrics_listen)
+        if not is_loopback(host):
+            notes.append(f"daemon.metrics_listen: {d.metrics_listen} is reachable from the network, without TLS or "
+                         "authentication; prefer 127.0.0.1 behind a proxy (see the README, Metrics)")
+        notes.append("daemon.metrics_listen: the shipped systemd unit has no network; HTTP needs the drop-in from the "
+                     "README (PrivateNetwork=no, RestrictAddressFamilies=AF_INET AF_INET6, IPAddressAllow=)")
+    return problems, notes
 
 
 # --------------------------------------------------------------------------

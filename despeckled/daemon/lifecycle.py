@@ -63,6 +63,7 @@ from typing import Any
 
 from despeckled import __version__, errors, log
 from despeckled.daemon import policy
+from despeckled.daemon.claims import LEASE
 from despeckled.daemon.folders import STATE_DIR, staging_root, work_root  # noqa: F401 - re-exported
 from despeckled.daemon.policy import Fail, TimedOut, TransientError, WorkerCrashed, WorkerLost
 from despeckled.io import errnos, images
@@ -109,6 +110,9 @@ class Job:
     fail: Fail | None = None
     transient: bool = False
     crashes: int = 0
+    #: the service reserved the claim folder (with its lease) before
+    #: dispatching: the claim goes into it and never creates it
+    reserved: bool = False
 
 
 @dataclass
@@ -182,7 +186,9 @@ class Claim:
 
     @property
     def staging(self) -> Path:
-        return staging_root(self.spec.output) / self.id
+        # the id the file was claimed under: a claim taken over from another
+        # daemon lives on in a renamed work folder, its staging stays put
+        return staging_root(self.spec.output) / str(self.m.get("claim_id") or self.id)
 
     def save(self) -> None:
         replace_atomic(self.dir / MANIFEST, json.dumps(self.m, indent=1).encode())
@@ -235,11 +241,11 @@ def _carry_out_fail(claim: Claim, decision: policy.Decision, logger) -> Outcome 
 
 
 def _remove_own_dir(d: Path) -> None:
-    """Remove a work folder holding only despeckled's temp files; leave
-    anything else (never delete a file we were given)."""
+    """Remove a work folder holding only despeckled's temp files and its
+    lease; leave anything else (never delete a file we were given)."""
     with contextlib.suppress(OSError):  # gone already, or not empty: keep it
         for p in d.iterdir():
-            if is_temp_name(p.name):
+            if is_temp_name(p.name) or p.name == LEASE:
                 p.unlink()
         d.rmdir()
 
@@ -371,12 +377,27 @@ def _write_sidecar(claim: Claim, target: Path) -> Path:
 # the steps
 
 
-def claim_file(spec: ResolvedWatch, claim_id: str, rel: str, *, extra: dict[str, Any] | None = None) -> Claim:
+def claim_file(spec: ResolvedWatch, claim_id: str, rel: str, *, extra: dict[str, Any] | None = None,
+               reserved: bool = False) -> Claim:
     """Claim ``input/rel`` by atomic rename into its work folder. The
-    manifest is written first (state ``claiming``)."""
+    manifest is written first (state ``claiming``).
+
+    ``reserved``: the work folder was created (with a lease) by the service;
+    if it is gone, another daemon took the reservation over, and the claim
+    fails with ``FileNotFoundError`` instead of creating a folder without a
+    lease.
+
+    The claim is a plain ``rename``, never the link + unlink fallback of
+    :func:`rename_noreplace`: two daemons on NFS/SMB could both link one inbox
+    file. The target is in a folder only its holder writes to, so nothing can
+    be overwritten."""
     src = spec.input / rel
     claim = Claim(spec, claim_id)
-    claim.dir.mkdir(parents=True, exist_ok=False)
+    if reserved:
+        if not claim.dir.is_dir():
+            raise FileNotFoundError(errno.ENOENT, "reservation taken over", str(claim.dir))
+    else:
+        claim.dir.mkdir(parents=True, exist_ok=False)
     claim.m = {
         "claim_id": claim_id,
         "rel": rel,
@@ -390,9 +411,11 @@ def claim_file(spec: ResolvedWatch, claim_id: str, rel: str, *, extra: dict[str,
     }
     claim.save()
     try:
-        rename_noreplace(src, claim.work_file)
+        if os.path.lexists(claim.work_file):
+            raise FileExistsError(errno.EEXIST, "name taken in the work folder", str(claim.work_file))
+        os.rename(src, claim.work_file)
     except OSError:
-        _drop_claim(claim)
+        _drop_claim(claim, keep_lease=reserved)
         raise
     fsync_dir(src.parent)
     # not saved: on disk "claiming" + the original in the work folder already
@@ -401,11 +424,14 @@ def claim_file(spec: ResolvedWatch, claim_id: str, rel: str, *, extra: dict[str,
     return claim
 
 
-def _drop_claim(claim: Claim) -> None:
+def _drop_claim(claim: Claim, *, keep_lease: bool = False) -> None:
+    """Undo a claim that did not happen. ``keep_lease``: leave the (reserved)
+    folder and its lease for the service to release."""
     shutil.rmtree(claim.staging, ignore_errors=True)
     with contextlib.suppress(FileNotFoundError):
         (claim.dir / MANIFEST).unlink()
-    _remove_own_dir(claim.dir)
+    if not keep_lease:
+        _remove_own_dir(claim.dir)
 
 
 def _outcome(claim: Claim, status: str, **kw: Any) -> Outcome:
@@ -569,7 +595,8 @@ def advance(claim: Claim, logger=None, crash: WorkerLost | None = None) -> Outco
                     specks_removed=claim.m.get("specks_removed"), seconds=seconds)
         return _outcome(claim, "done", output=output, archived=str(archived), pages=int(claim.m.get("pages", 0)),
                         specks_removed=int(claim.m.get("specks_removed", 0)),
-                        blank_pages=len(claim.m.get("blank_pages", [])), seconds=seconds)
+                        blank_pages=len(claim.m.get("blank_pages", [])), seconds=seconds,
+                        extra={"passed_through": str(claim.m.get("passed_through") or "")})
     return _recover_orphan(claim, logger)
 
 
@@ -578,7 +605,7 @@ def _recover_orphan(claim: Claim, logger) -> Outcome:
     failing it (never delete what we were given), then drop the folder."""
     outcome = _outcome(claim, "gone", reason="orphan")
     try:
-        entries = [p for p in claim.dir.iterdir() if p.name != MANIFEST and not is_temp_name(p.name)]
+        entries = [p for p in claim.dir.iterdir() if p.name not in (MANIFEST, LEASE) and not is_temp_name(p.name)]
     except FileNotFoundError:
         return outcome
     for p in entries:
@@ -709,7 +736,7 @@ def process_new(job: Job, logger=None) -> Outcome:
         if pre_cleaned is not None:
             extra.update(_report_fields(pre_cleaned), clean_seconds=round(time.perf_counter() - t0, 4), attempts=1)
     try:
-        claim = claim_file(spec, job.claim_id, job.rel, extra=extra)
+        claim = claim_file(spec, job.claim_id, job.rel, extra=extra, reserved=job.reserved)
     except FileNotFoundError:
         shutil.rmtree(staging, ignore_errors=True)
         return Outcome("gone", job.claim_id, job.rel)
@@ -789,13 +816,36 @@ def pending_claims(input_dir: Path) -> list[str]:
         return []
 
 
-def clean_staging(output_dir: Path, keep: set[str]) -> None:
-    """Remove staging folders of claims that no longer exist (crash after the
-    claim was finished but before its staging folder went)."""
+def is_claimed(input_dir: Path, claim_id: str) -> bool:
+    """True once the file was claimed (a manifest exists), not merely
+    reserved."""
+    return (work_root(input_dir) / claim_id / MANIFEST).exists()
+
+
+def live_claim_ids(input_dir: Path) -> set[str]:
+    """Every id a staging folder of a live claim may carry: the work
+    folders' names and the ids their manifests were claimed under (a claim
+    taken over from another daemon keeps its staging folder)."""
+    ids = set(pending_claims(input_dir))
+    for cid in list(ids):
+        with contextlib.suppress(OSError, ValueError, UnicodeDecodeError, AttributeError):
+            m = json.loads((work_root(input_dir) / cid / MANIFEST).read_text(encoding="utf-8"))
+            if m.get("claim_id"):
+                ids.add(str(m["claim_id"]))
+    return ids
+
+
+def staging_ids(output_dir: Path) -> list[str]:
     try:
-        entries = list(staging_root(output_dir).iterdir())
+        return [p.name for p in staging_root(output_dir).iterdir()]
     except FileNotFoundError:
-        return
-    for p in entries:
-        if p.name not in keep:
-            shutil.rmtree(p, ignore_errors=True)
+        return []
+
+
+def clean_staging(output_dir: Path, keep: set[str], ids: list[str] | None = None) -> None:
+    """Remove staging folders (``ids``, default: all there are) of claims that
+    no longer exist (crash after the claim was finished but before its staging
+    folder went)."""
+    for name in staging_ids(output_dir) if ids is None else ids:
+        if name not in keep:
+            shutil.rmtree(staging_root(output_dir) / name, ignore_errors=True)

@@ -9,13 +9,20 @@ a signal asks it to stop. One step:
 1. drain watcher events (hints) into the per-watch :class:`SettleTracker`;
 2. supervise observers, run due scans (start, periodic, after a restart);
 3. poll the trackers: newly settled files join the watch's ready queue;
+   every quarter ``claim_lease_seconds``, list the work folder for claims
+   that need a daemon (ours without a live job, another's whose holder died
+   or whose lease expired: taken over; :mod:`despeckled.daemon.claims`) and
+   renew the leases of every claim we hold;
 4. collect finished jobs from the workers, kill overdue ones, and carry out
    what :func:`despeckled.daemon.policy.decide` makes of each (wait, retry
    after N seconds, fail): the service keeps a file's history until it is
    claimed, the claim's manifest after that;
 5. dispatch: resumed claims first, then settled files, only to idle workers
    (backpressure: a file is claimed only when a worker is free to take it);
-6. every second: state file, ``STATUS=`` and (if healthy) ``WATCHDOG=1``.
+   a new file is first reserved (its claim folder made, with our lease), so
+   other daemons on the same inbox leave it alone;
+6. every second: state file, ``STATUS=``, (if healthy) ``WATCHDOG=1`` and
+   the metrics' gauges (the metrics textfile when due).
 
 ``READY=1`` is sent once every watch is being watched, interrupted claims
 have been queued for recovery, and the files already present are tracked.
@@ -25,12 +32,10 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import fcntl
 import heapq
 import itertools
 import os
 import queue
-import secrets
 import shutil
 import signal
 import time
@@ -39,7 +44,9 @@ from pathlib import Path
 from typing import Any
 
 from despeckled import __version__, log
-from despeckled.daemon import lifecycle, mounts, policy
+from despeckled.daemon import claims, lifecycle, mounts, policy
+from despeckled.daemon.claims import ClaimScanner, Holder
+from despeckled.daemon.metrics import Exporter, Metrics
 from despeckled.config import AppConfig, ResolvedWatch, load_config
 from despeckled.errors import ConfigError, DespeckledError
 from despeckled.daemon.lifecycle import Job, Outcome
@@ -67,7 +74,7 @@ class Watch:
     blank_pages: int = 0
     in_flight: int = 0
     last_error: str | None = None
-    lock_fd: int | None = None
+    scanner: ClaimScanner | None = None
     retired: bool = False
 
     @property
@@ -109,6 +116,12 @@ class Service:
         self._retrack_later: list[tuple[Watch, Path]] = []
         self._state_written = False
         self.pool = WorkerPool(config.daemon.workers, log_json=log_json, log_level=config.log_level, clock=clock)
+        #: this daemon run, as its claims' leases name it
+        self.holder = Holder.me()
+        self._next_renew = 0.0
+        self.metrics = Metrics()
+        self.exporter = Exporter(self.metrics, listen=config.daemon.metrics_listen, file=config.daemon.metrics_file,
+                                 interval=config.daemon.metrics_file_interval_seconds)
         self.state = StateFile(choose_path(state_path, config.daemon.state_file))
         self.started_wall = time.time()
         self.stop_requested = False
@@ -127,43 +140,106 @@ class Service:
                              poll_interval=rw.poll_interval_seconds,
                              rescan_interval=self.config.daemon.rescan_interval_seconds, filt=DefaultFilter(rw.input))
         tracker = SettleTracker(rw.settle_seconds, rw.stuck_after_seconds)
-        return Watch(rw, source, tracker, polling, reason)
+        scanner = ClaimScanner(lifecycle.work_root(rw.input), self.holder, self.config.daemon.claim_lease_seconds)
+        return Watch(rw, source, tracker, polling, reason, scanner=scanner)
 
     def _prepare_folders(self, w: Watch) -> None:
         for p in (w.spec.input, w.spec.output, w.spec.archive, w.spec.failed):
             p.mkdir(parents=True, exist_ok=True)
         lifecycle.work_root(w.spec.input).mkdir(parents=True, exist_ok=True)
-        lock_path = w.spec.input / lifecycle.STATE_DIR / "lock"
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise DespeckledError(f"another despeckled is already watching {w.spec.input} (lock {lock_path})") from None
-        except OSError:
-            pass  # filesystems without flock: carry on
-        w.lock_fd = fd
+        # other daemons (this host or others) may share the inbox: no lock,
+        # each file is reserved and claimed on its own (see daemon/claims.py)
 
-    def _recover(self, w: Watch) -> int:
-        claims = lifecycle.pending_claims(w.spec.input)
-        for cid in claims:
+    def _recover(self, w: Watch, now: float) -> int:
+        """Claims in the work folder that need a daemon: ours without a live
+        job, or another's whose holder died or whose lease expired (taken
+        over here). Runs at start and every quarter lease."""
+        assert w.scanner is not None
+        held = self._held_claims()
+        n = 0
+        for v in w.scanner.step(now, held):
+            cid = v.claim_id
+            if v.why != "mine":
+                new = claims.take_over(w.scanner.work_root, cid, self.holder, self.config.daemon.claim_lease_seconds)
+                if new is None:
+                    continue  # another daemon won, or it finished meanwhile
+                holder = v.holder or {}
+                self.log.warning("claim_taken_over", watch=w.key, claim_id=new, previous_claim_id=cid, why=v.why,
+                                 previous_host=holder.get("host"), previous_pid=holder.get("pid"))
+                cid = new
             self.jobs.append((w, Job("resume", w.spec, cid), None))
-        if claims:
-            self.log.info("recovering", watch=w.key, claims=len(claims))
-        return len(claims)
+            n += 1
+        if n:
+            self.log.info("recovering", watch=w.key, claims=n)
+        return n
+
+    def _held_claims(self) -> set[str]:
+        """Claim ids this daemon has a job for: in flight, queued or waiting
+        for a retry."""
+        held = set(self.inflight)
+        held.update(job.claim_id for _, job, _ in self.jobs)
+        held.update(job.claim_id for _, _, _, job, _ in self.delayed)
+        return held
+
+    def _renew_leases(self, now: float) -> None:
+        """Touch the lease of every claim we hold, every quarter lease. A
+        lease that is not ours any more (taken over while this host was cut
+        off from the share) is dropped: its new holder finishes the file."""
+        lease = self.config.daemon.claim_lease_seconds
+        if now < self._next_renew:
+            return
+        self._next_renew = now + lease * claims.RENEW_FRACTION
+        lost: set[str] = set()
+        waiting = {job.claim_id for _, job, _ in self.jobs if job.kind != "new" or job.reserved}
+        waiting.update(job.claim_id for *_, job, _ in self.delayed)
+        for cid, w in self._held_watches().items():
+            d = lifecycle.work_root(w.spec.input) / cid
+            if self.holder.renew(d) or not d.parent.is_dir():
+                continue  # renewed, or the share is away: nothing to judge
+            other = claims.read_lease(d) if d.is_dir() else None
+            # a folder with another's lease, or gone under a job that has not run yet: taken over
+            if other is not None or (cid in waiting and cid not in self.inflight and not d.exists()):
+                lost.add(cid)
+                self.log.error("claim_lost", watch=w.key, claim_id=cid, holder=other,
+                               note="another daemon took it over after the lease expired; it finishes the file")
+        if lost:
+            self.jobs = collections.deque(j for j in self.jobs if j[1].claim_id not in lost)
+            self.delayed = [d for d in self.delayed if d[3].claim_id not in lost]
+            heapq.heapify(self.delayed)
+
+    def _held_watches(self) -> dict[str, Watch]:
+        out = {cid: inf.watch for cid, inf in self.inflight.items()}
+        out.update((job.claim_id, w) for w, job, _ in self.jobs)
+        out.update((job.claim_id, w) for _, _, w, job, _ in self.delayed)
+        return out
+
+    def _reserve(self, w: Watch, job: Job) -> Job | None:
+        """Create a new file's claim folder with our lease before a worker
+        decodes it; ``None`` when another daemon has it."""
+        if job.kind != "new" or job.reserved:
+            return job
+        root = lifecycle.work_root(w.spec.input)
+        if claims.reserve(root, job.claim_id, self.holder, self.config.daemon.claim_lease_seconds) is None:
+            return None
+        return dataclasses.replace(job, reserved=True)
 
     def _clean_staging(self) -> None:
+        """Remove staging folders whose claim is gone. Listed *before* the
+        claims: a folder another daemon creates meanwhile has a claim."""
+        outs = {w.spec.output for w in self.watches.values()}
+        listed = {out: lifecycle.staging_ids(out) for out in outs}
         keep: set[str] = set()
         for w in self.watches.values():
-            keep.update(lifecycle.pending_claims(w.spec.input))
-        for out in {w.spec.output for w in self.watches.values()}:
-            lifecycle.clean_staging(out, keep)
+            keep.update(lifecycle.live_claim_ids(w.spec.input))
+        for out, ids in listed.items():
+            lifecycle.clean_staging(out, keep, ids)
 
     def _add_watch(self, rw: ResolvedWatch, now: float) -> Watch:
         w = self._make_watch(rw)
         self._prepare_folders(w)
         self.watches[w.key] = w
-        self._recover(w)
+        self.metrics.add_watch(w.key)
+        self._recover(w, now)
         w.source.start()
         w.polling = w.source.polling
         self._scan(w, now)
@@ -173,22 +249,28 @@ class Service:
         return w
 
     def start(self) -> None:
-        """Validate, create folders, take locks, recover interrupted claims,
+        """Validate, create folders, lock the state file, recover interrupted claims,
         start watching and take in the files already present; then READY=1."""
         watches = self.config.resolved_watches()
         if not watches:
             raise ConfigError("no [[watch]] folders configured: nothing to do")
         check_layout(watches)
         now = self.clock()
+        self.state.lock()
         self.pool.start()
         try:
+            try:
+                self.exporter.start()
+            except OSError as exc:
+                raise DespeckledError(f"metrics_listen {self.exporter.listen}: cannot listen: {exc.strerror or exc}") from exc
             for rw in watches:
                 w = self._make_watch(rw)
                 self._prepare_folders(w)
                 self.watches[w.key] = w
+                self.metrics.add_watch(w.key)
             self._clean_staging()
             for w in self.watches.values():
-                self._recover(w)
+                self._recover(w, now)
                 w.source.start()
                 w.polling = w.source.polling  # inotify may have fallen back to polling
                 self._scan(w, now)
@@ -201,6 +283,11 @@ class Service:
         self.ready_sent = True
         self.notifier.ready(self._status_line(now))
         self._write_state(now, force=True)
+        if self.exporter.address or self.exporter.file:
+            addr = self.exporter.address
+            host = f"[{addr[0]}]" if addr and ":" in addr[0] else (addr[0] if addr else "")
+            self.log.info("metrics", listen=f"{host}:{addr[1]}" if addr else None,
+                          file=str(self.exporter.file) if self.exporter.file else None)
         self.log.info("ready", watches=len(self.watches), pending=sum(len(w.tracker) for w in self.watches.values()),
                       recovering=len(self.jobs), state_file=str(self.state.path), version=__version__)
 
@@ -247,6 +334,8 @@ class Service:
                 if w.source.scan_due(now):
                     self._scan(w, now)
                 self._poll_tracker(w, now)
+                self._recover(w, now)
+        self._renew_leases(now)
         self._collect(wait, now)
         if not self.stop_requested:
             self._dispatch(now)
@@ -285,6 +374,8 @@ class Service:
                     self._worker_lost(inf, lost, now)
                 else:
                     self._handle(inf, outcome, now)
+                if job.kind == "new":  # not claimed (no manifest): give the reservation back
+                    claims.release(lifecycle.work_root(inf.watch.spec.input) / job.claim_id)
             except Exception as exc:  # noqa: BLE001 - one bad outcome never stops the loop
                 self.log.exception("internal_error", error=str(exc), claim_id=job.claim_id)
 
@@ -294,7 +385,7 @@ class Service:
 
     def _fail_unclaimed(self, w: Watch, job: Job, path: Path | None, decision: policy.Fail, crashes: int = 0) -> None:
         """Carry out a Fail for a file still in the inbox: claim it and fail it."""
-        self.jobs.append((w, Job("new", w.spec, self._new_claim_id(), rel=job.rel, fail=decision, crashes=crashes),
+        self.jobs.append((w, Job("new", w.spec, claims.new_claim_id(), rel=job.rel, fail=decision, crashes=crashes),
                           path))
 
     def _wait(self, w: Watch, path: Path | None, decision: policy.Wait, now: float) -> None:
@@ -306,7 +397,7 @@ class Service:
         w, job, path = inf.watch, inf.job, inf.path
         self.log.error("worker_lost", path=str(path) if path else None, claim_id=job.claim_id, error=str(lost))
         w.last_error = f"{path or job.claim_id}: {lost}"
-        claimed = (lifecycle.work_root(w.spec.input) / job.claim_id).exists()
+        claimed = lifecycle.is_claimed(w.spec.input, job.claim_id)  # a reservation alone is no claim
         if job.kind == "resume" or claimed:
             # the manifest keeps a claimed file's history: the worker that
             # resumes it counts the loss there and asks the policy
@@ -334,6 +425,7 @@ class Service:
             # a new file may already sit under the same name (scanners reuse
             # names): track it now rather than at the next rescan
             self._retrack_later.append((w, path))
+        self._count(w, outcome)
         if st == "done":
             w.done += 1
             w.blank_pages += outcome.blank_pages
@@ -381,9 +473,15 @@ class Service:
         heapq.heappush(self.delayed, (now + decision.after, next(self._seq), w,
                                       Job("resume", w.spec, job.claim_id, rel=job.rel, transient=True), path))
 
-    @staticmethod
-    def _new_claim_id() -> str:
-        return f"{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(6)}"
+    def _count(self, w: Watch, outcome: Outcome) -> None:
+        """A finished file's fate into the metrics."""
+        if outcome.status == "done":
+            through = bool(outcome.extra.get("passed_through"))
+            self.metrics.file_finished(w.key, "passed_through" if through else "done", pages=outcome.pages,
+                                       specks_removed=outcome.specks_removed, blank_pages=outcome.blank_pages,
+                                       seconds=outcome.seconds)
+        elif outcome.status == "failed":
+            self.metrics.file_finished(w.key, "failed", reason=outcome.reason)
 
     def _submit(self, w: Watch, job: Job, path: Path | None, now: float) -> bool:
         if not self.pool.submit(job):
@@ -398,7 +496,14 @@ class Service:
             self.jobs.append((w, job, path))
         while self.jobs and self.pool.idle:
             w, job, path = self.jobs[0]
-            if not self._submit(w, job, path, now):
+            reserved = self._reserve(w, job)
+            if reserved is None:  # another daemon is on this file
+                self.jobs.popleft()
+                if path is not None:
+                    w.tracker.wait(path, now)
+                continue
+            if not self._submit(w, reserved, path, now):
+                claims.release(lifecycle.work_root(w.spec.input) / job.claim_id)
                 return
             self.jobs.popleft()
         watches = [w for w in self.watches.values() if w.ready and not w.retired]
@@ -408,8 +513,12 @@ class Service:
             c: Candidate = w.ready.popleft()
             if c.path in w.tracker and c.handed_out:  # else: gone or put back to wait meanwhile
                 rel = os.path.relpath(c.path, w.spec.input)
-                job = Job("new", w.spec, self._new_claim_id(), rel=rel, signature=c.sig, crashes=c.crashes)
-                if not self._submit(w, job, c.path, now):
+                key = claims.reservation_key(rel, c.sig) if c.sig else claims.new_claim_id()
+                job = self._reserve(w, Job("new", w.spec, key, rel=rel, signature=c.sig, crashes=c.crashes))
+                if job is None:  # another daemon reserved it: it goes, or comes back to us
+                    w.tracker.wait(c.path, now)
+                elif not self._submit(w, job, c.path, now):
+                    claims.release(lifecycle.work_root(w.spec.input) / job.claim_id)
                     w.ready.appendleft(c)
                     return
             watches = [w for w in self.watches.values() if w.ready and not w.retired]
@@ -467,15 +576,28 @@ class Service:
         if not force and now < self._next_state:
             return
         self._next_state = now + 1.0
+        snap = self.snapshot(now)
         try:
-            self.state.write(self.snapshot(now))
+            self.state.write(snap)
             self._state_written = True
         except OSError as exc:
             self.log.warning("state_file_error", path=str(self.state.path), error=str(exc))
+        self._export(now, snap)
         self.notifier.status(self._status_line(now))
         if self._watchdog_every is not None and now >= self._next_watchdog and self.healthy(now):
             self.notifier.watchdog()
             self._next_watchdog = now + self._watchdog_every
+
+    def _export(self, now: float, snap: dict[str, Any]) -> None:
+        """Gauges from the state snapshot; the textfile when due."""
+        for w, ws in zip(self.watches.values(), snap["watches"]):
+            self.metrics.set_watch(w.key, queue=ws["queue"], in_flight=ws["in_flight"],
+                                   oldest_pending=round(w.tracker.oldest_age(now), 1), stuck=ws["stuck_count"],
+                                   up=ws["watcher_alive"] and w.spec.input.is_dir())
+        try:
+            self.exporter.step(now)
+        except OSError as exc:
+            self.log.warning("metrics_file_error", path=str(self.exporter.file), error=str(exc))
 
     # ------------------------------------------------------------------ reload
     def reload(self, now: float | None = None) -> bool:
@@ -498,8 +620,7 @@ class Service:
                 w = self.watches.pop(key)
                 w.retired = True
                 w.source.stop()
-                if w.lock_fd is not None:
-                    os.close(w.lock_fd)
+                self.metrics.remove_watch(key)
                 self.log.info("unwatching", watch=key)
         for key, rw in wanted.items():
             old = self.watches.get(key)
@@ -580,13 +701,12 @@ class Service:
     def close(self, kill: bool = False) -> None:
         for w in self.watches.values():
             w.source.stop()
-            if w.lock_fd is not None:
-                try:
-                    os.close(w.lock_fd)
-                except OSError:
-                    pass
-                w.lock_fd = None
         self.pool.shutdown(kill=kill)
+        try:
+            self.exporter.close()
+        except OSError as exc:
+            self.log.warning("metrics_file_error", path=str(self.exporter.file), error=str(exc))
         if self._state_written:  # never another instance's (a refused second start)
             self.state.remove()
+        self.state.unlock()
         self.notifier.close()

@@ -18,6 +18,7 @@ reads the first that exists.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import tempfile
@@ -74,10 +75,45 @@ def find_existing(explicit: Path | None = None, config_path: Path | None = None)
 
 
 class StateFile:
-    """Writes the daemon's state; removes it on a clean stop."""
+    """Writes the daemon's state; removes it on a clean stop.
+
+    :meth:`lock` makes it this daemon's own: daemons may share an inbox (see
+    :mod:`despeckled.daemon.claims`), but two on one machine must not
+    overwrite each other's state file."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self._lock_fd: int | None = None
+
+    @property
+    def lock_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".lock")
+
+    def lock(self) -> None:
+        """Take ``STATE.lock`` (``flock``, released when the process dies).
+        Raises :class:`DespeckledError` when a running daemon holds it."""
+        from despeckled.errors import DespeckledError
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            try:
+                pid = read(self.path).get("pid")
+            except (OSError, ValueError):
+                pid = None
+            raise DespeckledError(
+                f"another despeckled{f' (pid {pid})' if pid else ''} uses the state file {self.path}: give each "
+                "instance on this machine its own daemon.state_file, or run them as despeckled@NAME"
+            ) from None
+        self._lock_fd = fd
+
+    def unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     def write(self, state: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

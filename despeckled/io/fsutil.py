@@ -126,10 +126,15 @@ def rename_noreplace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -
     if ``dst`` exists. Never overwrites.
 
     Uses ``renameat2(RENAME_NOREPLACE)`` where the filesystem supports it,
-    else ``link`` + ``unlink`` (which never overwrites either; a crash in
-    between leaves two names for one inode, which :func:`same_file` detects),
-    else a check followed by ``rename`` (racy only against other writers of
-    the same target folder, the last resort on filesystems without both).
+    else ``link`` + ``unlink`` (which never overwrites either: ``link`` fails
+    with ``EEXIST`` on the server, also on NFS; a crash in between leaves two
+    names for one inode, which :func:`same_file` detects), else, on
+    filesystems with neither (FUSE SMB clients such as smbnetfs), a check
+    followed by ``rename`` under a per-name lock (:func:`_rename_checked`).
+
+    ``src`` must be a name only its caller uses (a staging or work file):
+    with the link fallback, two callers moving the *same* source could both
+    succeed. Claiming a shared inbox file is a plain ``rename`` instead.
     """
     global _renameat2_ok
     src_b, dst_b = os.fsencode(src), os.fsencode(dst)
@@ -155,11 +160,33 @@ def rename_noreplace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -
     except OSError as exc:
         if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS):
             raise
-        if os.path.lexists(dst_b):
-            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), os.fsdecode(dst)) from None
-        os.rename(src_b, dst_b)
+        _rename_checked(src_b, dst_b)
         return
     os.unlink(src_b)
+
+
+def _rename_checked(src: bytes, dst: bytes) -> None:
+    """``rename`` that never overwrites, where the filesystem offers neither
+    ``RENAME_NOREPLACE`` nor hard links (measured on smbnetfs: ``link`` is
+    EPERM, and ``O_EXCL`` is not exclusive between two clients, but ``mkdir``
+    is). A hidden lock folder next to the target, ``.NAME.despeckled-tmp``,
+    is taken with ``mkdir`` while the target is checked and renamed, so two
+    hosts publishing the same name cannot both find it free. A crash while
+    holding it leaves the lock behind: that name then counts as taken (the
+    caller picks ``NAME-1``), never overwritten."""
+    head, _, name = dst.rpartition(b"/")
+    lock = (head + b"/" if head else b"") + b"." + name + os.fsencode(TEMP_MARKER)
+    try:
+        os.mkdir(lock)
+    except FileExistsError:
+        raise FileExistsError(errno.EEXIST, "name being published by another process", os.fsdecode(dst)) from None
+    try:
+        if os.path.lexists(dst):
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), os.fsdecode(dst))
+        os.rename(src, dst)
+    finally:
+        with contextlib.suppress(OSError):
+            os.rmdir(lock)
 
 
 def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:

@@ -206,3 +206,34 @@ def test_other_filesystems_state_the_fallback_and_refuse_a_split_claim(tmp_path)
         import shutil
 
         shutil.rmtree(other, ignore_errors=True)
+
+
+def test_metrics_settings_are_checked(tmp_path):
+    (tmp_path / "textfile").mkdir()
+    cfg = write(tmp_path / "c.toml", """
+        [daemon]
+        metrics_listen = "0.0.0.0:9464"
+        metrics_file = "textfile/despeckled.prom"
+        [[watch]]
+        input = "in"
+        output = "out"
+        archive = "archive"
+        failed = "failed"
+    """)
+    out = check_config("--config", str(cfg), "--json")
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["effective"]["daemon"]["metrics_file"] == str(tmp_path / "textfile" / "despeckled.prom")
+    assert any("reachable from the network" in n for n in report["notes"])
+    assert any("drop-in" in n for n in report["notes"])
+    bad = write(tmp_path / "bad.toml", cfg.read_text().replace("textfile/", "missing/")
+                .replace('"0.0.0.0:9464"', '"localhost"'))
+    out = check_config("--config", str(bad))
+    assert out.returncode == 3
+    assert "daemon.metrics_listen: must be HOST:PORT" in out.stderr
+    bad.write_text(bad.read_text().replace('"localhost"', '"127.0.0.1:9464"').replace(".prom", ".txt"))
+    out = check_config("--config", str(bad))
+    assert out.returncode == 3 and "must end in .prom" in out.stderr
+    bad.write_text(bad.read_text().replace(".txt", ".prom"))
+    out = check_config("--config", str(bad))
+    assert out.returncode == 3 and f"daemon.metrics_file: {tmp_path / 'missing'} is not a folder" in out.stderr

@@ -55,3 +55,15 @@ def test_units_verify_and_score_under_2():
     out = subprocess.run(args, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
     assert out.stdout.count("systemd-analyze verify OK") == 2
+
+
+def test_the_readme_shows_the_metrics_drop_in_as_shipped():
+    readme = (ROOT / "README.md").read_text()
+    shipped = [line for line in (ROOT / "systemd" / "metrics-http.conf").read_text().splitlines()
+               if line and not line.startswith("#")]
+    import re
+
+    m = re.search(r"```ini\n(\s*\[Service\]\n\s*PrivateNetwork=no\n.*?)```", readme, re.S)
+    assert m, "README shows no metrics drop-in"
+    block = m.group(1)
+    assert [line.strip() for line in block.splitlines() if line.strip() and not line.strip().startswith("#")] == shipped

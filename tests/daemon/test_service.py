@@ -119,14 +119,19 @@ failed = "f"
     assert "output folder" in text and "inputs overlap" in text
 
 
-def test_a_second_daemon_on_the_same_input_is_refused(tmp_path):
+def test_a_second_daemon_may_share_the_input_but_not_the_state_file(tmp_path):
     cfgp = _config(tmp_path)
     a = Service(load_config(cfgp), cfgp, state_path=tmp_path / "a.json", notifier=Notifier(None))
     a.start()
     try:
         b = Service(load_config(cfgp), cfgp, state_path=tmp_path / "b.json", notifier=Notifier(None))
-        with pytest.raises(Exception, match="already watching"):
-            b.start()
+        b.start()  # another host's daemon, or a second instance: per-file claims keep them apart
+        b.close()
+        c = Service(load_config(cfgp), cfgp, state_path=tmp_path / "a.json", notifier=Notifier(None))
+        with pytest.raises(Exception, match="uses the state file"):
+            c.start()
+        c.close()
+        assert (tmp_path / "a.json").exists()  # the refused one left a's state alone
     finally:
         a.close()
 
@@ -147,5 +152,108 @@ def test_watchdog_health_ignores_an_idle_spell_but_not_a_wedged_pool(tmp_path):
         timeout = svc.config.daemon.file_timeout_seconds
         assert not svc.healthy(3600.0 + timeout * 1.5 + 6)  # far past the per-file timeout: wedged
         svc.inflight.clear()
+    finally:
+        svc.close()
+
+
+def _lease_config(tmp_path, lease: float = 8.0):
+    cfgp = _config(tmp_path, settle=0.0)
+    cfgp.write_text(cfgp.read_text().replace("[daemon]\n", f"[daemon]\nclaim_lease_seconds = {lease}\n"))
+    return cfgp
+
+
+def test_a_dead_daemons_claim_is_taken_over_and_finished_while_running(tmp_path):
+    import subprocess
+    import sys
+    from dataclasses import replace
+
+    from despeckled.daemon import claims, lifecycle
+
+    cfgp = _lease_config(tmp_path)
+    now = [0.0]
+    svc = Service(load_config(cfgp), cfgp, state_path=tmp_path / "st.json", notifier=Notifier(None),
+                  clock=lambda: now[0])
+    svc.start()
+    try:
+        w = next(iter(svc.watches.values()))
+        # another daemon of this host claims a file, then dies
+        p = subprocess.Popen([sys.executable, "-c", "pass"])
+        p.wait()
+        dead = replace(claims.Holder.me(), pid=p.pid, instance="dead-one")
+        data = make_png(tmp_path / "in" / ".hidden-upload", seed=3)  # not proposed to our tracker
+        os.rename(tmp_path / "in" / ".hidden-upload", tmp_path / "in" / "orphan.png")
+        work = lifecycle.work_root(w.spec.input)
+        claims.reserve(work, "f-dead", dead, 8.0)
+        lifecycle.claim_file(w.spec, "f-dead", "orphan.png", reserved=True)
+        assert svc._held_claims() == set()
+        now[0] = 2.0  # the next listing of the work folder (every quarter lease)
+
+        def filed():
+            now[0] += 0.05
+            svc.step(wait=0.05)
+            done = list((tmp_path / "arch").rglob("orphan.png"))
+            return done if done and not list(work.iterdir()) and not svc.inflight else None
+
+        (archived,) = wait_for(filed, 60, what="the dead daemon's file finished here")
+        assert archived.read_bytes() == data
+        assert (tmp_path / "out" / "orphan.png").exists()
+    finally:
+        svc.close()
+
+
+def test_a_live_daemons_claim_is_left_alone_until_its_lease_expires(tmp_path):
+    from despeckled.daemon import claims, lifecycle
+
+    cfgp = _lease_config(tmp_path)
+    now = [0.0]
+    svc = Service(load_config(cfgp), cfgp, state_path=tmp_path / "st.json", notifier=Notifier(None),
+                  clock=lambda: now[0])
+    svc.start()
+    try:
+        w = next(iter(svc.watches.values()))
+        other = claims.Holder.me()  # alive: this very process, another daemon run
+        work = lifecycle.work_root(w.spec.input)
+        claims.reserve(work, "f-live", other, 8.0)
+        for t in range(1, 40):  # renewed every second: never taken over
+            now[0] = float(t)
+            os.utime(work / "f-live" / claims.LEASE, ns=(t * 10**9, t * 10**9))
+            svc.step()
+        assert (work / "f-live").is_dir() and svc._held_claims() == set()
+        for t in range(40, 60):  # not renewed any more: expires after one lease on our clock
+            now[0] = float(t)
+            svc.step()
+        assert not (work / "f-live").exists()  # taken over (renamed) and dropped: it held no file
+    finally:
+        svc.close()
+
+
+def test_a_claim_taken_over_while_we_waited_to_retry_it_is_dropped(tmp_path):
+    import heapq
+
+    import structlog.testing
+
+    from despeckled.daemon import claims, lifecycle
+    from despeckled.daemon.lifecycle import Job
+
+    cfgp = _lease_config(tmp_path)
+    now = [0.0]
+    svc = Service(load_config(cfgp), cfgp, state_path=tmp_path / "st.json", notifier=Notifier(None),
+                  clock=lambda: now[0])
+    svc.start()
+    try:
+        w = next(iter(svc.watches.values()))
+        work = lifecycle.work_root(w.spec.input)
+        claims.reserve(work, "f-mine", svc.holder, 8.0)
+        (work / "f-mine" / "manifest.json").write_text('{"rel": "x.png", "name": "x.png", "state": "claimed"}')
+        heapq.heappush(svc.delayed, (1000.0, 0, w, Job("resume", w.spec, "f-mine", rel="x.png"), None))
+        now[0] = 2.0
+        svc.step()
+        assert svc.delayed  # renewed: still ours
+        os.rename(work / "f-mine", work / "taken-by-another")  # what another daemon's takeover does
+        now[0] = 4.0
+        with structlog.testing.capture_logs() as logs:
+            svc.step()
+        assert svc.delayed == []
+        assert [e["claim_id"] for e in logs if e["event"] == "claim_lost"] == ["f-mine"]
     finally:
         svc.close()

@@ -88,6 +88,8 @@ polling = {pol}
 """)
         self.proc: subprocess.Popen | None = None
         self.env_extra: dict[str, str] = {}
+        #: run the daemon through this (e.g. ``unshare`` for another hostname)
+        self.prefix: list[str] = []
 
     def write_config(self, text: str) -> None:
         self.config.write_text(text)
@@ -100,7 +102,8 @@ polling = {pol}
         env.update(self.env_extra)
         self._logf = open(self.logfile, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "despeckled", "run", "--config", str(self.config), "--state", str(self.state)],
+            [*self.prefix, sys.executable, "-m", "despeckled", "run", "--config", str(self.config),
+             "--state", str(self.state)],
             stdout=self._logf, stderr=subprocess.STDOUT, env=env, cwd=self.tmp,
         )
         if wait_ready:
@@ -170,7 +173,7 @@ polling = {pol}
         """Originals sitting in the work folder (claimed when the daemon died)."""
         work = self.inbox / ".despeckled" / "work"
         return [p for p in walk(work, include_hidden=True)
-                if p.name != "manifest.json" and TEMP_MARKER not in p.name] if work.exists() else []
+                if p.name not in ("manifest.json", "lease.json") and TEMP_MARKER not in p.name] if work.exists() else []
 
     def check_invariants(self, dropped: dict[str, bytes], *, all_done: bool = True) -> None:
         """Every original archived or failed exactly once (by content hash),
