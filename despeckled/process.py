@@ -52,6 +52,7 @@ class FileReport:
     passed_through: str | None = None   # the reason the bytes were copied unchanged
     format: str | None = None           # the output's format
     overlays: list[Path] = field(default_factory=list)
+    explain: list[dict] = field(default_factory=list)   # per page, when asked (see clean/explain.py)
     blank_pages: list[int] = field(default_factory=list)    # 1-based: pages judged blank
     dropped_pages: list[int] = field(default_factory=list)  # 1-based: left out (blank_pages = "drop")
 
@@ -137,6 +138,7 @@ def clean_file(
     show_removed: Path | None = None,
     force_pdf: bool = False,
     page_map: PageMap | None = None,
+    explain: bool = False,
 ) -> FileReport:
     """Clean ``src`` into ``out_dir``, never overwriting (a clash gets ``name-N``).
 
@@ -170,6 +172,11 @@ def clean_file(
         in page order - e.g. cleaning several pages at once in worker
         processes (``despeckled clean`` with fewer files than cores). Pages
         are still read and written here, one after another.
+    explain : bool
+        Put every page's explanation in ``report.explain``
+        (:func:`despeckled.clean.explain.explain_page`: each removed
+        component's box, area, reason and confidence, and what the guards
+        kept).
 
     Returns
     -------
@@ -222,7 +229,7 @@ def clean_file(
                 else:
                     cleaned = ((page, clean_page(page.pixels, params, page_dpi(page))) for page in pages)
                 _write_pages(cleaned, sink, params, report, totals, per_page, show_removed,
-                             int(source.page_count or 1))
+                             int(source.page_count or 1), explain)
                 if sink.pages == 0 and report.dropped_pages:
                     raise _AllBlank
             report.output = sink.path
@@ -236,9 +243,11 @@ def clean_file(
 
 
 def _write_pages(cleaned: Iterator[tuple[Page, PageResult]], sink, params: CleanParams, report: FileReport,
-                 totals: dict[str, float], per_page: list[dict], show_removed: Path | None, page_count: int) -> None:
+                 totals: dict[str, float], per_page: list[dict], show_removed: Path | None, page_count: int,
+                 explain: bool = False) -> None:
     """Add each cleaned page to ``sink`` -- a blank one only when
-    ``params.blank_pages`` keeps it -- and record its figures in ``report``."""
+    ``params.blank_pages`` keeps it -- and record its figures (and, asked,
+    its explanation) in ``report``."""
     for page, result in cleaned:
         stats = _plain(dict(result.stats))
         if stats.get("blank"):
@@ -251,6 +260,10 @@ def _write_pages(cleaned: Iterator[tuple[Page, PageResult]], sink, params: Clean
             sink.add_page(result.image, page.dpi, bilevel=bilevel, info=info)
         if show_removed is not None:
             report.overlays.append(_write_overlay(page, result, Path(show_removed), report.source, page_count))
+        if explain and result.components is not None:
+            from despeckled.clean.explain import explain_page
+
+            report.explain.append(explain_page(result.components, page.index))
         per_page.append(stats)
         for key, value in stats.items():
             if isinstance(value, (int, float)) and not isinstance(value, bool) and key.endswith(
@@ -261,9 +274,14 @@ def _write_pages(cleaned: Iterator[tuple[Page, PageResult]], sink, params: Clean
 
 
 def _write_overlay(page: Page, result, target: Path, src: Path, page_count: int) -> Path:
-    from despeckled.clean.overlay import removed_overlay
+    from despeckled.clean.overlay import removed_overlay, rule_overlay
+    from despeckled.clean.rules import RULE_NAMES
 
-    rgb = removed_overlay(page.pixels, result.removed, result.kept_small)
+    rule_map = result.rule_map
+    if rule_map is not None:
+        rgb = rule_overlay(page.pixels, rule_map, RULE_NAMES)
+    else:
+        rgb = removed_overlay(page.pixels, result.removed, result.kept_small)
     folder, name = _overlay_target(target, src.stem, page.index, page_count)
     folder.mkdir(parents=True, exist_ok=True)
     with images.open_sink(folder, name, "png") as sink:

@@ -8,15 +8,17 @@ import cv2
 import numpy as np
 
 from despeckled.clean.components import Components, ink_pixels, label_components
+from despeckled.clean.explain import RuleMap, marked_labels, removal_confidence
 from despeckled.clean.geometry import prepare_page
 from despeckled.clean.marks import marks_of
 from despeckled.clean.paint import paint_removed
 from despeckled.clean.params import CleanParams
 from despeckled.clean.reduce import analysis_reduction, expand, max_pool, min_pool
+from despeckled.clean.guards import guard_decision
 from despeckled.clean.model import decide
-from despeckled.clean.rules import RULE_NAMES, Decision, Rule, credit
+from despeckled.clean.rules import RULE_NAMES, Decision, Rule, credit, is_removal
 from despeckled.clean.scale import Scale, estimate_scale, plausible_dpi
-from despeckled.clean.stats import has_pixel_at_most, ink_paper_levels
+from despeckled.clean.stats import darkest_per_label, has_pixel_at_most, ink_paper_levels
 from despeckled.clean.threshold import binarize
 
 #: From this resolution (dots per inch) the optional median filter is 5 px
@@ -44,8 +46,13 @@ class ComponentTable:
     reduction : int
         The analysis reduction factor (1, or 2 for pages analysed at half
         resolution).
-    confidence : ndarray of float64, shape (M,), or None
-        The trained model's speck probability (``decider = "model"``).
+    overruled : ndarray of uint8, shape (M,)
+        The removing rule a guard overruled (0: none).
+    confidence : ndarray of float, shape (M,)
+        Of a removal: the trained model's speck probability where the model
+        decided (``decider = "model"``), else 0.5 (at its rule's threshold)
+        to 1 (see :func:`~despeckled.clean.explain.removal_confidence`); 0
+        for a component the rules kept.
     """
 
     label: np.ndarray
@@ -57,25 +64,26 @@ class ComponentTable:
     rule: np.ndarray
     removed: np.ndarray
     reduction: int
-    confidence: np.ndarray | None = None
+    overruled: np.ndarray
+    confidence: np.ndarray
 
     def rule_names(self) -> list[str]:
         """The rule of every row, by name."""
         return [RULE_NAMES[r] for r in self.rule.tolist()]
 
 
-def _component_table(c: Components, rule: np.ndarray, remove_lut: np.ndarray, f: int,
-                     shape: tuple[int, int], confidence: np.ndarray | None = None):
+def _component_table(c: Components, dec: Decision, remove_lut: np.ndarray, confidence: np.ndarray, f: int,
+                     shape: tuple[int, int]):
     """A builder of the page's :class:`ComponentTable`, holding only
     per-label arrays (not the pixel lists)."""
     x0, y0, x1, y1, area = c.x0, c.y0, c.x1, c.y1, c.area
+    rule, overruled = dec.rule, dec.overruled if dec.overruled is not None else np.zeros_like(dec.rule)
     h, w = shape
 
     def build() -> ComponentTable:
         return ComponentTable(np.arange(1, area.size, dtype=np.int64), x0[1:] * f, y0[1:] * f,
                               np.minimum(x1[1:] * f + f - 1, w - 1), np.minimum(y1[1:] * f + f - 1, h - 1),
-                              area[1:], rule[1:], remove_lut[1:], f,
-                              None if confidence is None else confidence[1:])
+                              area[1:], rule[1:], remove_lut[1:], f, overruled[1:], confidence[1:])
     return build
 
 
@@ -125,6 +133,8 @@ class PageResult:
     components : ComponentTable or None
         Every component's box, area and the rule that kept or removed it
         (built on first access from per-label arrays the page kept anyway).
+    rule_map : ndarray of uint8, shape (H, W), or None
+        The rule behind every removed, kept-small or guarded ink pixel.
 
     ``removed`` and ``kept_small`` may be given as a :class:`FlatMask` (the
     flat indices of their True pixels): the page-sized mask is then built on
@@ -132,14 +142,24 @@ class PageResult:
     nobody may look at.
     """
 
-    __slots__ = ("image", "_removed", "_kept_small", "stats", "_components")
+    __slots__ = ("image", "_removed", "_kept_small", "stats", "_components", "_rule_map")
 
-    def __init__(self, image: np.ndarray, removed, kept_small, stats: dict | None = None, components=None) -> None:
+    def __init__(self, image: np.ndarray, removed, kept_small, stats: dict | None = None, components=None,
+                 rule_map=None) -> None:
         self.image = image
         self._removed = removed
         self._kept_small = kept_small
         self.stats = {} if stats is None else stats
         self._components = components
+        self._rule_map = rule_map
+
+    @property
+    def rule_map(self) -> np.ndarray | None:
+        """``(H, W)`` uint8: the rule id behind every removed, kept-small or
+        guarded ink pixel, 0 elsewhere (None when not known)."""
+        if isinstance(self._rule_map, RuleMap):
+            self._rule_map = self._rule_map.build()
+        return self._rule_map
 
     @property
     def components(self) -> ComponentTable | None:
@@ -217,9 +237,16 @@ def clean_page(pixels: np.ndarray, params: CleanParams | None = None, dpi: float
     comps = label_components(ink_a, px, sparse=True)
     del px
     scale = estimate_scale(comps, None if dpi is None else dpi / f, params.fallback_dpi / f)
-    dec = decide(marks_of(comps, scale, params, lev_px, ink_level, paper_level))
-    speck, faint, remove_lut = _removals(comps, dec, scale, params, lev_px, ink_level, paper_level, ink_a)
+    m = marks_of(comps, scale, params, lev_px, ink_level, paper_level)
+    # every removal the rules make is put to the hard guards ("when in doubt, keep")
+    darkest = darkest_per_label(comps, lev_px)
+    dec = guard_decision(comps, scale.xheight, scale.stroke, decide(m), darkest, paper_level)
+    del m
+    speck, faint, remove_lut = _removals(comps, dec, scale, params, darkest, ink_level, paper_level, ink_a)
+    faint_level = ink_level + params.faint_contrast * (paper_level - ink_level)
     removed, kept_small, rflat = _masks(comps, remove_lut, dec.kept_small, ink, f, ink_a.shape)
+    shown = marked_labels(dec.rule, dec.overruled, dec.kept_small)
+    rule_map = RuleMap((h, w), comps.pixels_of(shown), dec.rule[comps.lab[comps.positions_of(shown)]], f)
     del ink_a
     image, n_removed = _render(pixels, params, ink, removed, rflat, res_dpi)
     stats = {
@@ -239,8 +266,15 @@ def clean_page(pixels: np.ndarray, params: CleanParams | None = None, dpi: float
         "paper_level": round(float(paper_level), 1),
         **geometry.stats(),
     }
-    return PageResult(image, removed, kept_small, stats, _component_table(comps, dec.rule, remove_lut, f, (h, w),
-                                                                      dec.confidence))
+    confidence = removal_confidence(dec.rule, comps.area, np.maximum(comps.width, comps.height), darkest,
+                                    scale.stroke, scale.xheight, params.tiny_area, params.glyph_size,
+                                    params.dust_max_area, faint_level, paper_level)
+    if dec.confidence is not None:
+        # the model's own probability where it decided
+        by_model = (dec.rule == Rule.MODEL) | (dec.rule == Rule.MODEL_KEPT)
+        confidence[by_model] = dec.confidence[by_model]
+    return PageResult(image, removed, kept_small, stats, _component_table(comps, dec, remove_lut, confidence, f, (h, w)),
+                      rule_map)
 
 
 def _read_levels(ink: np.ndarray, levels: np.ndarray, level: int, f: int):
@@ -260,7 +294,7 @@ def _read_levels(ink: np.ndarray, levels: np.ndarray, level: int, f: int):
     return ink_a, px, lev_px, ink_level, paper_level
 
 
-def _removals(comps: Components, dec: Decision, scale: Scale, params: CleanParams, lev_px: np.ndarray,
+def _removals(comps: Components, dec: Decision, scale: Scale, params: CleanParams, darkest: np.ndarray,
               ink_level: float, paper_level: float, ink_a: np.ndarray):
     """Per label: the specks (with the opening's thin marks), the faint
     components, and everything to remove. Records ``faint`` and ``thin`` in
@@ -268,9 +302,15 @@ def _removals(comps: Components, dec: Decision, scale: Scale, params: CleanParam
     span = paper_level - ink_level
     # Hysteresis: a component with no pixel clearly darker than the threshold
     # is show-through, a stain or a faint speck, not print.
-    faint = ~has_pixel_at_most(comps, lev_px, ink_level + params.faint_contrast * span)
+    faint = ~has_pixel_at_most(comps, None, ink_level + params.faint_contrast * span, darkest)
     faint[0] = False
     faint &= ~dec.kept_small        # judged already, against other marks
+    if dec.faint_ok is not None:
+        # print as dark as the page's glyphs, a reverse-text counter, a colon
+        spared = faint & dec.faint_ok & ~dec.speck & ~dec.dust
+        faint &= ~spared
+        dec.overruled[spared] = Rule.FAINT
+        dec.rule[spared & ~is_removal(dec.rule) & (dec.rule < Rule.GLYPH_SHAPED)] = Rule.PRINT_DARK
     if params.mode == "gray":
         # gray mode keeps the page's own pixels: light print (a gray
         # letterhead, pencil) stays; only faint marks go

@@ -60,15 +60,24 @@ class Rule(IntEnum):
     LEADER = 12         #: in a row of similar marks (dot leaders)
     HALFTONE = 13       #: in a dense lattice of dots
     PICTURE = 14        #: dots strewn in a picture's box
-    TINY = 15           #: removed: smaller than ``tiny_area``
-    NO_CONTEXT = 16     #: removed: a mark where text puts none
-    TOO_LIGHT = 17      #: removed: in a text position, but lighter than the page's marks
-    DUST = 18           #: removed: a compact blob away from text
-    FAINT = 19          #: removed: no pixel clearly darker than the threshold (hysteresis)
-    THIN = 20           #: removed: erased by the opening (``opening = true``)
+    # the hard guards (despeckled.clean.guards): a rule wanted it removed, a guard kept it
+    GLYPH_SHAPED = 15   #: letter-tall and stroke-built: a lone glyph or digit
+    STACKED_PAIR = 16   #: one of two equal dots stacked: a colon, clef dots
+    REGULAR_ROW = 17    #: in a row or column at a steady pitch: leaders, dashes, code modules
+    IN_DARK_FIELD = 18  #: inside a dark field: a counter of reverse text
+    INSIDE_BLOCK = 19   #: inside a code's, logo's or picture's box
+    BESIDE_LETTER = 20  #: a blob a letter's width from a letter of its line: headline punctuation
+    BETWEEN_GLYPHS = 21  #: a dash between two glyphs of a line: a minus, a hyphen
+    PRINT_DARK = 22     #: as dark as the page's glyphs: print, not show-through
+    TINY = 23           #: removed: smaller than ``tiny_area``
+    NO_CONTEXT = 24     #: removed: a mark where text puts none
+    TOO_LIGHT = 25      #: removed: in a text position, but lighter than the page's marks
+    DUST = 26           #: removed: a compact blob away from text
+    FAINT = 27          #: removed: no pixel clearly darker than the threshold (hysteresis)
+    THIN = 28           #: removed: erased by the opening (``opening = true``)
     # the trained model (``decider = "model"``, :mod:`despeckled.clean.model`)
-    MODEL = 21          #: removed: the model is confident it is a speck or dust
-    MODEL_KEPT = 22     #: kept: the cascade would remove it, the model is not confident
+    MODEL = 29          #: removed: the model is confident it is a speck or dust
+    MODEL_KEPT = 30     #: kept: the cascade would remove it, the model is not confident
 
 
 #: ``RULE_NAMES[decision.rule[label]]``: the rule's name, e.g. ``"i-dot"``.
@@ -98,6 +107,10 @@ class Decision:
     confidence : ndarray of float64, shape (n,), or None
         The trained model's speck probability (0..1) of each label it
         judged (0 elsewhere); None for the rule cascade.
+    overruled : ndarray of uint8, shape (n,), or None
+        The removing :class:`Rule` a guard overruled (0 where none did).
+    faint_ok : ndarray of bool, shape (n,), or None
+        Labels the guards keep from being removed as faint.
     """
 
     speck: np.ndarray
@@ -105,6 +118,8 @@ class Decision:
     kept_small: np.ndarray
     rule: np.ndarray
     confidence: np.ndarray | None = None
+    overruled: np.ndarray | None = None
+    faint_ok: np.ndarray | None = None
 
 
 def credit(rule: np.ndarray, sel: np.ndarray, which: Rule) -> None:

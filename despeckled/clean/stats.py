@@ -88,7 +88,27 @@ def group_median(pi: np.ndarray, values: np.ndarray, sel: np.ndarray, n_q: int) 
     return out
 
 
-def has_pixel_at_most(c: Components, lev_px: np.ndarray, level: float) -> np.ndarray:
+def darkest_per_label(c: Components, lev_px: np.ndarray) -> np.ndarray:
+    """The darkest gray level of every component (uint8, shape (c.n,);
+    255 for labels without pixels).
+
+    Parameters
+    ----------
+    c : Components
+    lev_px : ndarray of uint8, shape (N,)
+        Gray level of each ink pixel (same order as ``c.lab``).
+
+    Returns
+    -------
+    ndarray of uint8, shape (c.n,)
+    """
+    # one pass (ufunc.at's fast path: matching dtypes)
+    darkest = np.full(c.n, np.iinfo(np.uint8).max, np.uint8)
+    np.minimum.at(darkest, c.lab, lev_px.astype(np.uint8, copy=False))
+    return darkest
+
+
+def has_pixel_at_most(c: Components, lev_px: np.ndarray, level: float, darkest: np.ndarray | None = None) -> np.ndarray:
     """Per label: does the component have a pixel at or below ``level``?
 
     Parameters
@@ -97,15 +117,17 @@ def has_pixel_at_most(c: Components, lev_px: np.ndarray, level: float) -> np.nda
     lev_px : ndarray of uint8, shape (N,)
         Gray level of each ink pixel (same order as ``c.lab``).
     level : float
+    darkest : ndarray of uint8, shape (c.n,), optional
+        :func:`darkest_per_label`, when the caller has it already.
 
     Returns
     -------
     ndarray of bool, shape (c.n,)
     """
-    # the darkest pixel per label (ufunc.at's fast path: matching dtypes)
-    # is one pass, where selecting the pixels at most ``level`` is two
-    darkest = np.full(c.n, np.iinfo(np.uint8).max, np.uint8)
-    np.minimum.at(darkest, c.lab, lev_px.astype(np.uint8, copy=False))
+    # the darkest pixel per label is one pass, where selecting the pixels
+    # at most ``level`` is two
+    if darkest is None:
+        darkest = darkest_per_label(c, lev_px)
     return (darkest <= level) & (c.area > 0)
 
 

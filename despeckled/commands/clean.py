@@ -76,8 +76,12 @@ def add_parser(sub):
                    help="per-file time limit: a file still being cleaned after this long is reported failed "
                         "and the others carry on (default: no limit)")
     p.add_argument("--show-removed", type=Path, metavar="FILE_OR_DIR",
-                   help="write a before/after overlay: removed ink red, kept small marks green "
-                        "(a folder: NAME.removed.png per file; a file name: with one INPUT only)")
+                   help="write a before/after overlay, every removed or kept mark coloured by the rule that "
+                        "decided it (legend under the page; reds removed, greens kept as text marks, blues kept "
+                        "by a guard) (a folder: NAME.removed.png per file; a file name: with one INPUT only)")
+    p.add_argument("--explain", type=Path, metavar="FILE.json",
+                   help="write, per file and page, every removed component with its box, area, reason (the "
+                        "rule) and confidence, and what the guards kept (never overwritten: a clash gets FILE-1)")
     p.add_argument("--force-pdf", action="store_true",
                    help="clean PDFs that have a text layer too (by default they are copied unchanged)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary (errors still print)")
@@ -201,19 +205,23 @@ def _lost(src: Path, lost: WorkerLost) -> Outcome:
     return Outcome(src, error=error, exit_code=int(ExitCode.input_file))
 
 
-def _clean_page_task(pixels, params: CleanParams, dpi: float | None, keep_masks: bool):
-    """In a worker: clean one page of a multi-page file. The masks only
-    travel back when an overlay needs them (they are as big as the page)."""
+def _clean_page_task(pixels, params: CleanParams, dpi: float | None, keep_masks: bool, keep_table: bool = False):
+    """In a worker: clean one page of a multi-page file. The masks (and
+    the rule map, kept sparse) only travel back when an overlay needs them
+    (they are as big as the page); the component table when an explanation
+    does."""
     from despeckled.clean import PageResult, clean_page
 
     result = clean_page(pixels, params, dpi)
     image = result.image
     if image.dtype == np.uint8 and image.ndim == 2 and params.mode == "binary":
         image = _Packed(image)         # 0/255 page: 1 bit a pixel on the way back
+    table = result.components if keep_table else None
     if keep_masks:
-        return PageResult(image, _Packed(result.removed), _Packed(result.kept_small), result.stats)
+        return PageResult(image, _Packed(result.removed), _Packed(result.kept_small), result.stats, table,
+                          result._rule_map)
     none = np.zeros((0, 0), bool)
-    return PageResult(image, none, none, result.stats)
+    return PageResult(image, none, none, result.stats, table)
 
 
 class _Packed:
@@ -233,7 +241,7 @@ def _unpacked(result):
     from despeckled.clean import PageResult
 
     fields = [f.unpack() if isinstance(f, _Packed) else f for f in (result.image, result.removed, result.kept_small)]
-    return PageResult(*fields, result.stats)
+    return PageResult(*fields, result.stats, result.components, result._rule_map)
 
 
 @dataclass(frozen=True)
@@ -248,6 +256,7 @@ class FileTask:
     limits: images.Limits
     show_removed: Path | None
     force_pdf: bool
+    explain: bool = False
 
 
 @dataclass(frozen=True)
@@ -259,13 +268,14 @@ class PageTask:
     params: CleanParams
     dpi: float | None
     keep_masks: bool
+    keep_table: bool = False
 
 
 def run_task(task: FileTask | PageTask, logger=None):
     """The runner of ``despeckled clean``'s workers (see
     :class:`despeckled.daemon.pool.WorkerPool`): a whole file or one page."""
     if isinstance(task, PageTask):
-        return _clean_page_task(task.pixels, task.params, task.dpi, task.keep_masks)
+        return _clean_page_task(task.pixels, task.params, task.dpi, task.keep_masks, task.keep_table)
     return _clean_one(task)
 
 
@@ -277,7 +287,7 @@ class _WorkerLost(Exception):
         self.lost = lost
 
 
-def _pool_page_map(pool: WorkerPool, keep_masks: bool, timeout: float | None):
+def _pool_page_map(pool: WorkerPool, keep_masks: bool, timeout: float | None, keep_table: bool = False):
     """A ``page_map`` for :func:`despeckled.process.clean_file`: pages go to
     the pool's idle workers as they are read and come back in page order."""
     from despeckled.process import page_dpi
@@ -298,7 +308,7 @@ def _pool_page_map(pool: WorkerPool, keep_masks: bool, timeout: float | None):
             for seq, page in enumerate(pages):
                 while not pool.idle:
                     take(done)
-                pool.submit(PageTask(seq, page.pixels, params, page_dpi(page), keep_masks))
+                pool.submit(PageTask(seq, page.pixels, params, page_dpi(page), keep_masks, keep_table))
                 waiting.append((seq, page))
                 while waiting and waiting[0][0] in done:
                     seq0, page0 = waiting.popleft()
@@ -326,7 +336,8 @@ def _clean_one(t: FileTask, page_map=None) -> Outcome:
     src = t.src
     try:
         report = clean_file(src, t.out_dir, t.params, out_name=t.out_name, out_format=t.out_format, limits=t.limits,
-                            show_removed=t.show_removed, force_pdf=t.force_pdf, page_map=page_map)
+                            show_removed=t.show_removed, force_pdf=t.force_pdf, page_map=page_map,
+                            explain=t.explain)
         return Outcome(src, report)
     except _WorkerLost as exc:
         return _lost(src, exc.lost)
@@ -442,6 +453,9 @@ def run(args) -> int:
         else:
             show_removed.parent.mkdir(parents=True, exist_ok=True)
 
+    if args.explain is not None and args.explain.is_dir():
+        raise UsageError(f"--explain {args.explain}: is a directory; name the JSON file to write")
+
     if args.output is not None:
         out_dir, out_name = (args.output.parent if str(args.output.parent) else Path(".")), args.output.name
     else:
@@ -455,6 +469,7 @@ def run(args) -> int:
     t0 = time.monotonic()
     codes: list[int] = []
     totals = {"files": 0, "pages": 0, "specks": 0, "passed": 0, "blank": 0}
+    explained: list[dict] = []
 
     def record(outcome: Outcome) -> None:
         if outcome.error is not None:
@@ -477,6 +492,8 @@ def run(args) -> int:
         elif r.dropped_pages and not args.quiet:
             progress.message(f"despeckled: {outcome.source}: blank pages left out: "
                              f"{', '.join(map(str, r.dropped_pages))}")
+        if args.explain is not None and not r.passed_through:
+            explained.append({"source": str(outcome.source), "output": str(r.output), "pages": r.explain})
         if args.output is not None and r.output is not None and r.output.name != args.output.name:
             # a name clash (never overwritten) or a format that cannot hold the pages
             progress.message(f"despeckled: {outcome.source}: written to {r.output}")
@@ -485,8 +502,8 @@ def run(args) -> int:
     for path, reason in bad:
         record(Outcome(path, error=reason, exit_code=int(ExitCode.input_file)))
 
-    tasks = [FileTask(src, out_dir, params, out_name, out_format, limits, show_removed, args.force_pdf)
-             for src in files]
+    tasks = [FileTask(src, out_dir, params, out_name, out_format, limits, show_removed, args.force_pdf,
+                      args.explain is not None) for src in files]
     jobs = args.jobs or _cores()
     if files:
         _preload_for_workers()
@@ -503,6 +520,10 @@ def run(args) -> int:
         print("despeckled: interrupted", file=sys.stderr)
         return int(ExitCode.interrupted)
     progress.close()
+    if args.explain is not None:
+        where = _write_explanation(args.explain, explained)
+        if where.name != args.explain.name:
+            print(f"despeckled: explanation written to {where}", file=sys.stderr)
 
     failed = len(codes)
     if not args.quiet:
@@ -518,6 +539,27 @@ def run(args) -> int:
         return int(ExitCode.ok)
     non_input = [c for c in codes if c != ExitCode.input_file]
     return non_input[0] if non_input else int(ExitCode.input_file)
+
+
+def _write_explanation(target: Path, files: list[dict]) -> Path:
+    """Publish the explanation JSON atomically, never overwriting (a clash
+    gets ``NAME-1.json``); returns where it went."""
+    import json
+
+    from despeckled.clean.rules import RULE_NAMES
+    from despeckled.io.fsutil import atomic_output
+
+    folder = target.parent if str(target.parent) else Path(".")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with atomic_output(folder, target.name) as out:
+            data = {"version": 1, "rules": list(RULE_NAMES[1:]),
+                    "files": sorted(files, key=lambda f: f["source"])}
+            out.tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise errors.OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
+    assert out.path is not None
+    return out.path
 
 
 def _cores() -> int:
@@ -560,12 +602,13 @@ def _run_pages(tasks: list[FileTask], jobs: int, record, runner: str = RUNNER) -
     ``jobs`` at a time in worker processes (reading and writing stay here,
     in page order). A one-page file is simply cleaned here."""
     keep_masks = tasks[0].show_removed is not None
+    keep_table = tasks[0].explain
     # this process reads and writes (about as long as cleaning takes): it
     # counts as one of the ``jobs``
     pool = _pool(max(1, jobs - 1), runner)
     try:
         for t in tasks:
-            record(_clean_one(t, page_map=_pool_page_map(pool, keep_masks, None)))
+            record(_clean_one(t, page_map=_pool_page_map(pool, keep_masks, None, keep_table)))
     finally:
         pool.shutdown(kill=True)
 

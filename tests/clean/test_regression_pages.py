@@ -35,12 +35,7 @@ CASES = {
 }
 
 #: Cases today's engine fails: page type -> what it deletes.
-FAILING: dict[str, str] = {
-    "form": "the 't' of 'Amount:' and the colon after it",
-    "heading": "the stem of an 'i' in body text under a headline",
-    "music": "fingering digits above the staff",
-    "codes": "QR-code modules",
-}
+FAILING: dict[str, str] = {}
 
 
 def _params():

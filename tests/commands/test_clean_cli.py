@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import struct
@@ -16,7 +17,8 @@ from PIL import Image
 
 from despeckled.errors import ExitCode
 from despeckled.io.fsutil import TEMP_MARKER
-from despeckled.clean.overlay import REMOVED_RGB
+from despeckled.clean.overlay import RULE_RGB
+from despeckled.clean.rules import RULE_NAMES, is_removal
 
 ENV = {**os.environ, "PYTHONWARNINGS": "ignore"}
 ENV.pop("DESPECKLED_CONFIG", None)
@@ -166,16 +168,21 @@ def test_config_profile(tmp_path, inputs):
     assert "nope" in res.stderr
 
 
-def test_show_removed_writes_red_where_specks_were(tmp_path):
+def test_show_removed_colours_each_speck_by_its_rule_with_a_legend(tmp_path):
     page, specks = make_page(7)
     Image.fromarray(page).save(tmp_path / "p.png", dpi=(300, 300))
     res = despeckled(tmp_path / "p.png", "-o", tmp_path / "clean.png", "--show-removed", tmp_path / "ov.png")
     assert res.returncode == 0, res.stderr
     ov = np.asarray(Image.open(tmp_path / "ov.png").convert("RGB"))
-    red = np.all(ov == REMOVED_RGB, axis=2)
+    assert ov.shape[0] > page.shape[0]                     # the legend strip
+    body = ov[:page.shape[0]]
+    removing = [name for name in RULE_NAMES if is_removal(np.array([RULE_NAMES.index(name)]))[0]]
+    gone = np.zeros(page.shape, bool)
+    for name in removing:
+        gone |= np.all(body == RULE_RGB[name], axis=2)
     for y, x in specks:
-        assert red[y:y + 2, x:x + 2].all()
-    assert red.sum() == 4 * len(specks)
+        assert gone[y:y + 2, x:x + 2].all()
+    assert gone.sum() == 4 * len(specks)
 
     res = despeckled(tmp_path / "p.png", "--output-dir", tmp_path / "o", "--show-removed", tmp_path / "ovdir")
     assert res.returncode == 0, res.stderr
@@ -269,3 +276,35 @@ def test_set_blank_pages_drop_leaves_blank_pages_out(tmp_path):
     assert Image.open(out / "doc.tif").n_frames == 2
     res = despeckled(d / "back.png", "-o", tmp_path / "kept.png")      # "keep" is the default
     assert res.returncode == 0 and (tmp_path / "kept.png").exists() and "1 blank page" in res.stderr
+
+
+def test_explain_from_page_workers_covers_every_page(tmp_path):
+    pages = [make_page(s) for s in (8, 9, 10)]
+    frames = [Image.fromarray(p) for p, _ in pages]
+    frames[0].save(tmp_path / "m.tif", save_all=True, append_images=frames[1:], dpi=(300, 300))
+    res = despeckled(tmp_path / "m.tif", "-j", "3", "--output-dir", tmp_path / "o", "--explain", tmp_path / "w.json",
+                     "--show-removed", tmp_path / "ov")
+    assert res.returncode == 0, res.stderr
+    [f] = json.loads((tmp_path / "w.json").read_text())["files"]
+    assert [p["page"] for p in f["pages"]] == [1, 2, 3]
+    for p, (_, specks) in zip(f["pages"], pages):
+        assert sorted((e["box"][1], e["box"][0]) for e in p["removed"]) == sorted(specks)
+    assert len(list((tmp_path / "ov").iterdir())) == 3
+
+
+def test_explain_writes_every_removed_component_as_json_never_overwriting(tmp_path):
+    page, specks = make_page(7)
+    Image.fromarray(page).save(tmp_path / "p.png", dpi=(300, 300))
+    why = tmp_path / "why.json"
+    res = despeckled(tmp_path / "p.png", "-o", tmp_path / "clean.png", "--explain", why)
+    assert res.returncode == 0, res.stderr
+    data = json.loads(why.read_text())
+    [f] = data["files"]
+    assert f["source"].endswith("p.png") and len(f["pages"]) == 1
+    removed = f["pages"][0]["removed"]
+    assert sorted((e["box"][1], e["box"][0]) for e in removed) == sorted(specks)
+    assert all(e["area"] == 4 and e["reason"] in data["rules"] and 0.5 <= e["confidence"] <= 1 for e in removed)
+    # a second run does not overwrite the first explanation
+    res = despeckled(tmp_path / "p.png", "-o", tmp_path / "clean2.png", "--explain", why)
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "why-1.json").exists() and "why-1.json" in res.stderr

@@ -12,7 +12,8 @@ from despeckled import errors
 from despeckled.io import images
 from despeckled.clean import CleanParams
 from despeckled.io.fsutil import TEMP_MARKER
-from despeckled.clean.overlay import KEPT_RGB, REMOVED_RGB, removed_overlay
+from despeckled.clean.overlay import KEPT_RGB, REMOVED_RGB, RULE_RGB, removed_overlay
+from despeckled.clean.rules import RULE_NAMES, is_removal
 from despeckled.process import clean_file
 
 pdf_synth = pytest.importorskip("despeckled.testing.pdf_synth")
@@ -92,19 +93,43 @@ def test_bad_input_raises_and_leaves_nothing_behind(tmp_path):
     assert list((tmp_path / "out").iterdir()) == []
 
 
-def test_show_removed_overlay_is_red_where_specks_were(tmp_path, scan):
+def _coloured(ov: np.ndarray, names) -> np.ndarray:
+    """Where the overlay shows one of the rules ``names`` in its colour."""
+    out = np.zeros(ov.shape[:2], bool)
+    for name in names:
+        out |= np.all(ov == RULE_RGB[name], axis=2)
+    return out
+
+
+def test_show_removed_overlay_colours_specks_by_their_removing_rule(tmp_path, scan):
     Image.fromarray(scan.pixels).save(tmp_path / "page.png", dpi=(300, 300))
     (tmp_path / "ov").mkdir()
     r = clean_file(tmp_path / "page.png", tmp_path, CleanParams(), show_removed=tmp_path / "ov")
     assert r.overlays == [tmp_path / "ov" / "page.removed.png"]
     ov = np.asarray(Image.open(r.overlays[0]))
-    assert ov.shape == scan.pixels.shape + (3,)
-    red = np.all(ov == REMOVED_RGB, axis=2)
+    h, w = scan.pixels.shape
+    assert ov.shape[1:] == (w, 3) and ov.shape[0] > h       # the page, and the legend under it
+    page = ov[:h]
+    removing = [name for name in RULE_NAMES if is_removal(np.array([RULE_NAMES.index(name)]))[0]]
+    gone = _coloured(page, removing)
     for y, x in scan.specks:
-        assert red[y - 2:y + 3, x - 2:x + 3].any(), f"no red at speck {(y, x)}"
-    assert not red[scan.pixels > 200].all()
+        assert gone[y - 2:y + 3, x - 2:x + 3].any(), f"no removal colour at speck {(y, x)}"
     for y, x in scan.marks:
-        assert not red[y - 1:y + 2, x - 1:x + 2].any()
+        assert not gone[y - 1:y + 2, x - 1:x + 2].any()
+
+
+def test_explain_lists_every_removed_component_with_box_reason_and_confidence(tmp_path, scan):
+    Image.fromarray(scan.pixels).save(tmp_path / "page.png", dpi=(300, 300))
+    r = clean_file(tmp_path / "page.png", tmp_path, CleanParams(), explain=True)
+    [page] = r.explain
+    assert page["page"] == 1 and page["removed"]
+    for y, x in scan.specks:
+        assert any(e["box"][0] - 1 <= x <= e["box"][2] + 1 and e["box"][1] - 1 <= y <= e["box"][3] + 1
+                   for e in page["removed"]), f"speck {(y, x)} not explained"
+    for e in page["removed"]:
+        assert e["reason"] in RULE_NAMES and is_removal(np.array([RULE_NAMES.index(e["reason"])]))[0]
+        assert 0.5 <= e["confidence"] <= 1.0 and e["area"] >= 1
+    assert r.stats["per_page"][0]["removed_px"] >= len(page["removed"])
 
 
 def test_overlay_colours_on_a_tiny_array():

@@ -1,0 +1,703 @@
+"""Hard guards: shapes that are content, whatever the rules say.
+
+The keep/remove rules find specks; the guards veto. A component a rule wants
+to remove goes only if no guard claims it ("when in doubt, keep": a speck
+left costs a reader nothing, a digit deleted from an invoice is silent data
+loss). Each guard is a named pure function over the page's components that
+returns one bool per label (index 0, the background, is always False).
+
+Sizes are relative to the component's own text line
+(:func:`despeckled.clean.lines.line_scale`) or to the component itself
+(grids: a QR module, a leader dot), never bare pixels. All of them are
+vectorised: per-label arrays, grid joins, ``np.bincount``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import cv2
+import numpy as np
+
+from despeckled.clean.components import Components
+from despeckled.clean.context import any_per, points_in_boxes
+from despeckled.clean.lines import LineScale, letter_candidates, line_scale
+from despeckled.clean.rules import Decision, Rule
+
+#: glyph_shaped: at least this many of the line's x-heights tall...
+GLYPH_MIN_HEIGHT = 0.7
+#: ...with strokes no thicker than this many times the line's stroke width
+#: (a dust blob's "thickness" is its radius: several strokes)...
+GLYPH_MAX_THICKNESS = 2.0
+#: ...and no thinner than this (a scratch, a dendritic clump of threads)...
+GLYPH_MIN_THICKNESS = 0.5
+#: ...with at most this many counters...
+GLYPH_MAX_HOLES = 2
+#: ...and at most this many x-heights across (bigger is a picture or rule)...
+GLYPH_MAX_SIZE = 4.0
+#: ...and no disc of more than this many stroke widths' radius fits inside
+#: (a stroke's is half a stroke width, a junction's or a bold figure's more).
+GLYPH_MAX_RADIUS = 1.15
+GLYPH_MAX_RADIUS_HOLED = 1.5
+
+
+def _fill(c: Components) -> np.ndarray:
+    return c.area / np.maximum(c.width * c.height, 1)
+
+
+class Shape(NamedTuple):
+    """Per-label shape measures (see :func:`shape_measures`)."""
+
+    radius: np.ndarray
+    holes: np.ndarray
+
+
+def shape_measures(c: Components, select: np.ndarray) -> Shape:
+    """The inscribed radius and the number of holes of each selected
+    component.
+
+    ``radius`` is the radius (pixels) of the largest disc that fits inside:
+    about half the stroke width for a letter (more at a bold figure's
+    bowl), the blob's own radius for a clump of dust. ``holes`` counts the
+    enclosed paper regions (4-connected): the counters of a, e, o, 6, 8, 0.
+
+    The selected components are copied side by side into one small strip
+    (each in its own box, a pixel of paper around it) and measured with one
+    distance transform and one labelling of the strip's paper, so the cost
+    follows their pixels, not the page.
+
+    Parameters
+    ----------
+    c : Components
+    select : ndarray of bool, shape (c.n,)
+
+    Returns
+    -------
+    Shape
+        ``radius`` float32 and ``holes`` int64, shape (c.n,); 0 where not
+        selected.
+
+    Examples
+    --------
+    >>> from despeckled.clean.components import label_components
+    >>> ink = np.zeros((40, 60), np.uint8)
+    >>> ink[5:35, 5:8] = 1                          # a stem 3 px wide
+    >>> ink[10:30, 30:50] = 1; ink[15:18, 35:38] = 0  # a 20 px square with a hole
+    >>> c = label_components(ink)
+    >>> m = shape_measures(c, np.array([False, True, True]))
+    >>> [round(float(v), 1) for v in m.radius], m.holes.tolist()
+    ([0.0, 2.0, 7.1], [0, 0, 1])
+    """
+    radius = np.zeros(c.n, np.float32)
+    holes = np.zeros(c.n, np.int64)
+    sel = select.copy()
+    sel[0] = False
+    si = np.flatnonzero(sel)
+    if si.size == 0:
+        return Shape(radius, holes)
+    w = c.width[si] + 2
+    h = c.height[si] + 2
+    starts = np.cumsum(w) - w
+    left = np.zeros(c.n, np.int64)
+    left[si] = starts
+    strip = np.zeros((int(h.max()), int(w.sum())), np.uint8)
+    pos = c.positions_of(sel)
+    lab = c.lab[pos]
+    W = c.labels.shape[1]
+    ys = c.flat[pos] // W - c.y0[lab] + 1
+    xs = c.flat[pos] % W - c.x0[lab] + 1 + left[lab]
+    strip[ys, xs] = 1
+    dist = cv2.distanceTransform(strip, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    np.maximum.at(radius, lab, dist[ys, xs])
+    # paper of the strip: every box's margin joins the one outer region
+    # (label 1, from the corner); any other paper region is a hole
+    n_paper, paper = cv2.connectedComponents(1 - strip, connectivity=4)
+    if n_paper > 2:
+        py, px = np.nonzero(paper > 1)
+        first = np.zeros(n_paper, np.int64)
+        first[paper[py, px][::-1]] = px[::-1]           # a column of each hole
+        owner = si[np.searchsorted(starts, first[2:], side="right") - 1]
+        holes += np.bincount(owner, minlength=c.n)
+    return Shape(radius, holes)
+
+
+def glyph_shaped(c: Components, ls: LineScale, x: float, s: float, candidates: np.ndarray | None = None) -> np.ndarray:
+    """A component as tall as its line's x-height, built of strokes as thick
+    as its line's letters: a letter, digit or one-letter word -- standing
+    alone in a quantity column, under a staff, or as a page number -- never
+    dust.
+
+    Stroke structure: no disc much wider than a stroke fits inside it
+    (:func:`shape_measures`: a radius of at most ``GLYPH_MAX_RADIUS`` stroke
+    widths, ``GLYPH_MAX_RADIUS_HOLED`` around a counter),
+    and its thickness (``2 * area / boundary``) is about a stroke. A clump
+    of dust that tall is a solid blob: a disc of about its own size fits.
+
+    Parameters
+    ----------
+    c : Components
+    ls : LineScale
+        Per-label line x-height and stroke width (pixels).
+    x, s : float
+        The page's x-height and stroke width (pixels).
+    candidates : ndarray of bool, shape (c.n,), optional
+        Only these are tested (default: all); the rest are False.
+
+    Returns
+    -------
+    ndarray of bool, shape (c.n,)
+
+    Examples
+    --------
+    >>> from despeckled.clean.components import label_components
+    >>> from despeckled.clean.lines import line_scale
+    >>> ink = np.zeros((60, 80), np.uint8)
+    >>> ink[10:31, 10:13] = ink[10:13, 10:24] = ink[28:31, 10:24] = ink[10:31, 21:24] = 1  # an 'o', 21 px
+    >>> ink[10:28, 50:68] = 1                                                            # a solid blob
+    >>> c = label_components(ink)
+    >>> glyph_shaped(c, line_scale(c, x=21.0, s=3.0), x=21.0, s=3.0).tolist()
+    [False, True, False]
+    """
+    h = c.height.astype(np.float64)
+    w = c.width.astype(np.float64)
+    size = np.maximum(h, w)
+    # The more protective of the line's and the page's scale: a lone digit
+    # beside a signature sees the signature's loops as its "line".
+    xl = np.minimum(ls.xheight, x)
+    sl = np.maximum(ls.stroke, s)
+    ok = (h >= GLYPH_MIN_HEIGHT * xl) & (size <= GLYPH_MAX_SIZE * np.maximum(ls.xheight, x))
+    ok &= (c.thickness <= GLYPH_MAX_THICKNESS * sl) & (c.thickness >= GLYPH_MIN_THICKNESS * np.minimum(ls.stroke, s))
+    # (enough ink for a stroke running the glyph's height: not a hairline
+    # fibre of dust one pixel wide)
+    ok &= c.area >= 0.8 * np.minimum(ls.stroke, s) * h
+    if candidates is not None:
+        ok &= candidates
+    ok[0] = False
+    m = shape_measures(c, ok)
+    # strokes no wider than a bold letter's; a figure with a counter (6, 8,
+    # 0, a, e) may have a heavier bowl -- dust hardly ever has a hole
+    ok &= (m.radius <= GLYPH_MAX_RADIUS * sl) | ((m.holes > 0) & (m.radius <= GLYPH_MAX_RADIUS_HOLED * sl))
+    # ...and no letter has more than two counters (B, 8, g): a porous clump
+    # grown from a seed has many
+    ok &= m.holes <= GLYPH_MAX_HOLES
+    return ok
+
+
+def stacked_pair(c: Components, candidates: np.ndarray) -> np.ndarray:
+    """Two dots of the same size and shape, one straight above the other, a
+    dot or a few apart: a colon (receipts' "Total :"), the two dots of a bass
+    clef, the dots of a repeat sign, a semicolon's dot over its comma-sized
+    dot.
+
+    Parameters
+    ----------
+    c : Components
+    candidates : ndarray of bool, shape (c.n,)
+        The components that may pair (the small marks).
+
+    Returns
+    -------
+    ndarray of bool, shape (c.n,)
+
+    Examples
+    --------
+    >>> from despeckled.clean.components import label_components
+    >>> ink = np.zeros((40, 60), np.uint8)
+    >>> ink[10:14, 10:14] = ink[22:26, 10:14] = 1      # a colon
+    >>> ink[30:34, 40:44] = 1                          # a lone dot
+    >>> c = label_components(ink)
+    >>> stacked_pair(c, np.ones(c.n, bool)).tolist()
+    [False, True, True, False]
+    """
+    mi = np.flatnonzero(candidates & (np.arange(c.n) > 0))
+    out = np.zeros(c.n, bool)
+    if mi.size < 2:
+        return out
+    h = c.height[mi].astype(np.float64)
+    w = c.width[mi].astype(np.float64)
+    size = np.maximum(h, w)
+    # b's centre within 4 dot sizes straight below a
+    pa, pb = points_in_boxes(c.cx[mi], c.cy[mi], c.x0[mi] - 0.5 * w, c.y1[mi] + 0.5, c.x1[mi] + 0.5 * w,
+                             c.y1[mi] + 4.5 * size, float(np.median(size)) * 3 + 1)
+    a, b = pb, pa                           # a above, b below
+    a_ = mi[a]
+    b_ = mi[b]
+    gap = c.y0[b_] - c.y1[a_] - 1
+    area_r = c.area[a_] / np.maximum(c.area[b_], 1)
+    h_r = h[a] / np.maximum(h[b], 1)
+    w_r = w[a] / np.maximum(w[b], 1)
+    fill = _fill(c)
+    ok = ((a != b) & (gap >= np.maximum(1.0, 0.3 * np.minimum(h[a], h[b]))) & (gap <= 4.0 * np.maximum(size[a], size[b]))
+          & (area_r >= 0.75) & (area_r <= 1.33) & (h_r >= 0.8) & (h_r <= 1.25) & (w_r >= 0.8) & (w_r <= 1.25)
+          & (np.abs(c.cx[a_] - c.cx[b_]) <= 0.35 * np.maximum(w[a], w[b]) + 1)
+          & (fill[a_] >= 0.5) & (fill[b_] >= 0.5)
+          & (w[a] <= 2.0 * h[a]) & (h[a] <= 2.0 * w[a]))
+    out[mi] = any_per(a, ok, mi.size) | any_per(b, ok, mi.size)
+    return out
+
+
+def regular_row(c: Components, candidates: np.ndarray) -> np.ndarray:
+    """Three or more marks of the same size and shape in a row or column at a
+    steady pitch: dot leaders, ellipses, dashed separator lines, rows of a
+    halftone screen or of code modules, staff dots. Speckle is random: its
+    specks rarely line up, and hardly ever at an even pitch.
+
+    A mark is *in* a row when it has a similar neighbour on each side along
+    the same row (or column), the two gaps within a third of each other and
+    the pitch at most ``6`` mark sizes; the two ends of such a row are in it
+    too.
+
+    Parameters
+    ----------
+    c : Components
+    candidates : ndarray of bool, shape (c.n,)
+
+    Returns
+    -------
+    ndarray of bool, shape (c.n,)
+
+    Examples
+    --------
+    >>> from despeckled.clean.components import label_components
+    >>> ink = np.zeros((30, 120), np.uint8)
+    >>> for x in range(10, 60, 10):
+    ...     ink[10:13, x:x + 3] = 1                    # a dot leader
+    >>> ink[20:23, 90:93] = ink[20:23, 98:101] = 1     # two specks
+    >>> c = label_components(ink)
+    >>> regular_row(c, np.ones(c.n, bool)).tolist()
+    [False, True, True, True, True, True, False, False]
+    """
+    mi = np.flatnonzero(candidates & (np.arange(c.n) > 0))
+    out = np.zeros(c.n, bool)
+    if mi.size < 3:
+        return out
+    h = c.height[mi].astype(np.float64)
+    w = c.width[mi].astype(np.float64)
+    cx, cy = c.cx[mi], c.cy[mi]
+    area = c.area[mi].astype(np.float64)
+    for along_x in (True, False):
+        size = w if along_x else h
+        across = h if along_x else w
+        reach = 6.0 * np.maximum(size, across) + 2
+        if along_x:
+            box = (cx - reach, cy - 0.3 * across - 0.5, cx + reach, cy + 0.3 * across + 0.5)
+        else:
+            box = (cx - 0.3 * across - 0.5, cy - reach, cx + 0.3 * across + 0.5, cy + reach)
+        pb, pa = points_in_boxes(cx, cy, *box, float(np.median(reach)))
+        area_r = area[pa] / np.maximum(area[pb], 1)
+        similar = ((pa != pb) & (area_r >= 0.6) & (area_r <= 1.67)
+                   & (h[pa] <= 1.5 * h[pb] + 1) & (h[pb] <= 1.5 * h[pa] + 1)
+                   & (w[pa] <= 1.5 * w[pb] + 1) & (w[pb] <= 1.5 * w[pa] + 1))
+        d = (cx[pb] - cx[pa]) if along_x else (cy[pb] - cy[pa])
+        # nearest similar neighbour before and after each mark (pa)
+        big = np.inf
+        before = np.full(mi.size, big)
+        after = np.full(mi.size, big)
+        sel = similar & (d < 0)
+        np.minimum.at(before, pa[sel], -d[sel])
+        sel = similar & (d > 0)
+        np.minimum.at(after, pa[sel], d[sel])
+        inner = np.isfinite(before) & np.isfinite(after)
+        b_, a_ = before[inner], after[inner]
+        inner[inner] = np.abs(b_ - a_) <= np.maximum(b_, a_) / 3.0 + 1
+        # the ends: next to an inner mark at that mark's pitch
+        end = np.zeros(mi.size, bool)
+        end[pa[similar & inner[pb]]] = True
+        out[mi] |= inner | end
+    return out
+
+
+def in_dark_field(c: Components, x: float) -> np.ndarray:
+    """Components inside a dark field -- a band or box of solid ink with
+    light text cut out of it (reverse text). There, an "ink" component is the
+    counter of a light letter (the hole of an O, e or 0); removing it would
+    fill the letter into a blob. Nothing inside a dark field is removed.
+
+    A dark field is a component at least ``1.2`` page x-heights in both
+    directions, ``16`` square x-heights in area, and at least half as solid
+    as its box.
+
+    Parameters
+    ----------
+    c : Components
+    x : float
+        The page's x-height (pixels).
+
+    Returns
+    -------
+    ndarray of bool, shape (c.n,)
+
+    Examples
+    --------
+    >>> from despeckled.clean.components import label_components
+    >>> ink = np.zeros((100, 200), np.uint8)
+    >>> ink[10:90, 10:190] = 1
+    >>> ink[30:70, 40:70] = 0; ink[40:60, 50:60] = 1     # a light 'O' with its counter
+    >>> ink[95:97, 5:7] = 1                              # a speck outside
+    >>> in_dark_field(label_components(ink), x=20.0).tolist()
+    [False, False, True, False]
+    """
+    w = c.width.astype(np.float64)
+    h = c.height.astype(np.float64)
+    field = (w >= 1.2 * x) & (h >= 1.2 * x) & (c.area >= 16 * x * x) & (_fill(c) >= 0.5)
+    field[0] = False
+    fi = np.flatnonzero(field)
+    out = np.zeros(c.n, bool)
+    if fi.size == 0:
+        return out
+    qi = np.flatnonzero(~field & (np.arange(c.n) > 0))
+    # inside: the whole box of the component within the field's box
+    pi, bi = points_in_boxes(c.cx[qi], c.cy[qi], c.x0[fi], c.y0[fi], c.x1[fi], c.y1[fi], 4 * x)
+    q, f = qi[pi], fi[bi]
+    inside = (c.x0[q] > c.x0[f]) & (c.x1[q] < c.x1[f]) & (c.y0[q] > c.y0[f]) & (c.y1[q] < c.y1[f])
+    out[qi] = any_per(pi, inside, qi.size)
+    return out
+
+
+def inside_block(c: Components, x: float, candidates: np.ndarray) -> np.ndarray:
+    """Marks inside the box of a big, solid-ish component that is no
+    letter: the body of a QR code (its lone modules sit among the big
+    connected clusters), a logo, a photo's dark mass. There a small square
+    is a module or a highlight dot, never dust on paper.
+
+    A block is at least ``3`` page x-heights in both directions, ``3``
+    square x-heights in area and a quarter as solid as its box (a table's
+    grid or a frame is much emptier).
+
+    Parameters
+    ----------
+    c : Components
+    x : float
+        The page's x-height (pixels).
+    candidates : ndarray of bool, shape (c.n,)
+
+    Returns
+    -------
+    ndarray of bool, shape (c.n,)
+
+    Examples
+    --------
+    >>> from despeckled.clean.components import label_components
+    >>> ink = np.zeros((100, 200), np.uint8)
+    >>> ink[10:70, 10:70] = 1
+    >>> ink[20:40, 20:40] = 0; ink[29:32, 29:32] = 1     # a module in a hole of the code
+    >>> ink[90:93, 150:153] = 1                          # a speck on paper
+    >>> c = label_components(ink)
+    >>> inside_block(c, 16.0, np.ones(c.n, bool)).tolist()
+    [False, False, True, False]
+    """
+    w = c.width.astype(np.float64)
+    h = c.height.astype(np.float64)
+    block = (w >= 3 * x) & (h >= 3 * x) & (c.area >= 3 * x * x) & (_fill(c) >= 0.25)
+    block[0] = False
+    bi_ = np.flatnonzero(block)
+    out = np.zeros(c.n, bool)
+    qi = np.flatnonzero(candidates & ~block & (np.arange(c.n) > 0))
+    if bi_.size == 0 or qi.size == 0:
+        return out
+    pi, bi = points_in_boxes(c.cx[qi], c.cy[qi], c.x0[bi_], c.y0[bi_], c.x1[bi_], c.y1[bi_], 4 * x)
+    out[qi[np.unique(pi)]] = True
+    return out
+
+
+def print_dark(darkest: np.ndarray, glyphs: np.ndarray, paper: float, contrast: float) -> np.ndarray:
+    """Components as dark as the page's own glyphs are print, not show-through.
+
+    The reference is the median darkest level of the page's glyphs, one vote
+    per glyph: a black bar or a logo (many dark pixels, one component)
+    cannot drag it down so far that a receipt's light print reads as faint.
+    A component whose darkest pixel is within ``contrast`` of the
+    glyph-to-paper range of that reference is print.
+
+    Parameters
+    ----------
+    darkest : ndarray of int, shape (n,)
+        Darkest gray level of each component (0 = black).
+    glyphs : ndarray of bool, shape (n,)
+        The page's glyphs (e.g. :func:`glyph_shaped`).
+    paper : float
+        The paper's gray level.
+    contrast : float
+        Fraction of the range, e.g. ``CleanParams.faint_contrast``.
+
+    Returns
+    -------
+    ndarray of bool, shape (n,)
+
+    Examples
+    --------
+    >>> darkest = np.array([255, 0, 80, 90, 100, 200])
+    >>> glyphs = np.array([False, False, True, True, True, False])
+    >>> print_dark(darkest, glyphs, paper=250.0, contrast=0.3).tolist()
+    [False, True, True, True, True, False]
+    """
+    out = np.zeros(darkest.shape, bool)
+    if not glyphs[1:].any():
+        return out
+    ref = float(np.median(darkest[glyphs]))
+    out = darkest <= ref + contrast * max(paper - ref, 0.0)
+    out[0] = False
+    return out
+
+
+#: beside_letter: the blob is at least this many of its letter's stroke
+#: thicknesses across.
+BESIDE_MIN_THICKNESS = 0.8
+
+
+def beside_letter(c: Components, candidates: np.ndarray, letters: np.ndarray, gap: float = 0.35) -> np.ndarray:
+    """Blobs within a text line, closer to a letter than a word space
+    measured in *that letter's* height: a headline's period or colon, a
+    minus sign before a price, a bullet -- text, not dust, however big it
+    is against the body text.
+
+    Parameters
+    ----------
+    c : Components
+    candidates : ndarray of bool, shape (c.n,)
+    letters : ndarray of bool, shape (c.n,)
+        Letters of any size (e.g. :func:`despeckled.clean.lines.letter_candidates`).
+    gap : float
+        Largest horizontal gap, in the letter's height.
+
+    Returns
+    -------
+    ndarray of bool, shape (c.n,)
+
+    Examples
+    --------
+    >>> from despeckled.clean.components import label_components
+    >>> ink = np.zeros((120, 300), np.uint8)
+    >>> ink[20:80, 20:30] = ink[20:30, 20:60] = ink[45:55, 20:50] = 1   # an 'F', 60 px
+    >>> ink[70:80, 75:85] = 1                                           # its period, 15 px off
+    >>> ink[70:80, 200:210] = 1                                         # a blob far off
+    >>> c = label_components(ink)
+    >>> beside_letter(c, np.array([False, False, True, True]), np.array([False, True, False, False])).tolist()
+    [False, False, True, False]
+    """
+    out = np.zeros(c.n, bool)
+    li = np.flatnonzero(letters)
+    qi = np.flatnonzero(candidates & (np.arange(c.n) > 0))
+    if li.size == 0 or qi.size == 0:
+        return out
+    hl = c.height[li].astype(np.float64)
+    pi, bi = points_in_boxes(c.cx[qi], c.cy[qi], c.x0[li] - gap * hl - 0.5 * hl, c.y0[li] - 0.2 * hl,
+                             c.x1[li] + gap * hl + 0.5 * hl, c.y1[li] + 0.2 * hl, max(8.0, float(np.median(hl))))
+    q, g = qi[pi], li[bi]
+    hgap = np.maximum(c.x0[q] - c.x1[g], c.x0[g] - c.x1[q]) - 1
+    # (a period is about as thick as its letter's strokes: a speck beside a
+    # big letter is much thinner)
+    ok = ((q != g) & (hgap <= gap * c.height[g]) & (c.area[q] <= c.area[g])
+          & (np.minimum(c.width[q], c.height[q]) >= BESIDE_MIN_THICKNESS * c.thickness[g])
+          & (c.y0[q] >= c.y0[g] - 0.2 * c.height[g]) & (c.y1[q] <= c.y1[g] + 0.35 * c.height[g]))
+    out[qi] = any_per(pi, ok, qi.size)
+    return out
+
+
+def between_glyphs(c: Components, candidates: np.ndarray, letters: np.ndarray, ls: LineScale,
+                   gap: float = 0.4, min_size: float = 0.3) -> np.ndarray:
+    """A dash with a letter close on *both* sides, inside its line's x-band:
+    a minus, hyphen or dash in running text ("03-2093", "-1.44" after a
+    column's letter), not a speck. Only dashes (at least one and a half
+    times as wide as tall) at least ``min_size`` of the line's x-height long
+    are claimed: round specks between letters still go.
+
+    Parameters
+    ----------
+    c : Components
+    candidates, letters : ndarray of bool, shape (c.n,)
+    ls : LineScale
+    gap : float
+        Largest gap on each side, in the line's x-height.
+    min_size : float
+        Smallest mark claimed (its larger side), in the line's x-height.
+
+    Returns
+    -------
+    ndarray of bool, shape (c.n,)
+
+    Examples
+    --------
+    >>> from despeckled.clean.components import label_components
+    >>> from despeckled.clean.lines import line_scale
+    >>> ink = np.zeros((40, 80), np.uint8)
+    >>> ink[10:30, 10:13] = ink[10:13, 10:20] = 1       # a letter
+    >>> ink[18:22, 26:32] = 1                           # a dash between
+    >>> ink[10:30, 38:41] = ink[10:13, 38:48] = 1       # a letter
+    >>> c = label_components(ink)
+    >>> letters = np.array([False, True, True, False])
+    >>> between_glyphs(c, ~letters, letters, line_scale(c, 20.0, 3.0, letters)).tolist()
+    [False, False, False, True]
+    """
+    out = np.zeros(c.n, bool)
+    li = np.flatnonzero(letters)
+    size = np.maximum(c.width, c.height)
+    dash = c.width >= 1.5 * c.height
+    qi = np.flatnonzero(candidates & ~letters & dash & (size >= min_size * ls.xheight) & (np.arange(c.n) > 0))
+    if li.size == 0 or qi.size == 0:
+        return out
+    r = gap * ls.xheight[qi]
+    # letters whose box reaches the mark's row, within the gap on either side
+    pi, bi = points_in_boxes(c.cx[qi], c.cy[qi], c.x0[li] - 2 * float(np.max(r)) - float(np.max(size[qi])), c.y0[li],
+                             c.x1[li] + 2 * float(np.max(r)) + float(np.max(size[qi])), c.y1[li],
+                             max(8.0, float(np.median(c.height[li]))))
+    q, g = qi[pi], li[bi]
+    rq = r[pi]
+    left = (c.x1[g] < c.x0[q]) & (c.x0[q] - c.x1[g] - 1 <= rq)
+    right = (c.x0[g] > c.x1[q]) & (c.x0[g] - c.x1[q] - 1 <= rq)
+    out[qi] = any_per(pi, left, qi.size) & any_per(pi, right, qi.size)
+    return out
+
+
+#: The guards in the order they are asked; the first that claims a
+#: component is recorded as the reason it was kept.
+GUARD_NAMES = ("glyph_shaped", "stacked_pair", "regular_row", "in_dark_field", "inside_block", "beside_letter", "between_glyphs")
+
+
+def guard_code(claims: dict[str, np.ndarray], n: int) -> np.ndarray:
+    """Per label: 0 when no guard claims it, else ``1 +`` the index in
+    :data:`GUARD_NAMES` of the first guard that does.
+
+    >>> guard_code({"regular_row": np.array([False, True, True]),
+    ...             "glyph_shaped": np.array([False, False, True])}, 3).tolist()
+    [0, 3, 1]
+    """
+    code = np.zeros(n, np.uint8)
+    for k in range(len(GUARD_NAMES) - 1, -1, -1):
+        claim = claims.get(GUARD_NAMES[k])
+        if claim is not None:
+            code[claim] = k + 1
+    code[0] = 0
+    return code
+
+
+__all__ = ["GUARD_NAMES", "glyph_shaped", "shape_measures", "Shape", "guard_code", "in_dark_field", "print_dark", "regular_row",
+           "stacked_pair", "beside_letter", "between_glyphs", "guard_removals", "Guarded", "PRINT_CONTRAST", "inside_block", "guard_decision"]
+
+
+#: print_dark's share of the glyph-to-paper range: a little wider than the
+#: faint rule's, so print judged faint against stroke cores (a page whose
+#: darkest pixels are a black bar) is vouched for by its own glyphs, while
+#: show-through -- far lighter than the page's glyphs -- still goes.
+PRINT_CONTRAST = 0.4
+
+
+class Guarded(NamedTuple):
+    """What the guards claim on one page (see :func:`guard_removals`).
+
+    Attributes
+    ----------
+    code : ndarray of uint8, shape (n,)
+        Per label: 0, or ``1 +`` the index in :data:`GUARD_NAMES` of the
+        guard that vetoes removing it as a speck or dust.
+    faint_ok : ndarray of bool, shape (n,)
+        Labels that must not be removed as faint (show-through) either.
+    """
+
+    code: np.ndarray
+    faint_ok: np.ndarray
+
+
+def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust: np.ndarray,
+                   darkest: np.ndarray, paper: float) -> Guarded:
+    """Ask every guard about a page's components.
+
+    Parameters
+    ----------
+    c : Components
+    x, s : float
+        The page's x-height and stroke width (pixels).
+    removing : ndarray of bool, shape (c.n,)
+        What the rules want to remove as specks or dust.
+    dust : ndarray of bool, shape (c.n,)
+        The part of it removed as dust (blobs the size of letters).
+    darkest : ndarray of int, shape (c.n,)
+        Darkest gray level of each component.
+    paper : float
+        The paper's gray level.
+
+    Returns
+    -------
+    Guarded
+
+    Examples
+    --------
+    >>> from despeckled.clean.components import label_components
+    >>> ink = np.zeros((60, 120), np.uint8)
+    >>> ink[10:31, 10:13] = ink[10:13, 10:24] = ink[28:31, 10:24] = ink[10:31, 21:24] = 1  # a lone '0'
+    >>> ink[50:52, 100:102] = 1                                                          # a speck
+    >>> c = label_components(ink)
+    >>> g = guard_removals(c, 21.0, 3.0, np.array([False, True, True]), np.array([False, True, False]),
+    ...                    np.array([255, 20, 20]), 250.0)
+    >>> [GUARD_NAMES[k - 1] if k else None for k in g.code]
+    [None, 'glyph_shaped', None]
+    """
+    ls = line_scale(c, x, s)
+    letters = letter_candidates(c, x, s)
+    size = np.maximum(c.width, c.height)
+    small = size < ls.xheight
+    dotlike = small & (c.area >= 0.6 * s * s)
+    claims = {
+        "glyph_shaped": glyph_shaped(c, ls, x, s, removing),
+        "stacked_pair": stacked_pair(c, removing & dotlike),
+        "regular_row": regular_row(c, dotlike | (c.area <= 0.3 * x * x)),
+        "in_dark_field": in_dark_field(c, x),
+        "inside_block": inside_block(c, x, removing & small),
+        "beside_letter": beside_letter(c, dust, letters),
+        "between_glyphs": between_glyphs(c, small & removing, letters, ls),
+    }
+    code = guard_code(claims, c.n)
+    code[~removing] = 0
+    # faint: vouched for by the page's glyphs' darkness, or inside a dark
+    # field, or one of a colon's dots
+    # (glyph-sized only: a letter or a piece of one -- faded print breaks
+    # into pieces half a letter tall --, not a speck of lighter grime)
+    faint_ok = print_dark(darkest, letters, paper, PRINT_CONTRAST) & (size >= 0.5 * np.minimum(ls.xheight, x))
+    faint_ok |= claims["in_dark_field"] | claims["stacked_pair"]
+    return Guarded(code, faint_ok)
+
+
+def guard_decision(c: Components, x: float, s: float, dec: Decision, darkest: np.ndarray, paper: float) -> Decision:
+    """The rules' verdicts with every removal put to the guards: what a
+    guard claims is kept, credited to that guard, and the removing rule it
+    overruled is recorded (``Decision.overruled``); ``Decision.faint_ok``
+    says which labels the faint rule must spare.
+
+    Parameters
+    ----------
+    c : Components
+    x, s : float
+        The page's x-height and stroke width (pixels).
+    dec : Decision
+        From :func:`despeckled.clean.rules.classify`.
+    darkest : ndarray of int, shape (c.n,)
+        Darkest gray level of each component.
+    paper : float
+        The paper's gray level.
+
+    Returns
+    -------
+    Decision
+
+    Examples
+    --------
+    >>> from despeckled.clean.marks import marks_of_ink
+    >>> from despeckled.clean.rules import RULE_NAMES, classify
+    >>> ink = np.zeros((80, 200), np.uint8)
+    >>> ink[10:31, 10:13] = ink[10:13, 10:24] = ink[28:31, 10:24] = ink[10:31, 21:24] = 1  # a lone '0'
+    >>> ink[60, 150] = 1                                                                 # a speck
+    >>> m = marks_of_ink(ink, 3.0, 21.0)
+    >>> d = guard_decision(m.c, 21.0, 3.0, classify(m), np.zeros(m.n, int), 250.0)
+    >>> [RULE_NAMES[r] for r in d.rule[1:]], [RULE_NAMES[r] for r in d.overruled[1:]]
+    (['glyph-shaped', 'tiny'], ['dust', 'none'])
+    """
+    removing = dec.speck | dec.dust
+    g = guard_removals(c, x, s, removing, dec.dust, darkest, paper)
+    veto = g.code > 0
+    rule = dec.rule.copy()
+    overruled = np.zeros(c.n, np.uint8)
+    overruled[veto] = rule[veto]
+    rule[veto] = np.array([0] + [Rule[name.upper()] for name in GUARD_NAMES], np.uint8)[g.code[veto]]
+    kept_small = dec.kept_small | (dec.speck & veto)
+    return Decision(speck=dec.speck & ~veto, dust=dec.dust & ~veto, kept_small=kept_small, rule=rule,
+                    confidence=dec.confidence, overruled=overruled, faint_ok=g.faint_ok)

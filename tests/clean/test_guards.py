@@ -1,0 +1,255 @@
+"""The hard guards (clean/guards.py) and the per-line scale (clean/lines.py),
+each on tiny hand-made ink arrays: what each claims, and what it must not."""
+
+import cv2
+import numpy as np
+import pytest
+
+from despeckled.clean import guards as G
+from despeckled.clean.components import label_components
+from despeckled.clean.lines import letter_candidates, line_scale
+
+X, S = 21.0, 3.0       # x-height and stroke of the hand-made body text
+
+
+def comps(ink):
+    return label_components(ink.astype(np.uint8))
+
+
+def label_at(c, y, x):
+    return int(c.labels[np.array([y]), np.array([x])][0])
+
+
+def draw_o(ink, x0, y0, h, s, w=None):
+    """A rectangular 'o': a ring ``h`` tall, strokes ``s`` wide."""
+    w = w or int(0.8 * h)
+    ink[y0:y0 + h, x0:x0 + w] = 1
+    ink[y0 + s:y0 + h - s, x0 + s:x0 + w - s] = 0
+
+
+def draw_n(ink, x0, y0, h, s):
+    w = int(0.65 * h)
+    ink[y0:y0 + h, x0:x0 + s] = 1
+    ink[y0:y0 + h, x0 + w - s:x0 + w] = 1
+    ink[y0:y0 + s, x0:x0 + w] = 1
+
+
+def body_line(ink, x0, y0, n, h=21, s=3, gap=5):
+    x = x0
+    for _ in range(n):
+        draw_n(ink, x, y0, h, s)
+        x += int(0.65 * h) + gap
+    return x
+
+
+# ---------------------------------------------------------------- line scale
+
+def test_headline_period_gets_the_headline_scale_and_body_period_the_body_scale():
+    ink = np.zeros((260, 700), np.uint8)
+    x = body_line(ink, 20, 200, 10)                  # body: 21 px letters
+    ink[217:221, x:x + 4] = 1                        # body period
+    hx = 20
+    for _ in range(4):                               # headline: 70 px letters, 10 px strokes
+        draw_o(ink, hx, 40, 70, 10)
+        hx += 70
+    ink[96:110, hx + 4:hx + 18] = 1                  # headline period, 14 px
+    c = comps(ink)
+    ls = line_scale(c, X, S)
+    head_dot, body_dot = label_at(c, 100, hx + 10), label_at(c, 218, x + 1)
+    assert ls.xheight[head_dot] == pytest.approx(70, abs=1)
+    assert ls.stroke[head_dot] > 2 * S
+    assert ls.xheight[body_dot] == pytest.approx(21, abs=1)
+
+
+def test_a_component_with_no_letters_near_gets_the_page_scale():
+    ink = np.zeros((200, 400), np.uint8)
+    body_line(ink, 20, 20, 10)
+    ink[150:153, 350:353] = 1
+    c = comps(ink)
+    ls = line_scale(c, X, S)
+    k = label_at(c, 151, 351)
+    assert (ls.xheight[k], ls.stroke[k], ls.letters[k]) == (X, S, 0)
+
+
+def test_a_lone_blob_does_not_vouch_for_itself():
+    # a letter-shaped blob alone on the page: its line is not itself
+    ink = np.zeros((100, 100), np.uint8)
+    draw_o(ink, 40, 40, 30, 6)
+    c = comps(ink)
+    assert letter_candidates(c, X, S)[1]
+    assert line_scale(c, X, S).letters[1] == 0
+
+
+# ---------------------------------------------------------------- glyph_shaped
+
+def test_lone_digit_and_letter_are_glyphs_and_dust_is_not():
+    ink = np.zeros((120, 300), np.uint8)
+    draw_o(ink, 20, 20, 30, 3)                       # a lone '0' (a figure, taller than x)
+    draw_n(ink, 80, 20, 21, 3)                       # a one-letter word
+    cv2.circle(ink, (200, 40), 9, 1, -1)             # a dust clump ~250 px
+    ink[90:92, 20:200] = 1                           # a hairline rule: too big
+    c = comps(ink)
+    g = G.glyph_shaped(c, line_scale(c, X, S), X, S)
+    assert g[label_at(c, 20, 25)] and g[label_at(c, 20, 81)]
+    assert not g[label_at(c, 40, 200)]
+    assert not g[label_at(c, 90, 100)]
+
+
+def test_bold_figure_with_a_counter_is_a_glyph_but_a_solid_blob_its_size_is_not():
+    ink = np.zeros((80, 200), np.uint8)
+    draw_o(ink, 20, 10, 24, 5, w=16)                 # a bold '0': 5 px strokes, a counter
+    ink[10:34, 100:116] = 1                          # a solid blob of the same box
+    c = comps(ink)
+    g = G.glyph_shaped(c, line_scale(c, X, S), X, S)
+    assert g[label_at(c, 10, 22)]
+    assert not g[label_at(c, 20, 105)]
+
+
+def test_small_marks_are_not_glyph_shaped():
+    ink = np.zeros((60, 60), np.uint8)
+    ink[20:25, 20:25] = 1                            # a period-sized dot
+    c = comps(ink)
+    assert not G.glyph_shaped(c, line_scale(c, X, S), X, S).any()
+
+
+def test_shape_measures_counts_holes_of_the_selected_only():
+    ink = np.zeros((40, 120), np.uint8)
+    draw_o(ink, 5, 5, 20, 3)
+    ink[5:25, 40:60] = 1
+    ink[8:11, 43:46] = 0
+    ink[14:17, 50:53] = 0                            # two holes
+    draw_o(ink, 80, 5, 20, 3)                        # not selected
+    c = comps(ink)
+    sel = np.zeros(c.n, bool)
+    sel[[label_at(c, 5, 6), label_at(c, 5, 41)]] = True
+    m = G.shape_measures(c, sel)
+    assert m.holes[label_at(c, 5, 6)] == 1
+    assert m.holes[label_at(c, 5, 41)] == 2
+    assert m.holes[label_at(c, 5, 81)] == 0 and m.radius[label_at(c, 5, 81)] == 0
+
+
+# ---------------------------------------------------------------- stacked_pair
+
+def test_colon_and_clef_dots_pair_but_a_lone_dot_or_unequal_pair_does_not():
+    ink = np.zeros((80, 200), np.uint8)
+    ink[20:25, 20:25] = ink[30:35, 20:25] = 1        # colon, tight (receipt font)
+    ink[20:26, 60:66] = ink[40:46, 60:66] = 1        # clef dots, wider apart
+    ink[50:54, 120:124] = 1                          # a lone dot
+    ink[20:23, 160:163] = ink[30:38, 160:168] = 1    # a speck over a bigger blob
+    c = comps(ink)
+    p = G.stacked_pair(c, np.ones(c.n, bool))
+    assert p[label_at(c, 20, 20)] and p[label_at(c, 30, 20)]
+    assert p[label_at(c, 20, 60)] and p[label_at(c, 40, 60)]
+    assert not p[label_at(c, 50, 120)]
+    assert not p[label_at(c, 20, 160)] and not p[label_at(c, 30, 160)]
+
+
+def test_side_by_side_dots_are_not_a_stacked_pair():
+    ink = np.zeros((40, 60), np.uint8)
+    ink[10:14, 10:14] = ink[10:14, 20:24] = 1
+    c = comps(ink)
+    assert not G.stacked_pair(c, np.ones(c.n, bool)).any()
+
+
+# ---------------------------------------------------------------- regular_row
+
+def test_dashed_separator_and_code_column_are_rows_random_specks_are_not():
+    ink = np.zeros((200, 300), np.uint8)
+    for x in range(10, 200, 16):
+        ink[10:13, x:x + 10] = 1                     # a dashed receipt separator
+    for y in range(40, 150, 12):
+        ink[y:y + 6, 250:256] = 1                    # a column of code modules
+    rng = np.random.default_rng(3)
+    for y, x in zip(rng.integers(60, 190, 15), rng.integers(10, 200, 15)):
+        ink[y:y + 3, x:x + 3] = 1                    # random specks
+    c = comps(ink)
+    r = G.regular_row(c, np.ones(c.n, bool))
+    assert r[label_at(c, 10, 10)] and r[label_at(c, 10, 186)]
+    assert r[label_at(c, 40, 250)] and r[label_at(c, 148, 250)]
+    specks = np.unique(c.labels[60:, :240][ink[60:, :240] > 0])
+    assert r[specks].mean() < 0.2
+
+
+def test_uneven_pitch_is_not_a_row():
+    ink = np.zeros((30, 200), np.uint8)
+    for x in (10, 18, 50, 58, 120):
+        ink[10:13, x:x + 3] = 1
+    c = comps(ink)
+    assert not G.regular_row(c, np.ones(c.n, bool)).any()
+
+
+# ---------------------------------------------------------------- in_dark_field
+
+def test_counters_of_reverse_text_are_inside_the_dark_field():
+    ink = np.zeros((120, 400), np.uint8)
+    ink[10:110, 10:390] = 1                          # a dark band
+    for x0 in (40, 120, 200):                        # white 'O's cut out, their counters left as ink
+        ink[30:90, x0:x0 + 50] = 0
+        ink[42:78, x0 + 12:x0 + 38] = 1
+    ink[115:118, 50:53] = 1                          # a speck under the band
+    c = comps(ink)
+    f = G.in_dark_field(c, X)
+    assert f[label_at(c, 50, 55)] and f[label_at(c, 50, 215)]
+    assert not f[label_at(c, 10, 10)]               # the field itself is not "inside"
+    assert not f[label_at(c, 116, 51)]
+
+
+def test_a_thin_frame_is_not_a_dark_field():
+    ink = np.zeros((200, 200), np.uint8)
+    ink[5:195, 5:8] = ink[5:195, 192:195] = ink[5:8, 5:195] = ink[192:195, 5:195] = 1
+    ink[100:103, 100:103] = 1                        # a speck inside the frame
+    c = comps(ink)
+    assert not G.in_dark_field(c, X).any()
+
+
+# ---------------------------------------------------------------- beside_letter, between_glyphs
+
+def test_headline_period_beside_its_letter_but_not_a_blob_a_word_space_off():
+    ink = np.zeros((150, 500), np.uint8)
+    draw_o(ink, 20, 20, 70, 10)
+    ink[76:90, 100:114] = 1                          # period 10 px after a 70 px letter
+    ink[76:90, 250:264] = 1                          # same blob 160 px off
+    c = comps(ink)
+    letters = letter_candidates(c, X, S)
+    b = G.beside_letter(c, ~letters, letters)
+    assert b[label_at(c, 80, 105)]
+    assert not b[label_at(c, 80, 255)]
+
+
+def test_minus_between_figures_is_claimed_a_round_speck_there_is_not():
+    ink = np.zeros((60, 200), np.uint8)
+    draw_o(ink, 10, 20, 21, 3)
+    ink[29:32, 31:39] = 1                            # a minus, 8 x 3
+    draw_o(ink, 43, 20, 21, 3)
+    draw_o(ink, 100, 20, 21, 3)
+    ink[28:32, 122:126] = 1                          # a round speck, 4 x 4
+    draw_o(ink, 130, 20, 21, 3)
+    c = comps(ink)
+    letters = letter_candidates(c, X, S)
+    b = G.between_glyphs(c, ~letters, letters, line_scale(c, X, S, letters))
+    assert b[label_at(c, 30, 33)]
+    assert not b[label_at(c, 29, 123)]
+
+
+# ---------------------------------------------------------------- print_dark, guard_code
+
+def test_print_dark_follows_the_glyphs_not_a_black_bar():
+    # glyphs at level ~90, one black bar at 0: light print at 150 is print
+    # (within 0.4 of 90..250); show-through at 200 is not
+    darkest = np.array([255, 0, 85, 90, 95, 150, 200])
+    glyphs = np.array([False, False, True, True, True, False, False])
+    pd = G.print_dark(darkest, glyphs, paper=250.0, contrast=0.4)
+    assert pd.tolist() == [False, True, True, True, True, True, False]
+
+
+def test_print_dark_without_glyphs_claims_nothing():
+    assert not G.print_dark(np.array([255, 10]), np.zeros(2, bool), 250.0, 0.4).any()
+
+
+def test_guard_code_names_the_first_guard_that_claims():
+    n = 4
+    claims = {name: np.zeros(n, bool) for name in G.GUARD_NAMES}
+    claims["regular_row"][[1, 2]] = True
+    claims["glyph_shaped"][2] = True
+    code = G.guard_code(claims, n)
+    assert [G.GUARD_NAMES[k - 1] if k else None for k in code] == [None, "regular_row", "glyph_shaped", None]
