@@ -263,7 +263,11 @@ def _write_pages(cleaned: Iterator[tuple[Page, PageResult]], sink, params: Clean
         if explain and result.components is not None:
             from despeckled.clean.explain import explain_page
 
-            report.explain.append(explain_page(result.components, page.index))
+            entry = explain_page(result.components, page.index)
+            # the page's geometry verdicts beside its removals (issue 13)
+            entry["geometry"] = {k: stats.get(k) for k in (
+                "skew_angle", "skew_confidence", "deskewed", "border_regions", "blank", "blank_confidence")}
+            report.explain.append(entry)
         per_page.append(stats)
         for key, value in stats.items():
             if isinstance(value, (int, float)) and not isinstance(value, bool) and key.endswith(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -74,3 +75,23 @@ def test_explain_into_a_directory_is_a_usage_error(tmp_path, capsys):
     assert code == ExitCode.bad_args
     assert "--explain" in capsys.readouterr().err
     assert not (tmp_path / "c.png").exists()
+
+
+def test_explain_records_each_pages_skew_angle_and_confidence(tmp_path):
+    """Issue 13: the deskew verdict (angle, confidence, whether the page was
+    turned) and the blank verdict are in --explain next to the removals."""
+    from despeckled.testing.synth import make_page
+
+    page = make_page(5, dpi=200, size="a5").noisy
+    h, w = page.shape
+    turn = cv2.getRotationMatrix2D((w / 2, h / 2), 2.0, 1.0)
+    crooked = cv2.warpAffine(page, turn, (w, h), borderValue=235)
+    cv2.imwrite(str(tmp_path / "crooked.png"), crooked)
+    why = tmp_path / "why.json"
+    code = main(["clean", "-q", "-j", "1", str(tmp_path / "crooked.png"),
+                 "--output-dir", str(tmp_path / "out"), "--explain", str(why)])
+    assert code == ExitCode.ok
+    geo = json.loads(why.read_text())["files"][0]["pages"][0]["geometry"]
+    assert geo["deskewed"] is True and geo["skew_confidence"] >= 1
+    assert abs(abs(geo["skew_angle"]) - 2.0) < 0.2
+    assert geo["blank"] is False and 0 <= geo["blank_confidence"] <= 1
