@@ -130,7 +130,7 @@ class RuleMap:
     Examples
     --------
     >>> RuleMap((4, 4), np.array([0, 3]), np.array([Rule.TINY, Rule.DUST], np.uint8), 2).build()[:, 0].tolist()
-    [23, 23, 0, 0]
+    [25, 25, 0, 0]
     """
 
     __slots__ = ("shape", "flat", "code", "f")

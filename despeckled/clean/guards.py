@@ -549,9 +549,174 @@ def between_glyphs(c: Components, candidates: np.ndarray, letters: np.ndarray, l
     return out
 
 
+#: minus_sign: a bar at most this many line stroke widths thick (its
+#: ``thickness``) and this many tall...
+MINUS_MAX_THICKNESS = 1.5
+MINUS_MAX_HEIGHT = 2.0
+#: ...between these many of the line's x-heights long...
+MINUS_MIN_LENGTH = 0.3
+MINUS_MAX_LENGTH = 1.5
+#: ...with a glyph at most this many x-heights to its left or right.
+MINUS_REACH = 1.0
+
+
+def minus_sign(c: Components, candidates: np.ndarray, letters: np.ndarray, ls: LineScale) -> np.ndarray:
+    """A solid horizontal bar about one stroke thick, ``MINUS_MIN_LENGTH``
+    to ``MINUS_MAX_LENGTH`` of its line's x-height long, in the middle band
+    of a text line (between the baseline and the x-height line) with a
+    glyph within ``MINUS_REACH`` x-heights on *one* side: the minus of
+    "-0.02", a hyphen ending a line, a dash before a figure. Deleting it
+    changes an amount; :func:`between_glyphs` wants letters on both sides
+    and a slimmer dash, so a bold minus after a colon and a word space
+    slips past it.
+
+    The baseline is the neighbouring glyph's bottom; the bar's centre lies
+    between 0.15 and 0.8 x-heights above it and the whole bar within the
+    x-band.
+
+    Parameters
+    ----------
+    c : Components
+    candidates, letters : ndarray of bool, shape (c.n,)
+    ls : LineScale
+        Per-label line x-height and stroke width (pixels).
+
+    Returns
+    -------
+    ndarray of bool, shape (c.n,)
+
+    Examples
+    --------
+    >>> from despeckled.clean.components import label_components
+    >>> from despeckled.clean.lines import line_scale
+    >>> ink = np.zeros((40, 120), np.uint8)
+    >>> ink[18:22, 10:19] = 1                                               # a minus...
+    >>> ink[10:30, 21:24] = ink[10:30, 33:36] = ink[10:13, 21:36] = ink[27:30, 21:36] = 1  # ...before a '0'
+    >>> ink[18:22, 90:99] = 1                                               # the same bar alone
+    >>> c = label_components(ink)
+    >>> letters = np.array([False, True, False, False])                    # (labels in raster order)
+    >>> minus_sign(c, ~letters, letters, line_scale(c, 20.0, 3.0, letters)).tolist()
+    [False, False, True, False]
+    """
+    out = np.zeros(c.n, bool)
+    w = c.width.astype(np.float64)
+    h = c.height.astype(np.float64)
+    bar = ((w >= 1.2 * h) & (w >= MINUS_MIN_LENGTH * ls.xheight) & (w <= MINUS_MAX_LENGTH * ls.xheight)
+           & (c.thickness <= MINUS_MAX_THICKNESS * ls.stroke) & (h <= MINUS_MAX_HEIGHT * ls.stroke)
+           & (_fill(c) >= 0.6))
+    li = np.flatnonzero(letters)
+    qi = np.flatnonzero(candidates & ~letters & bar & (np.arange(c.n) > 0))
+    if li.size == 0 or qi.size == 0:
+        return out
+    reach = MINUS_REACH * float(np.max(ls.xheight[qi])) + float(np.max(w[qi]))
+    # letters whose rows hold the bar's centre, near enough on either side
+    pi, bi = points_in_boxes(c.cx[qi], c.cy[qi], c.x0[li] - reach, c.y0[li], c.x1[li] + reach, c.y1[li],
+                             max(8.0, float(np.median(h[li]))))
+    q, g = qi[pi], li[bi]
+    xq = ls.xheight[q]
+    gap = np.maximum(c.x0[q] - c.x1[g], c.x0[g] - c.x1[q]) - 1
+    base = c.y1[g].astype(np.float64)
+    ok = ((gap >= 0) & (gap <= MINUS_REACH * xq)
+          & (c.cy[q] >= base - 0.8 * xq) & (c.cy[q] <= base - 0.15 * xq)
+          & (c.y0[q] >= base - 1.1 * xq) & (c.y1[q] <= base))
+    out[qi] = any_per(pi, ok, qi.size)
+    return out
+
+
+#: colon_on_line: each dot at most this many of the line's x-heights across...
+COLON_MAX_DOT = 0.5
+#: ...the pair spanning between these many x-heights...
+COLON_MIN_SPAN = 0.5
+COLON_MAX_SPAN = 1.3
+#: ...with a glyph of the line within this many of its heights sideways
+#: (receipts set "Total   :" with wide, varying gaps).
+COLON_REACH = 4.0
+
+
+def colon_on_line(c: Components, candidates: np.ndarray, letters: np.ndarray, ls: LineScale) -> np.ndarray:
+    """Two similar round dots stacked vertically within the x-height band of
+    a text line -- the lower on the baseline, the upper near the x-height
+    line --, whatever the gap to the preceding word: a colon ("Sub Total :").
+
+    :func:`stacked_pair` asks for dots equal to a quarter; at receipt
+    resolution a colon's dots are 3 or 4 pixels across, and one pixel of
+    sampling is a third of a dot. Here the dots need agree only to within
+    half the line's stroke width (or a quarter of their size), and the
+    line's own glyphs place them.
+
+    Parameters
+    ----------
+    c : Components
+    candidates, letters : ndarray of bool, shape (c.n,)
+    ls : LineScale
+        Per-label line x-height and stroke width (pixels).
+
+    Returns
+    -------
+    ndarray of bool, shape (c.n,)
+
+    Examples
+    --------
+    >>> from despeckled.clean.components import label_components
+    >>> from despeckled.clean.lines import line_scale
+    >>> ink = np.zeros((40, 160), np.uint8)
+    >>> ink[10:30, 10:13] = ink[10:13, 10:22] = ink[27:30, 10:22] = ink[10:30, 19:22] = 1  # an 'o'
+    >>> ink[11:15, 50:53] = ink[26:30, 50:54] = 1       # a colon a word space off
+    >>> ink[11:15, 130:133] = ink[26:30, 130:134] = 1   # the same dots off any line
+    >>> c = label_components(ink)
+    >>> letters = np.array([False, True, False, False, False, False])    # (labels in raster order)
+    >>> colon_on_line(c, ~letters, letters, line_scale(c, 20.0, 3.0, letters)).tolist()
+    [False, False, True, False, True, False]
+    """
+    out = np.zeros(c.n, bool)
+    h_all = c.height.astype(np.float64)
+    w_all = c.width.astype(np.float64)
+    dot = ((np.maximum(h_all, w_all) <= COLON_MAX_DOT * ls.xheight) & (np.minimum(h_all, w_all) >= 0.5 * ls.stroke)
+           & (w_all <= 2.0 * h_all) & (h_all <= 2.0 * w_all) & (_fill(c) >= 0.5))
+    mi = np.flatnonzero(candidates & ~letters & dot & (np.arange(c.n) > 0))
+    li = np.flatnonzero(letters)
+    if mi.size < 2 or li.size == 0:
+        return out
+    h, w = h_all[mi], w_all[mi]
+    xm = ls.xheight[mi]
+    # b's centre below a, within the widest span a colon of a's line has
+    pb, pa = points_in_boxes(c.cx[mi], c.cy[mi], c.x0[mi] - 0.5 * w, c.y1[mi] + 0.5, c.x1[mi] + 0.5 * w,
+                             c.y0[mi] + COLON_MAX_SPAN * xm, float(np.median(xm)))
+    a, b = pa, pb
+    a_, b_ = mi[a], mi[b]
+    tol_h = np.maximum(0.25 * np.maximum(h[a], h[b]), 0.5 * ls.stroke[a_])
+    tol_w = np.maximum(0.25 * np.maximum(w[a], w[b]), 0.5 * ls.stroke[a_])
+    area_r = c.area[a_] / np.maximum(c.area[b_], 1)
+    gap = c.y0[b_] - c.y1[a_] - 1
+    span = (c.y1[b_] - c.y0[a_] + 1).astype(np.float64)
+    pair = ((a != b) & (np.abs(h[a] - h[b]) <= tol_h) & (np.abs(w[a] - w[b]) <= tol_w)
+            & (area_r >= 0.6) & (area_r <= 1.67) & (gap >= 0.5 * np.minimum(h[a], h[b]))
+            & (span >= COLON_MIN_SPAN * xm[a]) & (span <= COLON_MAX_SPAN * xm[a])
+            & (np.abs(c.cx[a_] - c.cx[b_]) <= 0.5 * np.maximum(w[a], w[b]) + 0.5 * ls.stroke[a_]))
+    a_, b_ = a_[pair], b_[pair]
+    if a_.size == 0:
+        return out
+    # the pair on a text line: a glyph beside it whose rows hold the pair's
+    # middle, its bottom (the baseline) near the lower dot's bottom, the
+    # upper dot no higher than the x-band's top
+    hl = h_all[li]
+    mx = 0.5 * (c.cx[a_] + c.cx[b_])
+    my = 0.5 * (c.y0[a_] + c.y1[b_])
+    pi, bi = points_in_boxes(mx, my, c.x0[li] - COLON_REACH * hl, c.y0[li], c.x1[li] + COLON_REACH * hl, c.y1[li],
+                             max(8.0, float(np.median(hl))))
+    pa_, pb_, g = a_[pi], b_[pi], li[bi]
+    xq = ls.xheight[pa_]
+    on_line = ((np.abs(c.y1[pb_] - c.y1[g]) <= 0.3 * xq) & (c.y0[pa_] >= c.y1[g] - 1.3 * xq))
+    ok = any_per(pi, on_line, a_.size)
+    out[a_[ok]] = True
+    out[b_[ok]] = True
+    return out
+
+
 #: The guards in the order they are asked; the first that claims a
 #: component is recorded as the reason it was kept.
-GUARD_NAMES = ("glyph_shaped", "stacked_pair", "regular_row", "in_dark_field", "inside_block", "beside_letter", "between_glyphs")
+GUARD_NAMES = ("glyph_shaped", "stacked_pair", "regular_row", "in_dark_field", "inside_block", "beside_letter", "between_glyphs",
+               "minus_sign", "colon_on_line")
 
 
 def guard_code(claims: dict[str, np.ndarray], n: int) -> np.ndarray:
@@ -572,7 +737,8 @@ def guard_code(claims: dict[str, np.ndarray], n: int) -> np.ndarray:
 
 
 __all__ = ["GUARD_NAMES", "glyph_shaped", "shape_measures", "Shape", "guard_code", "in_dark_field", "print_dark", "regular_row",
-           "stacked_pair", "beside_letter", "between_glyphs", "guard_removals", "Guarded", "PRINT_CONTRAST", "inside_block", "guard_decision"]
+           "stacked_pair", "beside_letter", "between_glyphs", "minus_sign", "colon_on_line", "guard_removals", "Guarded",
+           "PRINT_CONTRAST", "inside_block", "guard_decision"]
 
 
 #: print_dark's share of the glyph-to-paper range: a little wider than the
@@ -645,6 +811,9 @@ def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust
         "inside_block": inside_block(c, x, removing & small),
         "beside_letter": beside_letter(c, dust, letters),
         "between_glyphs": between_glyphs(c, small & removing, letters, ls),
+        "minus_sign": minus_sign(c, small & removing, letters, ls),
+        # (either dot may have been kept by a rule: both are asked)
+        "colon_on_line": colon_on_line(c, dotlike, letters, ls),
     }
     code = guard_code(claims, c.n)
     code[~removing] = 0
@@ -653,7 +822,7 @@ def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust
     # (glyph-sized only: a letter or a piece of one -- faded print breaks
     # into pieces half a letter tall --, not a speck of lighter grime)
     faint_ok = print_dark(darkest, letters, paper, PRINT_CONTRAST) & (size >= 0.5 * np.minimum(ls.xheight, x))
-    faint_ok |= claims["in_dark_field"] | claims["stacked_pair"]
+    faint_ok |= claims["in_dark_field"] | claims["stacked_pair"] | claims["colon_on_line"]
     return Guarded(code, faint_ok)
 
 

@@ -101,7 +101,8 @@ RULE_RGB = {
     "halftone": (0, 120, 255), "picture": (90, 90, 255),
     "glyph-shaped": (0, 50, 255), "stacked-pair": (0, 210, 255), "regular-row": (120, 0, 255),
     "in-dark-field": (255, 230, 0), "inside-block": (0, 255, 200), "beside-letter": (0, 110, 200),
-    "between-glyphs": (100, 160, 255), "print-dark": (40, 40, 170),
+    "between-glyphs": (100, 160, 255), "minus-sign": (60, 200, 255), "colon-on-line": (0, 170, 170),
+    "print-dark": (40, 40, 170),
     "model": (255, 100, 100), "model-kept": (160, 110, 255),
 }
 _LEGEND_ROW = 22

@@ -68,16 +68,18 @@ class Rule(IntEnum):
     INSIDE_BLOCK = 19   #: inside a code's, logo's or picture's box
     BESIDE_LETTER = 20  #: a blob a letter's width from a letter of its line: headline punctuation
     BETWEEN_GLYPHS = 21  #: a dash between two glyphs of a line: a minus, a hyphen
-    PRINT_DARK = 22     #: as dark as the page's glyphs: print, not show-through
-    TINY = 23           #: removed: smaller than ``tiny_area``
-    NO_CONTEXT = 24     #: removed: a mark where text puts none
-    TOO_LIGHT = 25      #: removed: in a text position, but lighter than the page's marks
-    DUST = 26           #: removed: a compact blob away from text
-    FAINT = 27          #: removed: no pixel clearly darker than the threshold (hysteresis)
-    THIN = 28           #: removed: erased by the opening (``opening = true``)
+    MINUS_SIGN = 22     #: a stroke-thick bar at mid-line beside a glyph: a minus before a figure
+    COLON_ON_LINE = 23  #: two similar dots stacked in a line's x-band: a colon a word space off
+    PRINT_DARK = 24     #: as dark as the page's glyphs: print, not show-through
+    TINY = 25           #: removed: smaller than ``tiny_area``
+    NO_CONTEXT = 26     #: removed: a mark where text puts none
+    TOO_LIGHT = 27      #: removed: in a text position, but lighter than the page's marks
+    DUST = 28           #: removed: a compact blob away from text
+    FAINT = 29          #: removed: no pixel clearly darker than the threshold (hysteresis)
+    THIN = 30           #: removed: erased by the opening (``opening = true``)
     # the trained model (``decider = "model"``, :mod:`despeckled.clean.model`)
-    MODEL = 29          #: removed: the model is confident it is a speck or dust
-    MODEL_KEPT = 30     #: kept: the cascade would remove it, the model is not confident
+    MODEL = 31          #: removed: the model is confident it is a speck or dust
+    MODEL_KEPT = 32     #: kept: the cascade would remove it, the model is not confident
 
 
 #: ``RULE_NAMES[decision.rule[label]]``: the rule's name, e.g. ``"i-dot"``.

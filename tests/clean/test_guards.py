@@ -231,6 +231,93 @@ def test_minus_between_figures_is_claimed_a_round_speck_there_is_not():
     assert not b[label_at(c, 29, 123)]
 
 
+
+# ---------------------------------------------------------------- minus_sign, colon_on_line
+
+def draw_zero(ink, x0, y0, h=21, s=3):
+    draw_o(ink, x0, y0, h, s, w=int(0.7 * h))
+
+
+def test_bold_minus_before_a_digit_is_claimed_the_same_bar_off_any_line_is_not():
+    # "Rounding :  -0.02": a minus 10 x 7 (a bold line), a glyph on its right
+    # only -- between_glyphs wants glyphs on both sides and a slimmer dash
+    ink = np.zeros((80, 300), np.uint8)
+    ink[30:37, 40:50] = 1                            # the minus, 1 px before the '0'
+    draw_zero(ink, 51, 20, 26, 5)
+    draw_zero(ink, 75, 20, 26, 5)
+    ink[30:37, 200:210] = 1                          # the same bar, no glyph near
+    ink[60:64, 41:45] = 1                            # a round speck under the line
+    c = comps(ink)
+    letters = letter_candidates(c, X, S)
+    ls = line_scale(c, X, S, letters)
+    m = G.minus_sign(c, ~letters, letters, ls)
+    assert m[label_at(c, 33, 45)]
+    assert not G.between_glyphs(c, ~letters, letters, ls)[label_at(c, 33, 45)]
+    assert not m[label_at(c, 33, 205)]
+    assert not m[label_at(c, 62, 43)]
+
+
+def test_a_bar_on_the_baseline_or_too_thick_is_no_minus():
+    ink = np.zeros((80, 300), np.uint8)
+    ink[41:45, 40:50] = 1                            # an underscore-like bar at the baseline
+    draw_zero(ink, 52, 20, 26, 5)
+    ink[26:40, 140:152] = 1                          # a blob as thick as the x-height
+    draw_zero(ink, 153, 20, 26, 5)
+    c = comps(ink)
+    letters = letter_candidates(c, X, S)
+    m = G.minus_sign(c, ~letters, letters, line_scale(c, X, S, letters))
+    assert not m[label_at(c, 43, 45)]
+    assert not m[label_at(c, 30, 145)]
+
+
+def test_colon_a_word_space_off_is_claimed_with_dots_a_pixel_apart_in_size():
+    # "Sub Total   :": 3 x 4 and 4 x 4 dots, the lower on the baseline, two
+    # x-heights after the word; stacked_pair's quarter tolerance misses them
+    ink = np.zeros((80, 400), np.uint8)
+    end = body_line(ink, 10, 30, 4)                  # x-height 21, baseline at row 50
+    col = end + 40
+    ink[31:35, col:col + 3] = 1
+    ink[47:51, col:col + 4] = 1
+    c = comps(ink)
+    letters = letter_candidates(c, X, S)
+    k = G.colon_on_line(c, ~letters, letters, line_scale(c, X, S, letters))
+    top, bottom = label_at(c, 32, col + 1), label_at(c, 48, col + 1)
+    assert k[top] and k[bottom]
+    assert not G.stacked_pair(c, ~letters)[top]
+
+
+def test_the_same_dots_off_any_text_line_are_not_a_colon():
+    ink = np.zeros((200, 400), np.uint8)
+    body_line(ink, 10, 30, 4)
+    ink[131:135, 300:303] = 1                        # the same pair, far below the line
+    ink[147:151, 300:304] = 1
+    ink[170:174, 100:103] = 1                        # a single dot of that size
+    c = comps(ink)
+    letters = letter_candidates(c, X, S)
+    k = G.colon_on_line(c, ~letters, letters, line_scale(c, X, S, letters))
+    assert not k.any()
+
+
+def test_guard_removals_keeps_minus_and_colon_and_removes_an_isolated_speck():
+    ink = np.zeros((200, 400), np.uint8)
+    end = body_line(ink, 10, 30, 4)
+    col = end + 40
+    ink[31:35, col:col + 3] = ink[47:51, col:col + 4] = 1     # colon a word space off
+    ink[37:42, col + 30:col + 38] = 1                         # a minus before a '0'
+    draw_zero(ink, col + 39, 30)
+    ink[137:142, 300:308] = 1                                 # a speck of the minus's size, off any line
+    ink[160:164, 100:103] = 1                                 # a speck of a colon dot's size
+    c = comps(ink)
+    removing = ~letter_candidates(c, X, S)
+    removing[0] = False
+    g = G.guard_removals(c, X, S, removing, np.zeros(c.n, bool), np.zeros(c.n, int), 250.0)
+    name = {lab: (G.GUARD_NAMES[k - 1] if k else None) for lab, k in enumerate(g.code)}
+    assert name[label_at(c, 32, col + 1)] == name[label_at(c, 48, col + 1)] == "colon_on_line"
+    assert name[label_at(c, 39, col + 33)] == "minus_sign"
+    assert name[label_at(c, 139, 303)] is None
+    assert name[label_at(c, 161, 101)] is None
+
+
 # ---------------------------------------------------------------- print_dark, guard_code
 
 def test_print_dark_follows_the_glyphs_not_a_black_bar():
