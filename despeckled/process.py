@@ -282,10 +282,14 @@ def _write_overlay(page: Page, result, target: Path, src: Path, page_count: int)
     from despeckled.clean.rules import RULE_NAMES
 
     rule_map = result.rule_map
+    # The marks are found on the straightened page: draw them on it (the
+    # cleaned page, removed ink painted back in colour), not on the crooked
+    # input, where they would sit off their ink.
+    base = result.image if result.stats.get("deskewed") else page.pixels
     if rule_map is not None:
-        rgb = rule_overlay(page.pixels, rule_map, RULE_NAMES)
+        rgb = rule_overlay(base, rule_map, RULE_NAMES)
     else:
-        rgb = removed_overlay(page.pixels, result.removed, result.kept_small)
+        rgb = removed_overlay(base, result.removed, result.kept_small)
     folder, name = _overlay_target(target, src.stem, page.index, page_count)
     folder.mkdir(parents=True, exist_ok=True)
     with images.open_sink(folder, name, "png") as sink:
