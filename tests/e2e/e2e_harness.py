@@ -57,9 +57,9 @@ class Daemon:
 
     def __init__(self, tmp_path: Path, *, settle: float = 0.3, poll: float = 0.25, polling: str | bool = "auto",
                  workers: int = 2, stuck_after: float = 30.0, file_timeout: float = 30.0, daemon_extra: str = "", watch_extra: str = "",
-                 notify_socket: str | None = None, name: str = "w") -> None:
+                 notify_socket: str | None = None, name: str = "w", root: Path | None = None) -> None:
         self.tmp = tmp_path
-        self.root = tmp_path / name
+        self.root = root if root is not None else tmp_path / name  # the four folders (a share's, say)
         self.inbox, self.clean = self.root / "inbox", self.root / "clean"
         self.archive, self.failed = self.root / "archive", self.root / "failed"
         self.config = tmp_path / f"{name}.toml"
