@@ -199,6 +199,10 @@ class WatchSettings(_Strict):
     polling: bool | Literal["auto"] = Field(
         "auto", description='"auto": poll network/FUSE filesystems (no inotify events there), else inotify; true/false to force'
     )
+    create_folders: bool = Field(
+        False, description="create input, output, archive and failed at start if missing; false: they must exist, "
+        "and while one is missing (a share not mounted) its files wait; never created after start"
+    )
     profile: str = Field("default", description="the [profiles.NAME] these pages are cleaned with")
     clean: CleanOverrides = Field(  # type: ignore[valid-type]
         default_factory=CleanOverrides, description="per-watch overrides of the profile's cleaning settings"
@@ -255,6 +259,8 @@ class ResolvedWatch(BaseModel):
     max_pixels: int = 250_000_000
     max_pages: int = 2000
     max_retries: int = 5
+    #: create the four folders at start if missing (else they must exist)
+    create_folders: bool = False
 
     @property
     def limits(self):
@@ -339,6 +345,7 @@ class AppConfig(BaseSettings):
                 output_format=w.output_format, clean=self.clean_params_for(w), profile=w.profile,
                 force_pdf=d.force_pdf if w.force_pdf is None else w.force_pdf,
                 max_pixels=d.max_pixels, max_pages=d.max_pages, max_retries=d.max_retries,
+                create_folders=w.create_folders,
             ))
         return out
 
