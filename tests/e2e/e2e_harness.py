@@ -62,6 +62,8 @@ class Daemon:
         self.root = root if root is not None else tmp_path / name  # the four folders (a share's, say)
         self.inbox, self.clean = self.root / "inbox", self.root / "clean"
         self.archive, self.failed = self.root / "archive", self.root / "failed"
+        for p in (self.inbox, self.clean, self.archive, self.failed):
+            p.mkdir(parents=True, exist_ok=True)  # as an admin does: the daemon creates none of them
         self.config = tmp_path / f"{name}.toml"
         self.state = tmp_path / f"{name}.state.json"
         self.logfile = tmp_path / f"{name}.log"
