@@ -117,6 +117,10 @@ class DaemonSettings(_Strict):
     max_pixels: int = Field(250_000_000, gt=0, description="per-page pixel limit against decompression bombs")
     max_pages: int = Field(2000, gt=0, description="page limit per file")
     max_retries: int = Field(5, ge=0, description="transient I/O errors (a share that blipped) are retried this often, with backoff")
+    watch_archived_seconds: float = Field(
+        30.0, ge=0, description="after filing, the archived original is watched this long (from its last change) for a "
+        "scanner still writing into it; a change cleans it again (changed_after_claim); 0: off"
+    )
     force_pdf: bool = Field(
         False, description="clean PDFs that have vector text or an OCR layer too (false: they are copied to output unchanged)"
     )

@@ -108,6 +108,8 @@ class WatchHealth:
         self.baselines: dict[str, Baseline] = {}
         self.problem: Problem | None = None
         self.down_since: float | None = None
+        #: how long the last outage lasted (set when the watch comes back)
+        self.was_down_for = 0.0
 
     @property
     def down(self) -> bool:
@@ -134,6 +136,7 @@ class WatchHealth:
             self.baselines[role] = Baseline.of(facts[role])
         self.problem = None
         if was_down:
+            self.was_down_for = now - (self.down_since if self.down_since is not None else now)
             self.down_since = None
             return "up"
         return None

@@ -31,6 +31,7 @@ input = "in"
 output = "out"
 archive = "arch"
 failed = "failed"
+create_folders = true
 {extra_watch}
 """)
     return cfg
@@ -96,6 +97,7 @@ input = "in2"
 output = "out2"
 archive = "arch2"
 failed = "failed2"
+create_folders = true
 """)
         assert svc.reload() is True and len(svc.watches) == 2 and (tmp_path / "in2").is_dir()
     finally:

@@ -46,9 +46,9 @@ def test_output_root_renamed_away_while_files_arrive(make_daemon):
         d.drop(name, data)
     # they are seen and settle, but nothing of this watch is claimed while it is down
     wait_for(lambda: sum(1 for e in d.events() if e["event"] == "settled") >= 7, 20, what="the new files settled")
-    st = status_json(d)
+    st = wait_for(lambda: (s := status_json(d))["watches"][0]["down"] and s, 10, what="status shows the watch down")
     assert st["healthy"] is False and st["watches"][0]["down"]["reason"] == "missing", st
-    assert "down" in status_text(d)
+    assert "DOWN" in status_text(d)
     assert not d.clean.exists(), "a stand-in output folder was created"
     assert d.visible(d.failed) == []
     assert not any(e["event"] == "claimed" and e["path"].split("/")[-1] in later for e in d.events())
