@@ -186,3 +186,29 @@ def test_page_by_page_tiff_within_settle(smb_share, make_daemon):
     assert out.n_frames == 3
     figure("page-by-page TIFF (3 pages, 1 s apart), last page -> output", f"{latency:.2f} s")
     assert d.stop() == 0
+
+
+def test_page_by_page_tiff_pausing_longer_than_settle(smb_share, make_daemon):
+    """The issue's scanner: one SMB handle kept open, 3 pages appended with
+    pauses of settle + 2 s. The first page settles and is filed on its own;
+    the scanner writes on into the filed file; the output ends complete."""
+    s = OnShare(smb_share, make_daemon)
+    d = s.d.start()
+    states = tiff_states(_pages(3))
+    with smb_share.upload.open("office/inbox/book.tif", mode="w+b") as f:
+        end = write_states(f, states, pause=SETTLE + 2)
+
+    def complete() -> bool:
+        out = s.output_on_disk("book.tif")
+        try:
+            return Image.open(io.BytesIO(out.read_bytes())).n_frames == 3 and len(s.archived_on_disk()) == 1
+        except Exception:  # noqa: BLE001 - not there yet, or being replaced this instant
+            return False
+
+    wait_for(complete, 90, what="an output with all 3 pages on the server")
+    latency = time.time() - end
+    assert s.archived_on_disk() == {"book.tif": states[-1]}
+    assert [p.name for p in (s.disk / "clean").iterdir() if not p.name.startswith(".")] == ["book.tif"]
+    assert d.has_event("changed_after_claim") and s.failed_on_disk() == []
+    figure("page-by-page TIFF (3 pages, 4 s apart, settle 2 s), last page -> complete output", f"{latency:.2f} s")
+    assert d.stop() == 0
