@@ -275,7 +275,7 @@ def folder_facts(path: str | os.PathLike[str], mounts: list[Mount],
             unmounted = None if mp in mounted else (mp, where)
     try:
         st = os.stat(p)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return FolderFacts(p, error="missing", unmounted=unmounted)
     except OSError as exc:
         return FolderFacts(p, error=f"unreachable: {exc.strerror or exc}", unmounted=unmounted)
