@@ -782,7 +782,8 @@ class Service:
                 old.source.stop()
                 fresh.source.start()
                 fresh.source.next_scan = now
-                old.spec, old.source = rw, fresh.source
+                old.spec, old.source, old.health = rw, fresh.source, fresh.health
+                self._check_watch(old, now, health.read_mounts(), health.declared_mounts())
                 old.polling, old.polling_reason = fresh.polling, fresh.polling_reason
                 old.tracker.settle = rw.settle_seconds
                 old.tracker.stuck_after = rw.stuck_after_seconds
