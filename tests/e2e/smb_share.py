@@ -382,8 +382,7 @@ class Share:
         self.server.stop()
 
 
-@pytest.fixture
-def smb_share(tmp_path_factory):
+def _share(tmp_path_factory, mounted: bool):
     why = unavailable()
     if why:
         pytest.skip(why)
@@ -392,10 +391,23 @@ def smb_share(tmp_path_factory):
     share = Share(base)
     try:
         share.server.start()
-        share.mount.mount()
+        if mounted:
+            share.mount.mount()
         yield share
     finally:
         share.close()
+
+
+@pytest.fixture
+def smb_share(tmp_path_factory):
+    """A running Samba server, mounted through smbnetfs."""
+    yield from _share(tmp_path_factory, mounted=True)
+
+
+@pytest.fixture
+def smb_share_unmounted(tmp_path_factory):
+    """A running Samba server whose share is not mounted yet (``share.mount.mount()``)."""
+    yield from _share(tmp_path_factory, mounted=False)
 
 
 def is_outage_error(exc: OSError) -> bool:

@@ -23,7 +23,7 @@ import pytest
 from PIL import Image
 
 from .e2e_harness import Daemon, make_daemon, png_bytes, sha, wait_for  # noqa: F401 (fixtures)
-from .smb_share import Share, smb_share, tiff_states, write_states  # noqa: F401 (fixtures)
+from .smb_share import Share, smb_share, smb_share_unmounted, tiff_states, write_states  # noqa: F401 (fixtures)
 from tests.waiting import pace
 
 SETTLE = 2.0  # above smbnetfs's 1 s FUSE attribute cache, as the README asks of actimeo
@@ -213,4 +213,52 @@ def test_page_by_page_tiff_pausing_longer_than_settle(smb_share, make_daemon):
     assert [p.name for p in (s.disk / "clean").iterdir() if not p.name.startswith(".")] == ["book.tif"]
     assert d.has_event("changed_after_claim") and s.failed_on_disk() == []
     figure("page-by-page TIFF (3 pages, 4 s apart, settle 2 s), last page -> complete output", f"{latency:.2f} s")
+    assert d.stop() == 0
+
+
+def test_output_folder_gone_on_the_share_for_a_while(smb_share, make_daemon):
+    """The output folder disappears from the share (a NAS reorganised, a
+    share remounted) while scans arrive: nothing is written into a stand-in,
+    nothing fails, all are filed once it is back."""
+    s = OnShare(smb_share, make_daemon)
+    d = s.d.start()
+    up = smb_share.upload
+    up.rename("office/clean", "office/clean.away")
+    wait_for(lambda: d.has_event("watch_down", reason="missing"), 30, what="watch_down")
+    dropped = {f"g{i}.png": png_bytes(300 + i, size=(200, 160)) for i in range(4)}
+    for name, data in dropped.items():
+        up.put(f"office/inbox/{name}", data)
+    wait_for(lambda: sum(1 for e in d.events() if e["event"] == "settled") >= 4, 60, what="the uploads settled")
+    assert not (s.disk / "clean").exists(), "a stand-in output folder was created on the share"
+    assert not d.has_event("claimed") and s.failed_on_disk() == []
+    back = up.rename("office/clean.away", "office/clean")
+    d.wait_finished(4, timeout=90)
+    t_up = next(event_time(e) for e in d.events() if e["event"] == "watch_up")
+    d.check_invariants(dropped)
+    assert s.archived_on_disk() == dropped and s.failed_on_disk() == []
+    figure("output folder back on the share -> watch_up", f"{t_up - back:.2f} s")
+    assert d.stop() == 0
+
+
+def test_daemon_started_before_the_share_is_mounted(smb_share_unmounted, make_daemon):
+    """The daemon starts while the share is not mounted (no
+    RequiresMountsFor=): it creates nothing in the bare mount point (smbnetfs
+    could not mount over a non-empty folder), waits, and files the scans
+    once the share is mounted."""
+    share = smb_share_unmounted
+    for folder in ("office/inbox", "office/clean", "office/archive", "office/failed"):
+        share.upload.mkdir(folder)
+    dropped = {f"e{i}.png": png_bytes(400 + i, size=(200, 160)) for i in range(3)}
+    for name, data in dropped.items():
+        share.upload.put(f"office/inbox/{name}", data)
+    d = make_daemon(root=share.root / "office", settle=SETTLE, poll=POLL, make_folders=False)
+    d.start()
+    wait_for(lambda: d.has_event("watch_down", reason="missing"), 30, what="watch_down at start")
+    assert list(share.mount.mount_point.iterdir()) == [], "something was created in the bare mount point"
+    share.mount.mount()  # refuses a non-empty mount point: this is the proof nothing was written there
+    mounted = time.time()
+    d.wait_finished(3, timeout=90)
+    t_up = next(event_time(e) for e in d.events() if e["event"] == "watch_up")
+    d.check_invariants(dropped)
+    figure("share mounted after start -> watch_up", f"{t_up - mounted:.2f} s")
     assert d.stop() == 0
