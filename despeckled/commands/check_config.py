@@ -3,7 +3,10 @@
 Validate the configuration the way the daemon would load it, then check the
 folders it names:
 
-* each exists, or its nearest existing parent lets it be created;
+* each exists (the daemon never creates one, unless the watch sets
+  ``create_folders``: then its nearest existing parent must let it be
+  created), and is not under an fstab or mount-unit mount point with nothing
+  mounted there: the daemon's own rules (:mod:`despeckled.daemon.health`);
 * each is writable (by the user running this command: run it as the service
   user, ``sudo -u despeckled despeckled check-config``);
 * the layout :func:`despeckled.config.layout_problems` checks, which ``run``
