@@ -116,3 +116,29 @@ def test_page_by_page_tiff_pausing_longer_than_settle(make_daemon):
     assert d.has_event("changed_after_claim"), "the admin must be told to raise settle_seconds"
     assert d.visible(d.failed) == [] and d.visible(d.inbox) == []
     assert d.stop() == 0
+
+
+def test_a_claim_left_in_the_work_folder_is_finished_without_a_restart(make_daemon):
+    """Issue 11, item 4: the share went away at the instant of the claim
+    rename, so the file sits in the work folder though no live worker holds
+    it. The running daemon finishes it (no restart), and nothing is lost."""
+    import subprocess
+    import sys
+    from dataclasses import replace
+
+    from despeckled.config import load_config
+    from despeckled.daemon import claims, lifecycle
+
+    d = make_daemon(settle=10.0, daemon_extra="claim_lease_seconds = 4")  # long settle: the test claims first
+    d.start()
+    spec = load_config(d.config).resolved_watches()[0]
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    gone = replace(claims.Holder.me(), pid=p.pid, instance="gone-worker")  # a holder that is no more
+    data = png_bytes(77)
+    d.drop("lost.png", data)
+    claims.reserve(lifecycle.work_root(spec.input), "lostclaim", gone, 4.0)
+    lifecycle.claim_file(spec, "lostclaim", "lost.png", reserved=True)
+    d.wait_finished(1, timeout=60)
+    d.check_invariants({"lost.png": data})
+    assert d.stop() == 0
