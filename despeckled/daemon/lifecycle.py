@@ -721,6 +721,9 @@ def clean_again(job: Job, logger=None) -> Outcome:
         if size_mtime(os.stat(src)) != before:
             return Outcome("not_ready", job.claim_id, job.rel, reason="changed_after_claim",
                            event=policy.ChangedAfterClaim(f"{src.name}: changed while it was cleaned"))
+        if report.output is None:  # every page blank and dropped: nothing to publish
+            return Outcome("done", job.claim_id, job.rel, output=job.output, archived=str(src), size=before[0],
+                           extra={"decoded": list(before), "output_sig": list(job.output_sig or ())})
         staged = Path(report.output)
         directory = mkdir_below(spec.output, Path(job.rel).parent)
         replaced = False
