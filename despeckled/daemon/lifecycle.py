@@ -492,7 +492,7 @@ def _clean(claim: Claim, logger) -> Outcome | None:
 
     spec = claim.spec
     shutil.rmtree(claim.staging, ignore_errors=True)
-    _make_staging(spec, claim.id)
+    _make_staging(spec, claim.staging.name)  # the id it was claimed under (a taken-over claim keeps it)
     claim.m["attempts"] = int(claim.m.get("attempts", 0)) + 1  # saved with the next step
     # the staging folder is empty, so the name clean_file picks (the source's,
     # with the output format's suffix) is exactly the staged name

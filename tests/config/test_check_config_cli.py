@@ -239,6 +239,7 @@ def test_metrics_settings_are_checked(tmp_path):
         output = "out"
         archive = "archive"
         failed = "failed"
+        create_folders = true
     """)
     out = check_config("--config", str(cfg), "--json")
     assert out.returncode == 0, out.stderr
