@@ -235,9 +235,10 @@ class Service:
             heapq.heapify(self.delayed)
 
     def _held_watches(self) -> dict[str, Watch]:
-        out = {cid: inf.watch for cid, inf in self.inflight.items()}
-        out.update((job.claim_id, w) for w, job, _ in self.jobs)
-        out.update((job.claim_id, w) for _, _, w, job, _ in self.delayed)
+        """Claims with a lease to renew (a filed original cleaned again has none)."""
+        out = {cid: inf.watch for cid, inf in self.inflight.items() if inf.job.kind != "again"}
+        out.update((job.claim_id, w) for w, job, _ in self.jobs if job.kind != "again")
+        out.update((job.claim_id, w) for _, _, w, job, _ in self.delayed if job.kind != "again")
         return out
 
     def _reserve(self, w: Watch, job: Job) -> Job | None:
@@ -578,7 +579,7 @@ class Service:
             if w is None or w.retired or not isinstance(decision, policy.CleanAgain):
                 self.filed.drop(f)
                 continue
-            self.jobs.append((w, Job("again", w.spec, self._new_claim_id(), rel=f.rel, archived=str(f.path),
+            self.jobs.append((w, Job("again", w.spec, claims.new_claim_id(), rel=f.rel, archived=str(f.path),
                                      output=f.output, output_sig=f.output_sig), None))
 
     def _settle_of(self, key: str) -> float:
