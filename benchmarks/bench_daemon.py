@@ -184,6 +184,7 @@ input = "{work}/inbox"
 output = "{work}/clean"
 archive = "{work}/archive"
 failed = "{work}/failed"
+create_folders = true
 """)
     state = work / "state.json"
     proc = subprocess.Popen([sys.executable, "-m", "despeckled", "run", "--config", str(cfg), "--state", str(state)],

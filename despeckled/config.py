@@ -117,6 +117,10 @@ class DaemonSettings(_Strict):
     max_pixels: int = Field(250_000_000, gt=0, description="per-page pixel limit against decompression bombs")
     max_pages: int = Field(2000, gt=0, description="page limit per file")
     max_retries: int = Field(5, ge=0, description="transient I/O errors (a share that blipped) are retried this often, with backoff")
+    watch_archived_seconds: float = Field(
+        30.0, ge=0, description="after filing, the archived original is watched this long (from its last change) for a "
+        "scanner still writing into it; a change cleans it again (changed_after_claim); 0: off"
+    )
     force_pdf: bool = Field(
         False, description="clean PDFs that have vector text or an OCR layer too (false: they are copied to output unchanged)"
     )
@@ -199,6 +203,10 @@ class WatchSettings(_Strict):
     polling: bool | Literal["auto"] = Field(
         "auto", description='"auto": poll network/FUSE filesystems (no inotify events there), else inotify; true/false to force'
     )
+    create_folders: bool = Field(
+        False, description="create input, output, archive and failed at start if missing; false: they must exist, "
+        "and while one is missing (a share not mounted) its files wait; never created after start"
+    )
     profile: str = Field("default", description="the [profiles.NAME] these pages are cleaned with")
     clean: CleanOverrides = Field(  # type: ignore[valid-type]
         default_factory=CleanOverrides, description="per-watch overrides of the profile's cleaning settings"
@@ -255,6 +263,8 @@ class ResolvedWatch(BaseModel):
     max_pixels: int = 250_000_000
     max_pages: int = 2000
     max_retries: int = 5
+    #: create the four folders at start if missing (else they must exist)
+    create_folders: bool = False
 
     @property
     def limits(self):
@@ -339,6 +349,7 @@ class AppConfig(BaseSettings):
                 output_format=w.output_format, clean=self.clean_params_for(w), profile=w.profile,
                 force_pdf=d.force_pdf if w.force_pdf is None else w.force_pdf,
                 max_pixels=d.max_pixels, max_pages=d.max_pages, max_retries=d.max_retries,
+                create_folders=w.create_folders,
             ))
         return out
 

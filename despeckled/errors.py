@@ -7,6 +7,7 @@ status only at the CLI edge (``despeckled.cli``), the way OCRmyPDF's
 
 from __future__ import annotations
 
+import os
 from enum import IntEnum
 
 
@@ -101,3 +102,17 @@ class TransientIOError(DespeckledError):
 
 class OutputError(DespeckledError):
     exit_code = ExitCode.output_file
+
+
+class FolderMissingError(DespeckledError):
+    """A configured folder (input, output, archive, failed) is not there, or
+    is on another filesystem than when its watch came up: a share that is
+    unmounted or remounted. Never the file's fault and never created in its
+    place: the file waits until the folder is back."""
+
+    exit_code = ExitCode.output_file
+
+    def __init__(self, folder: str | os.PathLike[str], reason: str, message: str = "") -> None:
+        self.folder = str(folder)
+        self.reason = reason
+        super().__init__(message or f"{folder}: {reason}")

@@ -18,3 +18,10 @@ def wait_for(cond, timeout: float = 20.0, interval: float = 0.02, what: str = "c
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(interval)
+
+
+def pace(seconds: float) -> None:
+    """A simulated writer's own pace: the pause a scanner makes between two
+    chunks or pages. This is the input a test feeds the daemon, never a way
+    to wait for the daemon's result (use :func:`wait_for` for that)."""
+    time.sleep(seconds)

@@ -3,7 +3,10 @@
 Validate the configuration the way the daemon would load it, then check the
 folders it names:
 
-* each exists, or its nearest existing parent lets it be created;
+* each exists (the daemon never creates one, unless the watch sets
+  ``create_folders``: then its nearest existing parent must let it be
+  created), and is not under an fstab or mount-unit mount point with nothing
+  mounted there: the daemon's own rules (:mod:`despeckled.daemon.health`);
 * each is writable (by the user running this command: run it as the service
   user, ``sudo -u despeckled despeckled check-config``);
 * the layout :func:`despeckled.config.layout_problems` checks, which ``run``
@@ -32,6 +35,8 @@ from despeckled.errors import ConfigError
 if TYPE_CHECKING:
     from despeckled.config import AppConfig, ResolvedWatch
 from despeckled.io.fsutil import TEMP_MARKER, existing_ancestor
+
+from despeckled.daemon.health import problems_now as folder_problems
 
 try:  # the daemon's own decision, so check-config reports exactly what `run` does
     from despeckled.daemon.mounts import needs_polling
@@ -91,8 +96,11 @@ def _who() -> str:
         return f"uid {os.geteuid()}"
 
 
-def check_folder(path: Path, key: str, *, need_read: bool = False) -> tuple[list[str], list[str], int | None]:
-    """(problems, notes, st_dev of the folder or of the parent it would be created in)."""
+def check_folder(path: Path, key: str, *, need_read: bool = False,
+                 create: bool = True) -> tuple[list[str], list[str], int | None]:
+    """(problems, notes, st_dev of the folder or of the parent it would be created in).
+    ``create``: the watch's ``create_folders`` (else a missing folder is a problem:
+    the daemon waits for it and never creates it)."""
     problems: list[str] = []
     notes: list[str] = []
     mode = os.W_OK | os.X_OK | (os.R_OK if need_read else 0)
@@ -107,6 +115,10 @@ def check_folder(path: Path, key: str, *, need_read: bool = False) -> tuple[list
             if why:
                 problems.append(f"{key}: {path} is not writable by {_who()}: {why}")
         return problems, notes, os.stat(path).st_dev
+    if not create:
+        problems.append(f"{key}: {path} does not exist; the daemon never creates it (a share not mounted?): "
+                        "its files would wait until it exists. Create it, or set create_folders = true")
+        return problems, notes, None
     anc = existing_ancestor(path)
     if not anc.is_dir():
         problems.append(f"{key}: {path} cannot be created: {anc} is not a folder")
@@ -153,10 +165,15 @@ def check(cfg: AppConfig) -> dict[str, Any]:
         wnotes: list[str] = []
         devs: dict[str, int | None] = {}
         for role in ("input", *FILING_ROLES):
-            p, n, dev = check_folder(getattr(w, role), f"watch[{i}].{role}", need_read=role == "input")
+            p, n, dev = check_folder(getattr(w, role), f"watch[{i}].{role}", need_read=role == "input",
+                                     create=w.create_folders)
             problems += p
             wnotes += n
             devs[role] = dev
+        # the daemon's own rule (a watch is down while...): a share not mounted, not answering
+        for p in folder_problems({role: getattr(w, role) for role in ("input", *FILING_ROLES)}):
+            if p.reason in ("not_mounted", "unreachable"):
+                problems.append(f"watch[{i}].{p.role}: {p.message}; the daemon would wait (watch down)")
         # the claim rename must stay on one filesystem (a problem: see layout_problems below)
         wp = claim_folder(w)
         claim = f"rename into {wp} within one filesystem (atomic)"

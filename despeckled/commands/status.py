@@ -1,8 +1,9 @@
 """`despeckled status [--config FILE] [--state FILE] [--json]`.
 
 Reads the running daemon's state file (see :mod:`despeckled.daemon.state` for where
-it lives) and prints, per watch: queue depth, in-flight, done and failed
-counts, stuck files and the last error. Exit code 6 (``not_running``) when no
+it lives) and prints, per watch: how it is watched and why, whether it is
+down (a folder missing or unmounted) and why, queue depth, in-flight, done
+and failed counts, stuck files and the last error. Exit code 6 (``not_running``) when no
 live daemon is found.
 """
 
@@ -67,8 +68,16 @@ def run(args) -> int:
           f"blank pages {st.get('blank_pages', 0)}")
     for w in st.get("watches", []):
         mode = "polling" if w.get("polling") else "inotify"
-        alive = "" if w.get("watcher_alive", True) else " WATCHER DOWN"
+        if w.get("polling_reason"):
+            mode += f": {w['polling_reason']}"
+        alive = "" if w.get("watcher_alive", True) else ", WATCHER DOWN"
         print(f"  {w['input']} ({mode}{alive}) -> {w['output']}")
+        down = w.get("down")
+        if down:
+            print(f"    DOWN for {down.get('seconds', 0):.0f} s: {down['message']} ({down['reason']}); "
+                  "its files wait, nothing is created")
+        elif w.get("scan_failing"):
+            print("    SHARE NOT ANSWERING: scans fail (see last error); its files wait")
         print(f"    queue {w['queue']}, in flight {w['in_flight']}, done {w['done']}, failed {w['failed']}, "
               f"stuck {w.get('stuck_count', 0)}, blank pages {w.get('blank_pages', 0)}")
         for s in w.get("stuck", []):

@@ -72,7 +72,9 @@ from despeckled.io.fsutil import (
     TEMP_MARKER,
     fsync_dir,
     is_temp_name,
+    mkdir_below,
     numbered_name,
+    publish_unique,
     rename_noreplace,
     replace_atomic,
     same_file,
@@ -87,6 +89,12 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, errors.TransientIOError) or errnos.is_transient(exc)
 
 
+def _make_staging(spec: ResolvedWatch, claim_id: str) -> Path:
+    """The claim's staging folder in the output folder, which must exist
+    (:class:`~despeckled.errors.FolderMissingError` otherwise)."""
+    return mkdir_below(spec.output, Path(STATE_DIR) / "staging" / claim_id)
+
+
 @dataclass(frozen=True)
 class Job:
     """A unit of work for a worker.
@@ -98,7 +106,8 @@ class Job:
     worker died: ``crash`` then says how, and is counted in the manifest).
     ``fail`` (the policy's decision) claims and fails without decoding;
     ``crashes`` are the worker deaths before the claim, written into the
-    manifest by the claim.
+    manifest by the claim. ``kind == "again"``: clean an archived original
+    that changed after it was filed (:func:`clean_again`).
     """
 
     kind: str
@@ -113,6 +122,11 @@ class Job:
     #: the service reserved the claim folder (with its lease) before
     #: dispatching: the claim goes into it and never creates it
     reserved: bool = False
+    #: ``kind == "again"``: the archived original that changed after it was
+    #: filed, the output published from it and that output's signature then
+    archived: str = ""
+    output: str = ""
+    output_sig: tuple[int, int, int] | None = None
 
 
 @dataclass
@@ -153,6 +167,12 @@ def _prefixed(rel: str, exc: BaseException) -> str:
 
 def signature(st: os.stat_result) -> tuple[int, int, int]:
     return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def size_mtime(st: os.stat_result) -> tuple[int, int]:
+    """What a writer changes: size and mtime (the inode stays when a
+    scanner writes on into a file that was renamed away from under it)."""
+    return (st.st_size, st.st_mtime_ns)
 
 
 # --------------------------------------------------------------------------
@@ -226,11 +246,12 @@ def history(claim: Claim) -> policy.History:
         stage=_STAGES.get(m.get("state", ""), policy.PLACING),
         attempts=int(m.get("attempts", 0)), crashes=int(m.get("crashes", 0)),
         last_crash_timed_out=bool(m.get("last_crash_timeout")), transient=int(m.get("transient", 0)),
+        changed_after_claim=bool(m.get("changing")),
     )
 
 
 def rules(spec: ResolvedWatch) -> policy.Rules:
-    return policy.Rules(max_retries=spec.max_retries)
+    return policy.Rules(max_retries=spec.max_retries, settle=spec.settle_seconds, stuck_after=spec.stuck_after_seconds)
 
 
 def _carry_out_fail(claim: Claim, decision: policy.Decision, logger) -> Outcome | None:
@@ -284,10 +305,11 @@ def _copy_then_publish(src: Path, target: Path, tmp: Path) -> None:
         raise
 
 
-def _place(claim: Claim, src: Path, directory: Path, name: str, key: str, *, sidecar: bool = False) -> Path:
+def _place(claim: Claim, src: Path, root: Path, sub: Path, name: str, key: str, *, sidecar: bool = False) -> Path:
     """Move ``src`` to ``directory/name`` or the first free ``name-N``, never
     overwriting, recording the target in the manifest (``key``) before the
     move so a restart can tell whether it happened. Idempotent."""
+    directory = root / sub
     tmp = directory / f".{claim.id}.{key}{TEMP_MARKER}"
     n = 0
     recorded = claim.m.get(key)
@@ -307,7 +329,7 @@ def _place(claim: Claim, src: Path, directory: Path, name: str, key: str, *, sid
             return target
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
-    directory.mkdir(parents=True, exist_ok=True)
+    mkdir_below(root, sub)  # never the configured folder itself: a missing one waits
     while True:
         target = directory / numbered_name(name, n)
         if os.path.lexists(target) or (sidecar and os.path.lexists(_sidecar_path(target))):
@@ -397,7 +419,8 @@ def claim_file(spec: ResolvedWatch, claim_id: str, rel: str, *, extra: dict[str,
         if not claim.dir.is_dir():
             raise FileNotFoundError(errno.ENOENT, "reservation taken over", str(claim.dir))
     else:
-        claim.dir.mkdir(parents=True, exist_ok=False)
+        mkdir_below(spec.input, Path(STATE_DIR) / "work")  # never the input folder itself
+        claim.dir.mkdir(exist_ok=False)
     claim.m = {
         "claim_id": claim_id,
         "rel": rel,
@@ -447,7 +470,7 @@ def fail_claim(claim: Claim, reason: str, message: str, logger=None) -> Outcome:
         claim.m["error"] = {"reason": reason, "message": message}
         claim.save()
     err = claim.m.get("error", {"reason": reason, "message": message})
-    target = _place(claim, claim.work_file, claim.spec.failed / claim.rel_dir, claim.name, "failed_to", sidecar=True)
+    target = _place(claim, claim.work_file, claim.spec.failed, claim.rel_dir, claim.name, "failed_to", sidecar=True)
     _write_sidecar(claim, target)
     shutil.rmtree(claim.staging, ignore_errors=True)
     claim.finish()
@@ -469,20 +492,25 @@ def _clean(claim: Claim, logger) -> Outcome | None:
 
     spec = claim.spec
     shutil.rmtree(claim.staging, ignore_errors=True)
-    claim.staging.mkdir(parents=True, exist_ok=True)
+    _make_staging(spec, claim.staging.name)  # the id it was claimed under (a taken-over claim keeps it)
     claim.m["attempts"] = int(claim.m.get("attempts", 0)) + 1  # saved with the next step
     # the staging folder is empty, so the name clean_file picks (the source's,
     # with the output format's suffix) is exactly the staged name
     out_name = _output_name(spec, claim.name) if spec.output_format else None
     t0 = time.perf_counter()
+    before = size_mtime(os.stat(claim.work_file))
     try:
         report = clean_file(claim.work_file, claim.staging, spec.clean, out_name=out_name,
                             out_format=spec.output_format, limits=spec.limits, force_pdf=spec.force_pdf)
     except errors.BadInputError as exc:
+        if claim.m.get("changing") or size_mtime(os.stat(claim.work_file)) != before:
+            # cut short because the scanner is still writing into it: wait for it
+            return _changed_after_claim(claim, logger, _prefixed(claim.rel, exc))
         return fail_claim(claim, exc.reason, _prefixed(claim.rel, exc), logger)
     except MemoryError:
         return fail_claim(claim, "too_large", f"{claim.name}: out of memory while cleaning", logger)
-    claim.m.update(_report_fields(report), clean_seconds=round(time.perf_counter() - t0, 4))
+    claim.m.pop("changing", None)
+    claim.m.update(_report_fields(report), clean_seconds=round(time.perf_counter() - t0, 4), decoded=list(before))
     if report.all_blank:
         _archive_only(claim, policy.decide(policy.AllBlank(int(report.pages)), history(claim), rules(spec)), logger,
                       str(spec.input / claim.rel))
@@ -571,6 +599,8 @@ def advance(claim: Claim, logger=None, crash: WorkerLost | None = None) -> Outco
         if not os.path.lexists(claim.work_file):
             claim.finish()  # nothing left to do (should not happen)
             return _outcome(claim, "gone", reason="work_file_missing")
+        if claim.m.get("changing") and not _settled_again(claim):
+            return _still_changing(claim)
         failed = _clean(claim, logger)
         if failed is not None:
             return failed
@@ -582,11 +612,15 @@ def advance(claim: Claim, logger=None, crash: WorkerLost | None = None) -> Outco
             claim.m["state"] = "claimed"
             claim.save()
             return advance(claim, logger)
-        _place(claim, staged, spec.output / claim.rel_dir, claim.m["out_name"], "output")
+        if not claim.m.get("output") and (why := _changed_since_decoded(claim)):
+            return _changed_after_claim(claim, logger, why)  # never publish a scan still being written
+        out = _place(claim, staged, spec.output, claim.rel_dir, claim.m["out_name"], "output")
+        with contextlib.suppress(OSError):
+            claim.m["output_sig"] = list(signature(os.stat(out)))  # saved with the archive name
         claim.m["state"] = state = "archiving"  # saved by _place with the archive name
     if state == "archiving":
         day = _dt.date.fromtimestamp(float(claim.m.get("claimed_at", time.time()))).isoformat()
-        archived = _place(claim, claim.work_file, spec.archive / day / claim.rel_dir, claim.name, "archived")
+        archived = _place(claim, claim.work_file, spec.archive, Path(day) / claim.rel_dir, claim.name, "archived")
         output = claim.m.get("output", "")
         claim.finish()
         seconds = round(time.time() - float(claim.m.get("claimed_at", time.time())), 4)
@@ -596,8 +630,119 @@ def advance(claim: Claim, logger=None, crash: WorkerLost | None = None) -> Outco
         return _outcome(claim, "done", output=output, archived=str(archived), pages=int(claim.m.get("pages", 0)),
                         specks_removed=int(claim.m.get("specks_removed", 0)),
                         blank_pages=len(claim.m.get("blank_pages", [])), seconds=seconds,
-                        extra={"passed_through": str(claim.m.get("passed_through") or "")})
+                        extra={"passed_through": str(claim.m.get("passed_through") or ""),
+                               "decoded": claim.m.get("decoded"), "output_sig": claim.m.get("output_sig")})
     return _recover_orphan(claim, logger)
+
+
+def _changed_since_decoded(claim: Claim) -> str | None:
+    """Why the claimed original is not what was decoded (size or mtime,
+    from the claimed file itself), or None."""
+    decoded = claim.m.get("decoded")
+    if not decoded:
+        return None
+    now = size_mtime(os.stat(claim.work_file))
+    if now == tuple(decoded):
+        return None
+    return f"{claim.name}: {decoded[0]} bytes when decoded, {now[0]} bytes now"
+
+
+def _changed_after_claim(claim: Claim, logger, why: str) -> Outcome:
+    """Still being written: drop what was cleaned, let it settle again in
+    the work folder, then clean the complete file (the policy says when)."""
+    shutil.rmtree(claim.staging, ignore_errors=True)
+    for key in ("staged", "out_name", "decoded"):
+        claim.m.pop(key, None)
+    claim.m.update(state="claimed", changing=True, seen=list(size_mtime(os.stat(claim.work_file))))
+    claim.save()
+    logger.warning("changed_after_claim", path=str(claim.spec.input / claim.rel), claim_id=claim.id, message=why,
+                   settle_seconds=claim.spec.settle_seconds,
+                   note="still being written after it settled: its output is thrown away and it is cleaned "
+                        "again once complete; raise settle_seconds above the scanner's pause between pages")
+    return _still_changing(claim, why)
+
+
+def _settled_again(claim: Claim) -> bool:
+    """A claim seen changing: unchanged since it was last looked at?"""
+    now = list(size_mtime(os.stat(claim.work_file)))
+    if now == claim.m.get("seen"):
+        return True
+    claim.m["seen"] = now
+    claim.save()
+    return False
+
+
+def _still_changing(claim: Claim, why: str = "") -> Outcome:
+    event = policy.ChangedAfterClaim(why or f"{claim.name}: still changing")
+    decision = policy.decide(event, history(claim), rules(claim.spec))
+    if isinstance(decision, Fail):
+        return fail_claim(claim, decision.reason, f"{claim.name}: {decision.message}")
+    return _outcome(claim, "transient", reason="changed_after_claim", message=event.message, event=event,
+                    decision=decision)
+
+
+def _folder_missing(job: Job, exc: errors.FolderMissingError) -> Outcome:
+    """A configured folder is gone for now: the file waits (inbox or work
+    folder), nothing is counted against it, the watch goes down."""
+    h = policy.History()
+    with contextlib.suppress(Exception):
+        claim = Claim.load(job.watch, job.claim_id)
+        if claim is not None:
+            h = history(claim)
+    if job.kind == "again":
+        h = policy.History(stage=policy.ARCHIVED)
+    event = policy.FolderMissing(exc.folder, exc.reason, str(exc))
+    return Outcome("not_ready" if h.stage == policy.UNCLAIMED else "transient", job.claim_id, job.rel,
+                   reason="folder_missing", message=str(exc), event=event, decision=policy.decide(event, h, rules(job.watch)))
+
+
+def clean_again(job: Job, logger=None) -> Outcome:
+    """The archived original changed after it was filed (the scanner was
+    still writing into it) and has settled again: clean the complete file
+    and publish it in place of the output cleaned from the incomplete one,
+    if that output is still exactly as published (else next to it, under
+    a new name: never overwrite what someone else touched)."""
+    from despeckled.process import clean_file  # heavy import, workers only
+
+    logger = logger or log.get_logger("lifecycle")
+    spec, src, old = job.watch, Path(job.archived), Path(job.output) if job.output else None
+    try:
+        before = size_mtime(os.stat(src))
+    except FileNotFoundError:
+        return Outcome("gone", job.claim_id, job.rel, reason="archive_moved")
+    staging = _make_staging(spec, job.claim_id)
+    try:
+        try:
+            report = clean_file(src, staging, spec.clean, out_name=old.name if old else None,
+                                out_format=spec.output_format, limits=spec.limits, force_pdf=spec.force_pdf)
+        except errors.BadInputError as exc:  # cut short: still being written
+            return Outcome("not_ready", job.claim_id, job.rel, reason="changed_after_claim", message=str(exc),
+                           event=policy.ChangedAfterClaim(_prefixed(job.rel, exc)))
+        if size_mtime(os.stat(src)) != before:
+            return Outcome("not_ready", job.claim_id, job.rel, reason="changed_after_claim",
+                           event=policy.ChangedAfterClaim(f"{src.name}: changed while it was cleaned"))
+        if report.output is None:  # every page blank and dropped: nothing to publish
+            return Outcome("done", job.claim_id, job.rel, output=job.output, archived=str(src), size=before[0],
+                           extra={"decoded": list(before), "output_sig": list(job.output_sig or ())})
+        staged = Path(report.output)
+        directory = mkdir_below(spec.output, Path(job.rel).parent)
+        replaced = False
+        if old is not None and job.output_sig is not None and old.parent == directory:
+            with contextlib.suppress(OSError):
+                replaced = signature(os.stat(old)) == tuple(job.output_sig)
+        if replaced:
+            os.replace(staged, old)  # our own incomplete output, untouched since: replaced in one step
+            fsync_dir(directory)
+            target = old
+        else:
+            target = publish_unique(staged, directory, staged.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    logger.info("cleaned_again", path=str(spec.input / job.rel), archived=str(src), output=str(target),
+                replaced=str(old) if replaced else None, size=before[0], pages=int(report.pages),
+                specks_removed=int(report.specks_removed))
+    return Outcome("done", job.claim_id, job.rel, output=str(target), archived=str(src), pages=int(report.pages),
+                   size=before[0], extra={"decoded": list(before), "output_sig": list(signature(os.stat(target)))})
 
 
 def _recover_orphan(claim: Claim, logger) -> Outcome:
@@ -696,7 +841,7 @@ def process_new(job: Job, logger=None) -> Outcome:
         if decode_once:
             try:
                 shutil.rmtree(staging, ignore_errors=True)
-                staging.mkdir(parents=True)
+                _make_staging(spec, job.claim_id)
             except OSError as exc:  # the output folder's problem, not the file's: it waits in the inbox
                 logger.warning(log.RETRYING, path=str(src), error=f"output folder not writable: {exc}")
                 return Outcome("not_ready", job.claim_id, job.rel, reason="transient", message=str(exc))
@@ -734,7 +879,8 @@ def process_new(job: Job, logger=None) -> Outcome:
                 shutil.rmtree(staging, ignore_errors=True)
                 return Outcome("gone" if st2 is None else "not_ready", job.claim_id, job.rel, reason="changed")
         if pre_cleaned is not None:
-            extra.update(_report_fields(pre_cleaned), clean_seconds=round(time.perf_counter() - t0, 4), attempts=1)
+            extra.update(_report_fields(pre_cleaned), clean_seconds=round(time.perf_counter() - t0, 4), attempts=1,
+                         decoded=list(size_mtime(st)))
     try:
         claim = claim_file(spec, job.claim_id, job.rel, extra=extra, reserved=job.reserved)
     except FileNotFoundError:
@@ -742,6 +888,8 @@ def process_new(job: Job, logger=None) -> Outcome:
         return Outcome("gone", job.claim_id, job.rel)
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        logger.warning("claim_failed", path=str(src), claim_id=job.claim_id, error=str(exc),
+                       note="left in the inbox; a claim that did happen is picked up from the work folder")
         return Outcome("not_ready", job.claim_id, job.rel, reason="claim_failed", message=str(exc))
     logger.info(log.CLAIMED, path=str(src), size=st.st_size, claim_id=job.claim_id)
     if reason:
@@ -768,6 +916,8 @@ def run_job(job: Job, logger=None) -> Outcome:
     try:
         if job.kind == "new":
             return process_new(job, logger)
+        if job.kind == "again":
+            return clean_again(job, logger)
         claim = Claim.load(job.watch, job.claim_id)
         if claim is None:
             if job.kind == "resume" and (work_root(job.watch.input) / job.claim_id).exists():
@@ -784,6 +934,8 @@ def run_job(job: Job, logger=None) -> Outcome:
             if failed is not None:
                 return failed
         return advance(claim, logger, crash=job.crash)
+    except errors.FolderMissingError as exc:
+        return _folder_missing(job, exc)
     except Exception as exc:
         return _after_error(job, exc, logger)
 

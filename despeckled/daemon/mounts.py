@@ -16,6 +16,7 @@ Public API (``despeckled check-config`` uses it too):
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -169,3 +170,115 @@ def needs_polling(
     if is_network_fs(m.fs_type):
         return True, f"{m.fs_type} filesystem at {m.mount_point}: network filesystems deliver no inotify events"
     return False, f"{m.fs_type} filesystem at {m.mount_point}: inotify events"
+
+
+# --------------------------------------------------------------------------
+# Mount points the system expects: /etc/fstab and systemd mount units
+
+
+FSTAB = Path("/etc/fstab")
+#: Where an admin's own mount units live (``/usr/lib`` only holds the
+#: distribution's: /tmp, /dev/hugepages..., not a scan share).
+MOUNT_UNIT_DIRS = (Path("/etc/systemd/system"), Path("/run/systemd/system"))
+#: fstab types that are not a filesystem mounted on a folder.
+_NOT_MOUNTS = frozenset({"swap", "none", "ignore"})
+
+
+def parse_fstab(text: str) -> list[Mount]:
+    r"""The filesystems fstab(5) mounts on a folder (not ``/``, not swap).
+
+    >>> parse_fstab("# c\nUUID=1 / ext4 defaults 0 1\n//nas/s /srv/my\\040scans cifs _netdev 0 0\nUUID=2 none swap sw 0 0")
+    [Mount(mount_point='/srv/my scans', fs_type='cifs', source='//nas/s')]
+    """
+    out = []
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) < 3 or fields[0].startswith("#"):
+            continue
+        point = _unescape(fields[1])
+        if fields[2] in _NOT_MOUNTS or not point.startswith("/") or point.rstrip("/") == "":
+            continue
+        out.append(Mount(os.path.normpath(point), fields[2], _unescape(fields[0])))
+    return out
+
+
+def parse_mount_unit(text: str) -> Mount | None:
+    """``What=``, ``Where=`` and ``Type=`` of a systemd ``.mount`` unit.
+
+    >>> parse_mount_unit("[Unit]\\nDescription=x\\n[Mount]\\nWhat=//nas/s\\nWhere=/srv/scans\\nType=cifs\\n")
+    Mount(mount_point='/srv/scans', fs_type='cifs', source='//nas/s')
+    """
+    section, keys = "", {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1]
+        elif section == "Mount" and "=" in line and not line.startswith(("#", ";")):
+            k, _, v = line.partition("=")
+            keys[k.strip()] = v.strip()
+    where = keys.get("Where", "")
+    if not where.startswith("/") or where.rstrip("/") == "":
+        return None
+    return Mount(os.path.normpath(where), keys.get("Type", ""), keys.get("What", ""))
+
+
+def declared_mounts(fstab: Path = FSTAB, unit_dirs: tuple[Path, ...] = MOUNT_UNIT_DIRS) -> list[tuple[Mount, str]]:
+    """Every mount the system is told to make: ``(mount, where it is declared)``."""
+    out: list[tuple[Mount, str]] = []
+    try:
+        out += [(m, str(fstab)) for m in parse_fstab(fstab.read_text(encoding="utf-8", errors="surrogateescape"))]
+    except OSError:
+        pass
+    for d in unit_dirs:
+        try:
+            units = sorted(d.glob("*.mount"))
+        except OSError:
+            continue
+        for u in units:
+            try:
+                m = parse_mount_unit(u.read_text(encoding="utf-8", errors="surrogateescape"))
+            except OSError:
+                continue
+            if m is not None:
+                out.append((m, str(u)))
+    return out
+
+
+@dataclass(frozen=True)
+class FolderFacts:
+    """What the system says about one configured folder, right now.
+
+    ``error`` is ``"missing"``, ``"not_a_folder"`` or ``"unreachable: <why>"``
+    when it could not be stat'ed as a folder; ``mount`` is the mount holding
+    it; ``unmounted`` names a declared mount point above (or at) it where
+    nothing is mounted now, and the file declaring it.
+    """
+
+    path: str
+    st_dev: int = 0
+    error: str = ""
+    mount: Mount | None = None
+    unmounted: tuple[str, str] | None = None
+
+
+def folder_facts(path: str | os.PathLike[str], mounts: list[Mount],
+                 declared: list[tuple[Mount, str]]) -> FolderFacts:
+    """Stat ``path`` and place it in the mount table; never creates anything."""
+    p = os.path.abspath(path)
+    unmounted = None
+    mounted = {m.mount_point.rstrip("/") or "/" for m in mounts}
+    best = ""
+    for m, where in declared:
+        mp = m.mount_point.rstrip("/") or "/"
+        if (p == mp or p.startswith(mp + "/")) and len(mp) > len(best):
+            best = mp
+            unmounted = None if mp in mounted else (mp, where)
+    try:
+        st = os.stat(p)
+    except (FileNotFoundError, NotADirectoryError):
+        return FolderFacts(p, error="missing", unmounted=unmounted)
+    except OSError as exc:
+        return FolderFacts(p, error=f"unreachable: {exc.strerror or exc}", unmounted=unmounted)
+    if not stat.S_ISDIR(st.st_mode):
+        return FolderFacts(p, st_dev=st.st_dev, error="not_a_folder", unmounted=unmounted)
+    return FolderFacts(p, st_dev=st.st_dev, mount=mount_for(os.path.realpath(p), mounts), unmounted=unmounted)

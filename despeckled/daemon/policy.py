@@ -15,7 +15,14 @@ module turns the two into exactly one :class:`Decision`:
 :class:`ArchiveOnly`  no output: archive the original as it is (every page
                 blank, with ``blank_pages = "drop"``).
 :class:`Done`   nothing is left to do (filed, or gone before the claim).
+:class:`CleanAgain`  filed, but the archived original changed since: clean
+                the complete file again and publish that.
 ==============  ==========================================================
+
+A missing configured folder (:class:`FolderMissing`) never fails a file: it
+waits. A file that changes after its claim (:class:`ChangedAfterClaim`: a
+scanner pausing between pages longer than ``settle_seconds``) is never
+published as it was decoded: it settles again and is cleaned whole.
 
 The service (main process) and the lifecycle (worker) only carry decisions
 out. Everything here is pure: plain values in, a plain value out, no clock
@@ -51,6 +58,9 @@ CLAIMED = "claimed"
 CLEANED = "cleaned"
 #: its fate is sealed (output published, or failing): only moves remain
 PLACING = "placing"
+#: filed (output published, original archived); the archived original is
+#: still watched for a while in case the scanner was still writing into it
+ARCHIVED = "archived"
 
 
 # --------------------------------------------------------------------------
@@ -123,10 +133,31 @@ class WorkerCrashed:
         return self.detail
 
 
+@dataclass(frozen=True)
+class FolderMissing:
+    """A configured folder (input, output, archive, failed) is not there,
+    or not the filesystem it was: a share unmounted or remounted, a folder
+    renamed away. Never the file's fault; it is never failed for it, and no
+    stand-in folder is created."""
+
+    folder: str
+    reason: str
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class ChangedAfterClaim:
+    """The file changed after it was decoded: a scanner still writing into
+    it (pausing between pages longer than ``settle_seconds``). Seen in the
+    work folder before publishing, or in the archive after filing."""
+
+    message: str = ""
+
+
 #: What the pool reports instead of an outcome when the worker is gone.
 WorkerLost = Union[TimedOut, WorkerCrashed]
 Event = Union[Cleaned, AllBlank, Vanished, Changed, Truncated, PermanentError, TransientError, TimedOut,
-              WorkerCrashed]
+              WorkerCrashed, FolderMissing, ChangedAfterClaim]
 
 
 @dataclass(frozen=True)
@@ -148,6 +179,8 @@ class History:
     transient: int = 0
     truncated_for: float | None = None
     truncated_checks: int = 0
+    #: the file was seen changing after it was claimed (``changed_after_claim``)
+    changed_after_claim: bool = False
 
 
 @dataclass(frozen=True)
@@ -158,6 +191,7 @@ class Rules:
     max_retries: int = 5
     stuck_after: float = 900.0
     recheck: float = 5.0
+    settle: float = 5.0
 
 
 # --------------------------------------------------------------------------
@@ -208,7 +242,14 @@ class Done:
     """Nothing is left to do for this file."""
 
 
-Decision = Union[Wait, Retry, Fail, PassThrough, ArchiveOnly, Done]
+@dataclass(frozen=True)
+class CleanAgain:
+    """The archived original changed after it was filed: once it has been
+    unchanged for ``settle_seconds``, clean the complete file again and
+    publish that output in place of the incomplete one."""
+
+
+Decision = Union[Wait, Retry, Fail, PassThrough, ArchiveOnly, Done, CleanAgain]
 
 
 def backoff(retries: int) -> float:
@@ -238,7 +279,42 @@ def decide(event: Event, history: History, rules: Rules) -> Decision:
         return _worker_lost(event, history, rules)
     if isinstance(event, TransientError):
         return _transient(event, history, rules)
+    if isinstance(event, FolderMissing):
+        return _folder_missing(history, rules)
+    if isinstance(event, ChangedAfterClaim):
+        return _changed_after_claim(history, rules)
     raise TypeError(f"not an event: {event!r}")
+
+
+def _folder_missing(h: History, rules: Rules) -> Decision:
+    """A folder of the watch is gone for now: the file waits where it is
+    (inbox or work folder), never failed, nothing counted. The watch is down
+    meanwhile; the retry runs once it is back.
+
+    >>> decide(FolderMissing("/srv/scans/clean", "missing"), History(stage=CLEANED, transient=99), Rules())
+    Retry(after=5.0)
+    >>> decide(FolderMissing("/srv/scans/clean", "missing"), History(), Rules())
+    Wait(recheck_in=None)
+    """
+    if h.stage == UNCLAIMED:
+        return Wait()
+    return Retry(after=rules.recheck)
+
+
+def _changed_after_claim(h: History, rules: Rules) -> Decision:
+    """Still being written after the claim: throw the output away, let it
+    settle again, clean the complete file. Filed already: clean it again.
+
+    >>> decide(ChangedAfterClaim(), History(stage=CLEANED), Rules(settle=2.0))
+    Retry(after=2.0)
+    >>> decide(ChangedAfterClaim(), History(stage=ARCHIVED), Rules())
+    CleanAgain()
+    """
+    if h.stage == ARCHIVED:
+        return CleanAgain()
+    if h.stage == UNCLAIMED:
+        return Wait()
+    return Retry(after=rules.settle)
 
 
 def _truncated(event: Truncated, h: History, rules: Rules) -> Decision:
@@ -248,6 +324,10 @@ def _truncated(event: Truncated, h: History, rules: Rules) -> Decision:
     if h.truncated_for is not None and h.truncated_for >= rules.stuck_after:
         return Fail("truncated", event.message)
     checks = max(h.truncated_checks, 1)
+    if h.stage != UNCLAIMED:
+        # cut short after the claim: only a file still being written (it was
+        # whole when claimed); wait for the writer like any change
+        return Retry(after=rules.settle)
     return Wait(recheck_in=min(rules.recheck * 2 ** (checks - 1), MAX_RECHECK))
 
 

@@ -191,3 +191,109 @@ class SettleTracker:
     def release(self, path: Path) -> None:
         """The file was claimed (or is gone): stop tracking it."""
         self.items.pop(path, None)
+
+
+# --------------------------------------------------------------------------
+# Filed originals: still being written into?
+
+
+@dataclass
+class Filed:
+    """An original that was filed (archived), watched a while longer: some
+    scanners append pages into one open file and pause between pages, so
+    a file may settle, be cleaned and archived, and then grow."""
+
+    watch: str
+    path: Path
+    rel: str
+    output: str
+    output_sig: tuple | None
+    decoded: tuple  # (size, mtime_ns) of what was cleaned
+    sig: tuple = ()  # (size, mtime_ns) last seen
+    stable_since: float = 0.0
+    until: float = 0.0
+    changed: bool = False
+    busy: bool = False
+    next_check: float = 0.0
+
+
+class FiledTracker:
+    """Watches archived originals for ``window`` seconds after their last
+    change. A change is reported once (``changed``); once the file has been
+    unchanged for the watch's settle time it is ``due`` to be cleaned again.
+    Everything takes ``now`` from the caller.
+
+    >>> import tempfile, pathlib, os
+    >>> d = pathlib.Path(tempfile.mkdtemp()); f = d / "a.tif"; _ = f.write_bytes(b"x")
+    >>> st = os.stat(f)
+    >>> t = FiledTracker(window=30)
+    >>> t.add(Filed("w", f, "a.tif", "out/a.tif", None, (st.st_size, st.st_mtime_ns)), now=0.0)
+    >>> t.poll(1.0, settle=lambda e: 2.0)
+    ([], [])
+    >>> _ = f.write_bytes(b"xy")          # the scanner writes on into the filed file
+    >>> [e.path.name for e in t.poll(2.0, settle=lambda e: 2.0)[0]]
+    ['a.tif']
+    >>> [e.path.name for e in t.poll(4.0, settle=lambda e: 2.0)[1]]
+    ['a.tif']
+    >>> len(t), len(t.poll(40.0, settle=lambda e: 2.0)[1])   # in hand (busy) until cleaned again
+    (1, 0)
+    """
+
+    def __init__(self, window: float, interval: float = 0.5) -> None:
+        self.window = float(window)
+        self.interval = float(interval)
+        self.items: dict[Path, Filed] = {}
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def add(self, f: Filed, now: float) -> None:
+        f.sig, f.stable_since, f.until, f.next_check = f.decoded, now, now + self.window, now
+        self.items[f.path] = f
+
+    def get(self, path: Path) -> Filed | None:
+        return self.items.get(path)
+
+    def drop(self, f: Filed) -> None:
+        self.items.pop(f.path, None)
+
+    def poll(self, now: float, settle) -> tuple[list[Filed], list[Filed]]:
+        """``(newly changed, due to be cleaned again)``; ``settle(f)`` is the
+        settle time of ``f``'s watch."""
+        changed: list[Filed] = []
+        due: list[Filed] = []
+        for f in list(self.items.values()):
+            if f.busy or now < f.next_check:
+                continue
+            f.next_check = now + min(self.interval, max(settle(f) / 2, 0.05))
+            try:
+                st = os.stat(f.path)
+            except FileNotFoundError:
+                self.drop(f)  # moved on by someone: not ours to watch
+                continue
+            except OSError:
+                continue  # a share blip: look again
+            sig = (st.st_size, st.st_mtime_ns)
+            if sig != f.sig:
+                f.sig, f.stable_since, f.until = sig, now, now + self.window
+                if not f.changed:
+                    f.changed = True
+                    changed.append(f)
+            elif f.changed and now - f.stable_since >= settle(f):
+                f.busy = True
+                due.append(f)
+            elif not f.changed and now >= f.until:
+                self.drop(f)
+        return changed, due
+
+    def cleaned(self, f: Filed, now: float, output: str, output_sig: tuple | None, decoded: tuple) -> None:
+        """Cleaned again from ``decoded``; keep watching for another window."""
+        f.output, f.output_sig, f.decoded, f.sig = output, output_sig, decoded, decoded
+        f.changed = f.busy = False
+        f.stable_since, f.until, f.next_check = now, now + self.window, now
+
+    def again(self, f: Filed, now: float) -> None:
+        """It changed while being cleaned (or could not be now): wait again."""
+        f.busy = False
+        f.changed = True
+        f.stable_since = now

@@ -44,18 +44,27 @@ from pathlib import Path
 from typing import Any
 
 from despeckled import __version__, log
-from despeckled.daemon import claims, lifecycle, mounts, policy
+from despeckled.daemon import claims, health, lifecycle, mounts, policy
 from despeckled.daemon.claims import ClaimScanner, Holder
 from despeckled.daemon.metrics import Exporter, Metrics
 from despeckled.config import AppConfig, ResolvedWatch, load_config
 from despeckled.errors import ConfigError, DespeckledError
+from despeckled.io.fsutil import mkdir_below
 from despeckled.daemon.lifecycle import Job, Outcome
 from despeckled.daemon.pool import WorkerPool
-from despeckled.daemon.readiness import Candidate, SettleTracker
+from despeckled.daemon.readiness import Candidate, Filed, FiledTracker, SettleTracker
 from despeckled.daemon.sdnotify import Notifier, watchdog_interval
 from despeckled.daemon.state import StateFile, choose_path
 from despeckled.daemon.watcher import Change, DefaultFilter, WatchSource
 from despeckled.config import check_layout  # the one layout check, shared with check-config
+
+
+#: How often each watch's folders are checked (see :mod:`despeckled.daemon.health`).
+HEALTH_INTERVAL = 1.0
+
+
+def _tuple(v) -> tuple | None:
+    return tuple(v) if v else None
 
 
 @dataclass
@@ -68,6 +77,7 @@ class Watch:
     tracker: SettleTracker
     polling: bool
     polling_reason: str
+    health: health.WatchHealth
     ready: collections.deque = field(default_factory=collections.deque)
     done: int = 0
     failed: int = 0
@@ -76,10 +86,20 @@ class Watch:
     last_error: str | None = None
     scanner: ClaimScanner | None = None
     retired: bool = False
+    #: the input folder was there and watched (its source started, claims recovered)
+    started: bool = False
 
     @property
     def key(self) -> str:
         return str(self.spec.input)
+
+    @property
+    def down(self) -> bool:
+        return self.health.down
+
+    @property
+    def input_down(self) -> bool:
+        return self.health.problem is not None and self.health.problem.role == "input"
 
 
 @dataclass
@@ -132,23 +152,30 @@ class Service:
         self._next_watchdog = 0.0
         self._watchdog_every = watchdog_interval()
         self._rr = 0
+        self._next_health = 0.0
+        d = config.daemon
+        self.filed = FiledTracker(d.watch_archived_seconds)
 
     # ------------------------------------------------------------------ setup
     def _make_watch(self, rw: ResolvedWatch) -> Watch:
         polling, reason = mounts.needs_polling(rw.input, rw.polling)
         source = WatchSource(rw.input, self.events, str(rw.input), polling=polling,
                              poll_interval=rw.poll_interval_seconds,
-                             rescan_interval=self.config.daemon.rescan_interval_seconds, filt=DefaultFilter(rw.input))
+                             rescan_interval=self.config.daemon.rescan_interval_seconds, filt=DefaultFilter(rw.input),
+                             clock=self.clock)
         tracker = SettleTracker(rw.settle_seconds, rw.stuck_after_seconds)
         scanner = ClaimScanner(lifecycle.work_root(rw.input), self.holder, self.config.daemon.claim_lease_seconds)
-        return Watch(rw, source, tracker, polling, reason, scanner=scanner)
+        roots = {role: getattr(rw, role) for role in health.ROLES}
+        return Watch(rw, source, tracker, polling, reason, health.WatchHealth(roots), scanner=scanner)
 
     def _prepare_folders(self, w: Watch) -> None:
-        for p in (w.spec.input, w.spec.output, w.spec.archive, w.spec.failed):
-            p.mkdir(parents=True, exist_ok=True)
-        lifecycle.work_root(w.spec.input).mkdir(parents=True, exist_ok=True)
-        # other daemons (this host or others) may share the inbox: no lock,
-        # each file is reserved and claimed on its own (see daemon/claims.py)
+        """Create the configured folders only if the config asks for it
+        (``create_folders``); never after start. Other daemons (this host or
+        others) may share the inbox: no lock, each file is reserved and
+        claimed on its own (see daemon/claims.py)."""
+        if w.spec.create_folders:
+            for p in (w.spec.input, w.spec.output, w.spec.archive, w.spec.failed):
+                p.mkdir(parents=True, exist_ok=True)
 
     def _recover(self, w: Watch, now: float) -> int:
         """Claims in the work folder that need a daemon: ours without a live
@@ -208,9 +235,10 @@ class Service:
             heapq.heapify(self.delayed)
 
     def _held_watches(self) -> dict[str, Watch]:
-        out = {cid: inf.watch for cid, inf in self.inflight.items()}
-        out.update((job.claim_id, w) for w, job, _ in self.jobs)
-        out.update((job.claim_id, w) for _, _, w, job, _ in self.delayed)
+        """Claims with a lease to renew (a filed original cleaned again has none)."""
+        out = {cid: inf.watch for cid, inf in self.inflight.items() if inf.job.kind != "again"}
+        out.update((job.claim_id, w) for w, job, _ in self.jobs if job.kind != "again")
+        out.update((job.claim_id, w) for _, _, w, job, _ in self.delayed if job.kind != "again")
         return out
 
     def _reserve(self, w: Watch, job: Job) -> Job | None:
@@ -234,19 +262,63 @@ class Service:
         for out, ids in listed.items():
             lifecycle.clean_staging(out, keep, ids)
 
+    # ------------------------------------------------------------------ folders up or down
+    def _check_health(self, now: float, force: bool = False) -> None:
+        """Every second: is each watch's set of folders usable? (See
+        :mod:`despeckled.daemon.health`.)"""
+        if not force and now < self._next_health:
+            return
+        self._next_health = now + HEALTH_INTERVAL
+        mounts_now, declared = health.read_mounts(), health.declared_mounts()
+        for w in self.watches.values():
+            if not w.retired:
+                self._check_watch(w, now, mounts_now, declared)
+
+    def _check_watch(self, w: Watch, now: float, mounts_now, declared) -> None:
+        change = w.health.check(now, mounts_now, declared)
+        if change == "down":
+            p = w.health.problem
+            w.last_error = p.message
+            self.log.error("watch_down", watch=w.key, folder=p.folder, role=p.role, reason=p.reason, message=p.message,
+                           note="its files wait (nothing is claimed or created) until the folder is back")
+        elif change == "up":
+            self.log.info("watch_up", watch=w.key, down_seconds=round(w.health.was_down_for, 1))
+            w.last_error = None
+            if w.started and w.source.polling is False:
+                w.source.stop()  # the inbox may be a new folder: watch that one
+                w.source.start()
+            w.source.next_scan = now
+            self._start_watching(w, now)
+            if w.started:
+                self._recover(w, now)
+
+
     def _add_watch(self, rw: ResolvedWatch, now: float) -> Watch:
         w = self._make_watch(rw)
         self._prepare_folders(w)
         self.watches[w.key] = w
         self.metrics.add_watch(w.key)
+        self._bring_up(w, now)
+        return w
+
+    def _bring_up(self, w: Watch, now: float) -> None:
+        """Check the watch's folders; if the inbox is there, recover its
+        claims, start watching it and take in what it holds."""
+        self._check_watch(w, now, health.read_mounts(), health.declared_mounts())
+        self._start_watching(w, now)
+
+    def _start_watching(self, w: Watch, now: float) -> None:
+        if w.started or w.input_down:
+            return
+        mkdir_below(w.spec.input, lifecycle.work_root(Path()))  # in the inbox, never the inbox itself
+        w.started = True
         self._recover(w, now)
         w.source.start()
-        w.polling = w.source.polling
+        w.polling = w.source.polling  # inotify may have fallen back to polling
         self._scan(w, now)
         self.log.info("watching", watch=w.key, output=str(w.spec.output), archive=str(w.spec.archive),
                       failed=str(w.spec.failed), polling=w.polling, polling_reason=w.polling_reason,
-                      settle_seconds=rw.settle_seconds)
-        return w
+                      settle_seconds=w.spec.settle_seconds)
 
     def start(self) -> None:
         """Validate, create folders, lock the state file, recover interrupted claims,
@@ -270,13 +342,7 @@ class Service:
                 self.metrics.add_watch(w.key)
             self._clean_staging()
             for w in self.watches.values():
-                self._recover(w, now)
-                w.source.start()
-                w.polling = w.source.polling  # inotify may have fallen back to polling
-                self._scan(w, now)
-                self.log.info("watching", watch=w.key, output=str(w.spec.output), archive=str(w.spec.archive),
-                              failed=str(w.spec.failed), polling=w.polling, polling_reason=w.polling_reason,
-                              settle_seconds=w.spec.settle_seconds)
+                self._bring_up(w, now)
         except BaseException:
             self.close(kill=True)
             raise
@@ -294,8 +360,8 @@ class Service:
     # ------------------------------------------------------------------ the step
     def _scan(self, w: Watch, now: float, start: Path | None = None) -> None:
         res = w.source.scan(now, start)
-        if res.errors:
-            w.last_error = res.errors[0]
+        if res.recovered:
+            w.last_error = None  # the outage is over: its error is history (the log keeps it)
         for path, st in res.files:
             w.tracker.propose(path, now, st)
 
@@ -328,13 +394,18 @@ class Service:
             self.reload(now)
         self._drain_events(now)
         if not self.stop_requested:
+            self._check_health(now)
             for w in self.watches.values():
+                if not w.started or w.input_down:
+                    continue  # nothing to watch until the inbox is back
                 if w.source.supervise(now):
                     w.last_error = None
                 if w.source.scan_due(now):
                     self._scan(w, now)
                 self._poll_tracker(w, now)
-                self._recover(w, now)
+                if not w.down:
+                    self._recover(w, now)  # claims no live job holds: ours, or a dead daemon's
+            self._poll_filed(now)
         self._renew_leases(now)
         self._collect(wait, now)
         if not self.stop_requested:
@@ -381,7 +452,7 @@ class Service:
 
     def _rules(self, w: Watch) -> policy.Rules:
         return policy.Rules(max_retries=w.spec.max_retries, stuck_after=w.tracker.stuck_after,
-                            recheck=w.tracker.recheck)
+                            recheck=w.tracker.recheck, settle=w.tracker.settle)
 
     def _fail_unclaimed(self, w: Watch, job: Job, path: Path | None, decision: policy.Fail, crashes: int = 0) -> None:
         """Carry out a Fail for a file still in the inbox: claim it and fail it."""
@@ -421,6 +492,11 @@ class Service:
         """Carry out what became of a job (the worker's report)."""
         w, job, path = inf.watch, inf.job, inf.path
         st = outcome.status
+        if isinstance(outcome.event, policy.FolderMissing):
+            self._check_health(now, force=True)  # the watch goes down now, not at the next check
+        if job.kind == "again":
+            self._filed_outcome(w, job, outcome, now)
+            return
         if st in ("done", "failed", "gone") and path is not None:
             # a new file may already sit under the same name (scanners reuse
             # names): track it now rather than at the next rescan
@@ -429,6 +505,7 @@ class Service:
         if st == "done":
             w.done += 1
             w.blank_pages += outcome.blank_pages
+            self._watch_filed(w, job, outcome, now)
         elif st == "failed":
             w.failed += 1
             w.last_error = f"{outcome.rel}: {outcome.reason}: {outcome.message}"
@@ -467,11 +544,59 @@ class Service:
             return
         if not isinstance(decision, policy.Retry):
             return
-        w.last_error = f"{outcome.rel or job.claim_id}: {outcome.message}"
-        self.log.warning(log.RETRYING, path=str(path) if path else None, claim_id=job.claim_id,
-                         error=outcome.message, retry_in=decision.after, tries=outcome.extra.get("tries"))
+        # only an I/O error counts against the file; a missing folder or a
+        # scanner still writing is waited for
+        counted = not isinstance(outcome.event, (policy.FolderMissing, policy.ChangedAfterClaim))
+        if counted:
+            w.last_error = f"{outcome.rel or job.claim_id}: {outcome.message}"
+            self.log.warning(log.RETRYING, path=str(path) if path else None, claim_id=job.claim_id,
+                             error=outcome.message, retry_in=decision.after, tries=outcome.extra.get("tries"))
         heapq.heappush(self.delayed, (now + decision.after, next(self._seq), w,
-                                      Job("resume", w.spec, job.claim_id, rel=job.rel, transient=True), path))
+                                      Job("resume", w.spec, job.claim_id, rel=job.rel, transient=counted), path))
+
+    # ------------------------------------------------------------------ filed originals
+    def _watch_filed(self, w: Watch, job: Job, outcome: Outcome, now: float) -> None:
+        """Filed: keep an eye on the archived original a while longer, in case
+        the scanner is still writing into it (pages appended after a pause)."""
+        decoded = outcome.extra.get("decoded")
+        if outcome.archived and outcome.output and decoded and self.config.daemon.watch_archived_seconds > 0:
+            self.filed.add(Filed(w.key, Path(outcome.archived), job.rel, outcome.output,
+                                 _tuple(outcome.extra.get("output_sig")), tuple(decoded)), now)
+
+    def _poll_filed(self, now: float) -> None:
+        changed, due = self.filed.poll(now, settle=lambda f: self._settle_of(f.watch))
+        for f in changed:
+            w = self.watches.get(f.watch)
+            self.log.warning("changed_after_claim", path=str(w.spec.input / f.rel) if w else f.rel,
+                             archived=str(f.path), output=f.output, size_when_cleaned=f.decoded[0], size_now=f.sig[0],
+                             settle_seconds=self._settle_of(f.watch),
+                             note="written into after it was filed: it is cleaned again once complete; "
+                                  "raise settle_seconds above the scanner's pause between pages")
+        for f in due:
+            w = self.watches.get(f.watch)
+            decision = policy.decide(policy.ChangedAfterClaim(), policy.History(stage=policy.ARCHIVED),
+                                     self._rules(w) if w else policy.Rules())
+            if w is None or w.retired or not isinstance(decision, policy.CleanAgain):
+                self.filed.drop(f)
+                continue
+            self.jobs.append((w, Job("again", w.spec, claims.new_claim_id(), rel=f.rel, archived=str(f.path),
+                                     output=f.output, output_sig=f.output_sig), None))
+
+    def _settle_of(self, key: str) -> float:
+        w = self.watches.get(key)
+        return w.spec.settle_seconds if w else 0.0
+
+    def _filed_outcome(self, w: Watch, job: Job, outcome: Outcome, now: float) -> None:
+        f = self.filed.get(Path(job.archived))
+        if f is None:
+            return
+        if outcome.status == "done":
+            self.filed.cleaned(f, now, outcome.output, _tuple(outcome.extra.get("output_sig")),
+                               tuple(outcome.extra["decoded"]))
+        elif outcome.status == "gone":
+            self.filed.drop(f)
+        else:  # changed again, a folder gone, an error: look again once it has settled
+            self.filed.again(f, now)
 
     def _count(self, w: Watch, outcome: Outcome) -> None:
         """A finished file's fate into the metrics."""
@@ -494,8 +619,12 @@ class Service:
         while self.delayed and self.delayed[0][0] <= now:
             _, _, w, job, path = heapq.heappop(self.delayed)
             self.jobs.append((w, job, path))
+        held: list[tuple[Watch, Job, Path | None]] = []
         while self.jobs and self.pool.idle:
             w, job, path = self.jobs[0]
+            if w.down:  # its folders are not there: the claim waits in its work folder
+                held.append(self.jobs.popleft())
+                continue
             reserved = self._reserve(w, job)
             if reserved is None:  # another daemon is on this file
                 self.jobs.popleft()
@@ -504,9 +633,12 @@ class Service:
                 continue
             if not self._submit(w, reserved, path, now):
                 claims.release(lifecycle.work_root(w.spec.input) / job.claim_id)
-                return
+                break
             self.jobs.popleft()
-        watches = [w for w in self.watches.values() if w.ready and not w.retired]
+        self.jobs.extendleft(reversed(held))
+        if not self.pool.idle:
+            return
+        watches = [w for w in self.watches.values() if w.ready and not w.retired and not w.down]
         while watches and self.pool.idle:
             self._rr = (self._rr + 1) % len(watches)
             w = watches[self._rr]
@@ -521,14 +653,16 @@ class Service:
                     claims.release(lifecycle.work_root(w.spec.input) / job.claim_id)
                     w.ready.appendleft(c)
                     return
-            watches = [w for w in self.watches.values() if w.ready and not w.retired]
+            watches = [w for w in self.watches.values() if w.ready and not w.retired and not w.down]
 
     # ------------------------------------------------------------------ status
     def counts(self, now: float) -> dict[str, Any]:
         ws = list(self.watches.values())
+        waiting = [job for _, job, _ in self.jobs] + [job for *_, job, _ in self.delayed]
+        claimed = sum(1 for job in waiting if job.kind == "resume")  # claimed, waiting for a retry or a folder
         return {
-            "queue": sum(len(w.tracker.pending()) + len(w.ready) for w in ws) + len(self.jobs) + len(self.delayed),
-            "in_flight": len(self.inflight),
+            "queue": sum(len(w.tracker.pending()) + len(w.ready) for w in ws) + len(waiting) - claimed,
+            "in_flight": len(self.inflight) + claimed,
             "done": sum(w.done for w in ws),
             "failed": sum(w.failed for w in ws),
             "blank_pages": sum(w.blank_pages for w in ws),
@@ -537,10 +671,22 @@ class Service:
 
     def _status_line(self, now: float) -> str:
         c = self.counts(now)
-        return (f"queue={c['queue']} in_flight={c['in_flight']} done={c['done']} failed={c['failed']} "
+        line = (f"queue={c['queue']} in_flight={c['in_flight']} done={c['done']} failed={c['failed']} "
                 f"oldest={c['oldest_pending_seconds']:.0f}s")
+        down = [w.health.problem for w in self.watches.values() if w.down]
+        if down:
+            line += f" down={len(down)}: {down[0].folder} {down[0].reason}"
+        return line
 
     def healthy(self, now: float) -> bool:
+        """Everything works: the loop is alive, every folder is there and
+        every share answers. (An outage is not healthy, though the daemon is
+        fine and waits: systemd's watchdog only needs :meth:`alive`.)"""
+        if not self.alive(now):
+            return False
+        return not any(w.down or w.source.scan_failures for w in self.watches.values())
+
+    def alive(self, now: float) -> bool:
         """Watchers alive and work moving (not wedged)."""
         if not all(w.source.alive for w in self.watches.values()):
             return False
@@ -564,6 +710,11 @@ class Service:
                 "done": w.done, "failed": w.failed, "blank_pages": w.blank_pages,
                 "stuck": [str(c.path) for c in stuck[:50]], "stuck_count": len(stuck),
                 "last_error": w.last_error or w.source.last_error,
+                "down": None if not w.down else {
+                    "folder": w.health.problem.folder, "role": w.health.problem.role,
+                    "reason": w.health.problem.reason, "message": w.health.problem.message,
+                    "seconds": round(now - (w.health.down_since or now), 1)},
+                "scan_failing": w.source.scan_failures > 0,
             })
         return {
             "version": __version__, "config": str(self.config_path) if self.config_path else None,
@@ -584,7 +735,7 @@ class Service:
             self.log.warning("state_file_error", path=str(self.state.path), error=str(exc))
         self._export(now, snap)
         self.notifier.status(self._status_line(now))
-        if self._watchdog_every is not None and now >= self._next_watchdog and self.healthy(now):
+        if self._watchdog_every is not None and now >= self._next_watchdog and self.alive(now):
             self.notifier.watchdog()
             self._next_watchdog = now + self._watchdog_every
 
@@ -632,7 +783,8 @@ class Service:
                 old.source.stop()
                 fresh.source.start()
                 fresh.source.next_scan = now
-                old.spec, old.source = rw, fresh.source
+                old.spec, old.source, old.health = rw, fresh.source, fresh.health
+                self._check_watch(old, now, health.read_mounts(), health.declared_mounts())
                 old.polling, old.polling_reason = fresh.polling, fresh.polling_reason
                 old.tracker.settle = rw.settle_seconds
                 old.tracker.stuck_after = rw.stuck_after_seconds

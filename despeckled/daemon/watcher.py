@@ -124,6 +124,8 @@ class ScanResult:
     files: list[tuple[Path, os.stat_result]] = field(default_factory=list)
     ignored: list[tuple[Path, str]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    #: this full scan worked after one or more had failed
+    recovered: bool = False
 
 
 def scan_tree(root: Path, filt: DefaultFilter, start: Path | None = None) -> ScanResult:
@@ -209,6 +211,7 @@ class WatchSource:
         rescan_interval: float,
         filt: Callable | None = None,
         logger=None,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.root = Path(root)
         self.q = q
@@ -218,6 +221,9 @@ class WatchSource:
         self.rescan_interval = rescan_interval
         self.filter = filt or DefaultFilter(root)
         self.log = logger or log.get_logger("watcher", watch=str(root))
+        #: the time a scan ended (a scan of a share that is going away can
+        #: block for seconds: the next one is scheduled from its end)
+        self.clock = clock
         self.observer = None
         self.handler = EnqueueHandler(q, key)
         self.next_scan = 0.0          # scan at the first step
@@ -293,8 +299,11 @@ class WatchSource:
         return now >= self.next_scan
 
     def scan(self, now: float, start: Path | None = None) -> ScanResult:
-        """Full scan (or of sub-folder ``start``); schedules the next one."""
+        """Full scan (or of sub-folder ``start``); schedules the next one,
+        counted from when this one ended."""
         res = scan_tree(self.root, self.filter, start)
+        if self.clock is not None:
+            now = max(now, self.clock())
         if start is None:
             if res.errors:
                 self.scan_failures += 1
@@ -306,6 +315,8 @@ class WatchSource:
             else:
                 if self.scan_failures:
                     self.log.info("scan_recovered", after_failures=self.scan_failures)
+                    self.last_error = None
+                    res.recovered = True
                 self.scan_failures = 0
                 self.next_scan = now + (self.poll_interval if self.polling else self.rescan_interval)
         for p, why in res.ignored:

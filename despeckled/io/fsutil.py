@@ -283,3 +283,46 @@ def replace_atomic(path: str | os.PathLike[str], data: bytes, *, fsync: bool = T
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
+
+
+def mkdir_below(root: str | os.PathLike[str], sub: str | os.PathLike[str] = "", *, st_dev: int | None = None) -> Path:
+    """Create ``root/sub`` and the folders between them, never ``root``
+    itself: a configured folder that is missing (a share unmounted, a folder
+    renamed away) is never replaced by a stand-in.
+
+    Raises :class:`despeckled.errors.FolderMissingError` when ``root`` does
+    not exist, is not a folder, or (``st_dev`` given) is on another
+    filesystem than expected.
+
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> mkdir_below(d, "a/b").relative_to(d).as_posix()
+    'a/b'
+    >>> mkdir_below(d / "gone", "a")
+    Traceback (most recent call last):
+    ...
+    despeckled.errors.FolderMissingError: ... does not exist
+    """
+    from despeckled.errors import FolderMissingError
+
+    root = Path(root)
+    try:
+        st = os.stat(root)
+    except FileNotFoundError:
+        raise FolderMissingError(root, "missing", f"{root} does not exist") from None
+    if not os.path.isdir(root):
+        raise FolderMissingError(root, "not_a_folder", f"{root} is not a folder")
+    if st_dev is not None and st.st_dev != st_dev:
+        raise FolderMissingError(root, "other_filesystem", f"{root} is on another filesystem than when its watch came up")
+    target = root
+    for part in Path(sub).parts:
+        if part in ("", "."):
+            continue
+        target = target / part
+        try:
+            target.mkdir()  # one level at a time: if root went away meanwhile, this fails
+        except FileExistsError:
+            pass
+        except FileNotFoundError:
+            raise FolderMissingError(root, "missing", f"{root} does not exist") from None
+    return target

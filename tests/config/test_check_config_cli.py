@@ -45,12 +45,14 @@ def test_good_config_reports_polling_and_creatable_folders(tmp_path):
         output = "out"
         archive = "archive"
         failed = "failed"
+        create_folders = true
         [[watch]]
         input = "in2"
         output = "out2"
         archive = "archive2"
         failed = "failed2"
         polling = true
+        create_folders = true
     """)
     out = check_config("--config", str(cfg), "--json")
     assert out.returncode == 0, out.stderr
@@ -67,7 +69,7 @@ def test_good_config_reports_polling_and_creatable_folders(tmp_path):
 
 
 def test_config_from_environment_variable(tmp_path):
-    cfg = write(tmp_path / "env.toml", "[[watch]]\ninput='i'\noutput='o'\narchive='a'\nfailed='f'\n")
+    cfg = write(tmp_path / "env.toml", "[[watch]]\ninput='i'\noutput='o'\narchive='a'\nfailed='f'\ncreate_folders=true\n")
     out = check_config(env={"DESPECKLED_CONFIG": str(cfg), "DESPECKLED_DAEMON__WORKERS": "3"})
     assert out.returncode == 0, out.stderr
     assert f"# config file: {cfg}" in out.stdout
@@ -111,11 +113,13 @@ def test_bad_folders_exit_3_listing_every_problem(tmp_path):
         output = "in/clean"
         archive = "afile/archive"
         failed = "afile"
+        create_folders = true
         [[watch]]
         input = "in"
         output = "out"
         archive = "archive"
         failed = "failed"
+        create_folders = true
     """)
     out = check_config("--config", str(cfg))
     assert out.returncode == 3, out.stdout + out.stderr
@@ -138,13 +142,28 @@ def test_unwritable_folder_is_a_problem(tmp_path):
     ro.mkdir()
     ro.chmod(0o555)
     try:
-        cfg = write(tmp_path / "ro.toml", "[[watch]]\ninput='ro'\noutput='ro/../o'\narchive='ro/a'\nfailed='f'\n")
+        cfg = write(tmp_path / "ro.toml",
+                    "[[watch]]\ninput='ro'\noutput='ro/../o'\narchive='ro/a'\nfailed='f'\ncreate_folders=true\n")
         out = check_config("--config", str(cfg))
     finally:
         ro.chmod(0o755)
     assert out.returncode == 3
     assert f"watch[0].input: {ro} is not readable and writable by" in out.stderr
     assert f"watch[0].archive: {ro}/a does not exist and cannot be created: {ro} is not writable by" in out.stderr
+
+
+def test_a_missing_folder_is_a_problem_unless_the_config_creates_it(tmp_path):
+    """The daemon never creates a configured folder unless told to: a share
+    that is not mounted must not pass as a folder to be created."""
+    (tmp_path / "in").mkdir()
+    cfg = write(tmp_path / "c.toml", "[[watch]]\ninput='in'\noutput='out'\narchive='in/../a'\nfailed='f'\n")
+    out = check_config("--config", str(cfg))
+    assert out.returncode == 3
+    problems = [line[4:] for line in out.stderr.splitlines() if line.startswith("  - ")]
+    assert len(problems) == 3 and all("does not exist; the daemon never creates it" in p for p in problems), problems
+    assert problems[0].startswith(f"watch[0].output: {tmp_path}/out ")
+    cfg.write_text(cfg.read_text() + "create_folders = true\n")
+    assert check_config("--config", str(cfg)).returncode == 0
 
 
 def test_missing_config_file(tmp_path):
@@ -192,6 +211,7 @@ def test_other_filesystems_state_the_fallback_and_refuse_a_split_claim(tmp_path)
             output = "out"
             archive = "{other}/archive"
             failed = "failed"
+            create_folders = true
         """)
         out = check_config("--config", str(cfg), "--json")
         report = json.loads(out.stdout)
@@ -219,6 +239,7 @@ def test_metrics_settings_are_checked(tmp_path):
         output = "out"
         archive = "archive"
         failed = "failed"
+        create_folders = true
     """)
     out = check_config("--config", str(cfg), "--json")
     assert out.returncode == 0, out.stderr

@@ -67,11 +67,16 @@ def expected_cleanparams_block() -> str:
     return "\n".join(lines)
 
 
+#: Keys the example sets to run the demo out of the box, not to their default.
+DEMO_SETTINGS = {("[[watch]]", "create_folders"): True}
+
+
 def test_example_loads_and_runs_the_demo():
     cfg = load_config(EXAMPLE)
     (w,) = cfg.resolved_watches()
     assert w.input == ROOT / "demo" / "inbox"
     assert (w.output, w.archive, w.failed) == (ROOT / "demo/clean", ROOT / "demo/archive", ROOT / "demo/failed")
+    assert w.create_folders is True  # the demo's folders are created on start; a service's must exist
     # The example's active values are the defaults.
     assert cfg.daemon == AppConfig.model_fields["daemon"].default_factory()
     assert cfg.profiles == {"default": CleanParams()}
@@ -98,6 +103,9 @@ def test_every_model_key_is_in_the_example_with_its_default():
             inline.append(path)  # e.g. watch.clean = { ... }: an example, not a default
             continue
         if info.is_required() or (table == "[[watch]]" and key in ("input", "output", "archive", "failed")):
+            continue
+        if (table, key) in DEMO_SETTINGS:
+            assert value == DEMO_SETTINGS[table, key], f"the demo sets {table} {key} = {DEMO_SETTINGS[table, key]!r}"
             continue
         default = info.get_default(call_default_factory=True)
         if default is None:

@@ -33,11 +33,13 @@ def _nested(tmp_path: Path) -> Path:
         output = "out"
         archive = "archive"
         failed = "failed"
+        create_folders = true
         [[watch]]
         input = "in/sub"
         output = "out2"
         archive = "archive2"
         failed = "failed2"
+        create_folders = true
     """))
     return cfg
 

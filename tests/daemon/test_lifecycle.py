@@ -87,7 +87,8 @@ def _each_crash_point(tmp_path, monkeypatch, cross_device: bool, name: str, writ
         d = base / f"k{k}"
         spec = ResolvedWatch(input=d / "in", output=d / "out", archive=other / f"k{k}" / "arch",
                          failed=other / f"k{k}" / "failed", clean=CleanParams())
-        spec.input.mkdir(parents=True, exist_ok=True)
+        for folder in (spec.input, spec.output, spec.archive, spec.failed):
+            folder.mkdir(parents=True, exist_ok=True)  # configured folders exist: the lifecycle creates none
         data = write_input(spec.input / name, k)
         sig = lifecycle.signature(os.lstat(spec.input / name))
         with monkeypatch.context() as mp:
@@ -208,15 +209,29 @@ def test_a_broken_output_folder_leaves_new_files_in_the_inbox(spec):
     spec.output.rmdir()
     spec.output.write_text("the output folder is a file: every write fails")
     out = lifecycle.run_job(Job("new", spec, "c1", rel="a.png"))
-    assert out.status == "not_ready" and out.reason == "transient"
+    assert out.status == "not_ready" and out.reason == "folder_missing"
+    assert out.event == policy.FolderMissing(str(spec.output), "not_a_folder", out.message)
     assert (spec.input / "a.png").read_bytes() == data and _visible(spec.failed) == []
+
+
+def test_a_missing_output_folder_is_waited_for_never_created_never_failed(spec):
+    data = make_png(spec.input / "a.png")
+    lifecycle.claim_file(spec, "c1", "a.png")
+    spec.output.rename(spec.output.with_name("away"))    # a share unmounted under us
+    for _ in range(spec.max_retries + 3):                # the service retries it, uncounted
+        out = lifecycle.run_job(Job("resume", spec, "c1"))
+        assert out.status == "transient" and isinstance(out.event, policy.FolderMissing), out
+        assert isinstance(out.decision, policy.Retry)
+        assert not spec.output.exists(), "a stand-in output folder was created"
+    spec.output.with_name("away").rename(spec.output)
+    assert lifecycle.run_job(Job("resume", spec, "c1")).status == "done"
+    assert [p.read_bytes() for p in _visible(spec.archive)] == [data] and _visible(spec.failed) == []
 
 
 def test_io_errors_after_the_claim_are_retried_then_failed_never_looped(spec):
     data = make_png(spec.input / "a.png")
-    lifecycle.claim_file(spec, "c1", "a.png")           # claimed; the output breaks now
-    spec.output.rmdir()
-    spec.output.write_text("the output folder is a file: every write fails")
+    lifecycle.claim_file(spec, "c1", "a.png")           # claimed; the output's staging area breaks now
+    (spec.output / lifecycle.STATE_DIR).write_text("a file where the staging folder goes: every write fails")
     out = lifecycle.run_job(Job("resume", spec, "c1"))
     assert out.status == "transient"                     # kept for a retry
     statuses = []

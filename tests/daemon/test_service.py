@@ -31,6 +31,7 @@ input = "in"
 output = "out"
 archive = "arch"
 failed = "failed"
+create_folders = true
 {extra_watch}
 """)
     return cfg
@@ -96,6 +97,7 @@ input = "in2"
 output = "out2"
 archive = "arch2"
 failed = "failed2"
+create_folders = true
 """)
         assert svc.reload() is True and len(svc.watches) == 2 and (tmp_path / "in2").is_dir()
     finally:
@@ -255,5 +257,66 @@ def test_a_claim_taken_over_while_we_waited_to_retry_it_is_dropped(tmp_path):
             svc.step()
         assert svc.delayed == []
         assert [e["claim_id"] for e in logs if e["event"] == "claim_lost"] == ["f-mine"]
+    finally:
+        svc.close()
+
+
+def test_a_claim_no_job_holds_is_carried_on_while_running(tmp_path):
+    """Issue 11, item 4: the share went away at the instant of a claim
+    rename, so the file sits in the work folder (reserved with our lease)
+    though the worker reported an error. The running daemon finishes it,
+    without a restart, and counts it as in flight meanwhile."""
+    from despeckled.daemon import claims, lifecycle
+
+    cfgp = _lease_config(tmp_path)
+    now = [0.0]
+    svc = Service(load_config(cfgp), cfgp, state_path=tmp_path / "st.json", notifier=Notifier(None),
+                  clock=lambda: now[0])
+    svc.start()
+    try:
+        w = next(iter(svc.watches.values()))
+        data = make_png(tmp_path / "in" / ".hidden-upload", seed=3)  # not proposed to our tracker
+        os.rename(tmp_path / "in" / ".hidden-upload", tmp_path / "in" / "lost.png")
+        work = lifecycle.work_root(w.spec.input)
+        claims.reserve(work, "lost-claim", svc.holder, 8.0)
+        lifecycle.claim_file(w.spec, "lost-claim", "lost.png", reserved=True)  # then nobody carried it on
+        now[0] = 2.0  # the next listing of the work folder (every quarter lease)
+        svc.step(wait=0.0)
+        assert svc.counts(now[0])["in_flight"] == 1
+
+        def filed():
+            now[0] += 0.05
+            svc.step(wait=0.05)
+            done = list((tmp_path / "arch").rglob("lost.png"))
+            return done if done and not list(work.iterdir()) and not svc.inflight else None
+
+        (archived,) = wait_for(filed, 60, what="the lost claim finished")
+        assert archived.read_bytes() == data
+    finally:
+        svc.close()
+
+
+def test_a_missing_folder_is_not_created_and_its_files_wait(tmp_path):
+    cfgp = _config(tmp_path, settle=0.0)
+    cfgp.write_text(cfgp.read_text().replace("create_folders = true", ""))
+    for d in ("in", "arch", "failed"):
+        (tmp_path / d).mkdir()
+    make_png(tmp_path / "in" / "a.png", seed=4)
+    now = [0.0]
+    svc = Service(load_config(cfgp), cfgp, state_path=tmp_path / "st.json", notifier=Notifier(None),
+                  clock=lambda: now[0])
+    svc.start()
+    try:
+        w = next(iter(svc.watches.values()))
+        assert w.down and w.health.problem.role == "output" and not svc.healthy(0.0)
+        wait_for(lambda: svc.step(now=0.0, wait=0.05) or svc.pool.idle == 2, 30, what="workers up")
+        for t in range(1, 5):
+            svc.step(now=float(t))
+        assert not svc.inflight and not (tmp_path / "out").exists() and (tmp_path / "in" / "a.png").exists()
+        assert "down=1" in svc._status_line(4.0)
+        (tmp_path / "out").mkdir()
+        now[0] = 6.0
+        wait_for(lambda: svc.step(now=6.0, wait=0.05) or w.done == 1, 30, what="done once the folder is there")
+        assert not w.down and svc.healthy(6.0)
     finally:
         svc.close()

@@ -71,6 +71,21 @@ def test_scan_of_a_missing_root_reports_error_and_backs_off(tmp_path):
     assert src.scan_failures == 0 and src.next_scan == pytest.approx(src.next_scan)
 
 
+def test_backoff_counts_from_the_end_of_a_slow_scan_and_recovery_clears_the_error(tmp_path):
+    """A scan of a share going away can block for seconds: the next one is
+    scheduled from when it ended, not from the loop step that started it."""
+    q = queue.SimpleQueue()
+    clock = [100.0]
+    src = WatchSource(tmp_path / "gone", q, "k", polling=True, poll_interval=1.0, rescan_interval=60,
+                      clock=lambda: clock[0])
+    clock[0] = 102.0  # the scan "took" 2 s
+    res = src.scan(now=100.0)
+    assert res.errors and src.next_scan == pytest.approx(102.0 + 2.0) and src.last_error
+    (tmp_path / "gone").mkdir()
+    res = src.scan(now=src.next_scan)
+    assert res.recovered and src.scan_failures == 0 and src.last_error is None
+
+
 def test_real_observer_delivers_hints_and_is_restarted(tmp_path):
     q = queue.SimpleQueue()
     root = tmp_path / "in"

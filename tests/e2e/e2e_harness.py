@@ -57,11 +57,14 @@ class Daemon:
 
     def __init__(self, tmp_path: Path, *, settle: float = 0.3, poll: float = 0.25, polling: str | bool = "auto",
                  workers: int = 2, stuck_after: float = 30.0, file_timeout: float = 30.0, daemon_extra: str = "", watch_extra: str = "",
-                 notify_socket: str | None = None, name: str = "w") -> None:
+                 notify_socket: str | None = None, name: str = "w", root: Path | None = None,
+                 make_folders: bool = True) -> None:
         self.tmp = tmp_path
-        self.root = tmp_path / name
+        self.root = root if root is not None else tmp_path / name  # the four folders (a share's, say)
         self.inbox, self.clean = self.root / "inbox", self.root / "clean"
         self.archive, self.failed = self.root / "archive", self.root / "failed"
+        for p in (self.inbox, self.clean, self.archive, self.failed) if make_folders else ():
+            p.mkdir(parents=True, exist_ok=True)  # as an admin does: the daemon creates none of them
         self.config = tmp_path / f"{name}.toml"
         self.state = tmp_path / f"{name}.state.json"
         self.logfile = tmp_path / f"{name}.log"

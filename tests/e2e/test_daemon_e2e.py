@@ -204,6 +204,7 @@ input = "{second}/inbox"
 output = "{second}/clean"
 archive = "{second}/archive"
 failed = "{second}/failed"
+create_folders = true
 """)
     d.signal(signal.SIGHUP)
     wait_for(lambda: d.has_event("reloaded"), 15, what="reloaded")
