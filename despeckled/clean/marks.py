@@ -20,7 +20,7 @@ from despeckled.clean.components import Components, label_components
 from despeckled.clean.context import any_per, points_in_boxes
 from despeckled.clean.params import CleanParams
 from despeckled.clean.scale import Scale
-from despeckled.clean.stats import group_median
+from despeckled.clean.stats import darkest_per_label, group_median
 
 #: Round dot: at least this solid (area over box area) ...
 ROUND_DOT_FILL = 0.55
@@ -197,6 +197,15 @@ class Marks:
     @property
     def n(self) -> int:
         return self.c.n
+
+    @property
+    def darkest(self) -> np.ndarray:
+        """Darkest gray level of every component (uint8, shape (n,)), read
+        once per page and shared by the darkness rule, the guards and the
+        faint rule."""
+        if "darkest" not in self.cache:
+            self.cache["darkest"] = darkest_per_label(self.c, self.lev_px)
+        return self.cache["darkest"]
 
     def __repr__(self) -> str:
         return f"Marks(n={self.n}, s={self.s:.2f}, x={self.x:.2f}, low_res={self.low_res})"

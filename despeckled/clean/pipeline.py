@@ -18,7 +18,7 @@ from despeckled.clean.guards import guard_decision
 from despeckled.clean.model import decide
 from despeckled.clean.rules import RULE_NAMES, Decision, Rule, credit, is_removal
 from despeckled.clean.scale import Scale, estimate_scale, plausible_dpi
-from despeckled.clean.stats import darkest_per_label, has_pixel_at_most, ink_paper_levels
+from despeckled.clean.stats import has_pixel_at_most, ink_paper_levels
 from despeckled.clean.threshold import binarize
 
 #: From this resolution (dots per inch) the optional median filter is 5 px
@@ -239,8 +239,9 @@ def clean_page(pixels: np.ndarray, params: CleanParams | None = None, dpi: float
     scale = estimate_scale(comps, None if dpi is None else dpi / f, params.fallback_dpi / f)
     m = marks_of(comps, scale, params, lev_px, ink_level, paper_level)
     # every removal the rules make is put to the hard guards ("when in doubt, keep")
-    darkest = darkest_per_label(comps, lev_px)
-    dec = guard_decision(comps, scale.xheight, scale.stroke, decide(m), darkest, paper_level)
+    dec = decide(m)
+    darkest = m.darkest
+    dec = guard_decision(comps, scale.xheight, scale.stroke, dec, darkest, paper_level)
     del m
     speck, faint, remove_lut = _removals(comps, dec, scale, params, darkest, ink_level, paper_level, ink_a)
     faint_level = ink_level + params.faint_contrast * (paper_level - ink_level)

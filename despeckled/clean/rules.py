@@ -398,11 +398,7 @@ DOT_DARK_WINDOW = (0.7, 1.5)
 
 def darkest_levels(m: Marks) -> np.ndarray:
     """Darkest gray level of every mark (int64, shape (n,); 255 elsewhere)."""
-    c = m.c
-    sel = c.positions_of(m.mark)
-    darkest = np.full(m.n, 255, np.int64)
-    np.minimum.at(darkest, c.lab[sel], m.lev_px[sel].astype(np.int64))
-    return darkest
+    return np.where(m.mark, m.darkest, 255).astype(np.int64)
 
 
 def darkness(m: Marks, in_text: np.ndarray) -> np.ndarray:
