@@ -440,6 +440,80 @@ def print_dark(darkest: np.ndarray, glyphs: np.ndarray, paper: float, contrast: 
     return out
 
 
+#: beside_graphic: a dot is round (its box at most this much longer one way
+#: than the other, at least this full -- a disc fills 0.79 of its box, a
+#: 7-px one 0.59)...
+DOT_ASPECT = 1.6
+DOT_FILL = 0.5
+#: ...and a graphic's ink lies within this many of the dot's diameters of
+#: its edge, looked for along eight rays...
+GRAPHIC_REACH = (0.5, 1.0, 1.5, 2.0)
+#: ...a graphic being at least this many page x-heights tall or wide and no
+#: letter (a note with its stem, a staff, a rule, a frame).
+GRAPHIC_MIN_SIZE = 1.5
+
+
+def beside_graphic(c: Components, candidates: np.ndarray, letters: np.ndarray, x: float) -> np.ndarray:
+    """Round dots close to a graphic that is no letter: a staccato or
+    augmentation dot by a note head, a dot between staff lines, a bullet
+    by a rule. Music puts dots a dot's width or two from its notes; text
+    marks are judged by the text rules instead.
+
+    Eight rays from the dot's centre are probed at ``GRAPHIC_REACH`` dot
+    diameters past its edge; a dot is claimed when one of them lands on a
+    graphic's ink.
+
+    Parameters
+    ----------
+    c : Components
+        Must hold its label image (``c.labels``, dense or sparse).
+    candidates : ndarray of bool, shape (c.n,)
+        The marks to ask about (e.g. dark enough to be print).
+    letters : ndarray of bool, shape (c.n,)
+        Letters of any size; they are no graphic.
+    x : float
+        The page's x-height (pixels).
+
+    Returns
+    -------
+    ndarray of bool, shape (c.n,)
+
+    Examples
+    --------
+    >>> from despeckled.clean.components import label_components
+    >>> ink = np.zeros((100, 200), np.uint8)
+    >>> ink[20:60, 30:33] = 1; ink[52:62, 20:33] = 1     # a note: stem and head
+    >>> ink[55:59, 40:44] = 1                            # its augmentation dot
+    >>> ink[80:84, 150:154] = 1                          # a speck on paper
+    >>> c = label_components(ink)
+    >>> beside_graphic(c, np.array([False, False, True, True]), np.zeros(4, bool), 10.0).tolist()
+    [False, False, True, False]
+    """
+    w = c.width.astype(np.float64)
+    h = c.height.astype(np.float64)
+    out = np.zeros(c.n, bool)
+    graphic = (np.maximum(w, h) >= GRAPHIC_MIN_SIZE * x) & ~letters
+    graphic[0] = False
+    round_dot = (np.maximum(w, h) <= DOT_ASPECT * np.minimum(w, h)) & (c.area >= DOT_FILL * w * h)
+    qi = np.flatnonzero(candidates & round_dot & ~graphic & (np.arange(c.n) > 0))
+    if qi.size == 0 or not graphic.any():
+        return out
+    d = np.maximum(w[qi], h[qi])
+    reach = np.array(GRAPHIC_REACH)
+    ang = np.arange(8) * (np.pi / 4)
+    # (dots, reaches, rays) probe points
+    dist = d[:, None, None] * (0.5 + reach[None, :, None])
+    py = np.rint(c.cy[qi][:, None, None] + dist * np.sin(ang)[None, None, :]).astype(np.intp)
+    px = np.rint(c.cx[qi][:, None, None] + dist * np.cos(ang)[None, None, :]).astype(np.intp)
+    hh, ww = c.labels.shape
+    inside = (py >= 0) & (py < hh) & (px >= 0) & (px < ww)
+    lab = np.zeros(py.shape, np.intp)
+    lab[inside] = c.labels[py[inside], px[inside]]
+    hit = graphic[lab] & inside
+    out[qi] = hit.reshape(qi.size, -1).any(axis=1)
+    return out
+
+
 #: beside_letter: the blob is at least this many of its letter's stroke
 #: thicknesses across.
 BESIDE_MIN_THICKNESS = 0.8
@@ -716,7 +790,7 @@ def colon_on_line(c: Components, candidates: np.ndarray, letters: np.ndarray, ls
 #: The guards in the order they are asked; the first that claims a
 #: component is recorded as the reason it was kept.
 GUARD_NAMES = ("glyph_shaped", "stacked_pair", "regular_row", "in_dark_field", "inside_block", "beside_letter", "between_glyphs",
-               "minus_sign", "colon_on_line")
+               "minus_sign", "colon_on_line", "beside_graphic")
 
 
 def guard_code(claims: dict[str, np.ndarray], n: int) -> np.ndarray:
@@ -737,7 +811,7 @@ def guard_code(claims: dict[str, np.ndarray], n: int) -> np.ndarray:
 
 
 __all__ = ["GUARD_NAMES", "glyph_shaped", "shape_measures", "Shape", "guard_code", "in_dark_field", "print_dark", "regular_row",
-           "stacked_pair", "beside_letter", "between_glyphs", "minus_sign", "colon_on_line", "guard_removals", "Guarded",
+           "stacked_pair", "beside_letter", "between_glyphs", "minus_sign", "colon_on_line", "beside_graphic", "guard_removals", "Guarded",
            "PRINT_CONTRAST", "inside_block", "guard_decision"]
 
 
@@ -803,6 +877,7 @@ def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust
     size = np.maximum(c.width, c.height)
     small = size < ls.xheight
     dotlike = small & (c.area >= 0.6 * s * s)
+    dark = print_dark(darkest, letters, paper, PRINT_CONTRAST)
     claims = {
         "glyph_shaped": glyph_shaped(c, ls, x, s, removing),
         "stacked_pair": stacked_pair(c, removing & dotlike),
@@ -814,6 +889,7 @@ def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust
         "minus_sign": minus_sign(c, small & removing, letters, ls),
         # (either dot may have been kept by a rule: both are asked)
         "colon_on_line": colon_on_line(c, dotlike, letters, ls),
+        "beside_graphic": beside_graphic(c, removing & small & dark, letters, x),
     }
     code = guard_code(claims, c.n)
     code[~removing] = 0

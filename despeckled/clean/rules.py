@@ -70,16 +70,17 @@ class Rule(IntEnum):
     BETWEEN_GLYPHS = 21  #: a dash between two glyphs of a line: a minus, a hyphen
     MINUS_SIGN = 22     #: a stroke-thick bar at mid-line beside a glyph: a minus before a figure
     COLON_ON_LINE = 23  #: two similar dots stacked in a line's x-band: a colon a word space off
-    PRINT_DARK = 24     #: as dark as the page's glyphs: print, not show-through
-    TINY = 25           #: removed: smaller than ``tiny_area``
-    NO_CONTEXT = 26     #: removed: a mark where text puts none
-    TOO_LIGHT = 27      #: removed: in a text position, but lighter than the page's marks
-    DUST = 28           #: removed: a compact blob away from text
-    FAINT = 29          #: removed: no pixel clearly darker than the threshold (hysteresis)
-    THIN = 30           #: removed: erased by the opening (``opening = true``)
+    BESIDE_GRAPHIC = 24  #: a round dot as dark as print close to a graphic: a staccato or augmentation dot by a note
+    PRINT_DARK = 25     #: as dark as the page's glyphs: print, not show-through
+    TINY = 26           #: removed: smaller than ``tiny_area``
+    NO_CONTEXT = 27     #: removed: a mark where text puts none
+    TOO_LIGHT = 28      #: removed: in a text position, but lighter than the page's marks
+    DUST = 29           #: removed: a compact blob away from text
+    FAINT = 30          #: removed: no pixel clearly darker than the threshold (hysteresis)
+    THIN = 31           #: removed: erased by the opening (``opening = true``)
     # the trained model (``decider = "model"``, :mod:`despeckled.clean.model`)
-    MODEL = 31          #: removed: the model is confident it is a speck or dust
-    MODEL_KEPT = 32     #: kept: the cascade would remove it, the model is not confident
+    MODEL = 32          #: removed: the model is confident it is a speck or dust
+    MODEL_KEPT = 33     #: kept: the cascade would remove it, the model is not confident
 
 
 #: ``RULE_NAMES[decision.rule[label]]``: the rule's name, e.g. ``"i-dot"``.

@@ -340,3 +340,39 @@ def test_guard_code_names_the_first_guard_that_claims():
     claims["glyph_shaped"][2] = True
     code = G.guard_code(claims, n)
     assert [G.GUARD_NAMES[k - 1] if k else None for k in code] == [None, "regular_row", "glyph_shaped", None]
+
+
+# ---------------------------------------------------------------- beside_graphic
+
+def draw_note(ink, x0, y0, sp=16, s=3):
+    """A filled note head with a stem going up, ``sp`` the staff space."""
+    cv2.ellipse(ink, (x0, y0), (int(0.62 * sp), int(0.45 * sp)), -20, 0, 360, 1, -1)
+    ink[y0 - int(3.3 * sp):y0, x0 + int(0.62 * sp) - s:x0 + int(0.62 * sp)] = 1
+
+
+def test_staccato_and_augmentation_dots_by_a_note_are_claimed_a_speck_on_paper_is_not():
+    ink = np.zeros((200, 300), np.uint8)
+    for i in range(5):                                  # a staff, 16 px spaces
+        ink[26 + 16 * i:28 + 16 * i, 10:220] = 1
+    draw_note(ink, 60, 90)                              # a note on the bottom line
+    cv2.circle(ink, (60 + 10 + 7, 82), 3, 1, -1)        # augmentation dot, right of the head, in a space
+    cv2.circle(ink, (60, 90 + 18), 3, 1, -1)            # staccato dot, below the head
+    cv2.circle(ink, (260, 170), 3, 1, -1)               # the same dot, far from any ink
+    c = comps(ink)
+    cand = np.ones(c.n, bool)
+    got = G.beside_graphic(c, cand, letter_candidates(c, X, S), X)
+    assert got[label_at(c, 82, 77)] and got[label_at(c, 108, 60)]
+    assert not got[label_at(c, 170, 260)]
+    assert not got[label_at(c, 90, 60)]                 # the staff and note are no candidate dot
+
+
+def test_a_dot_by_a_letter_or_a_streak_by_a_note_is_not_claimed():
+    ink = np.zeros((160, 300), np.uint8)
+    draw_o(ink, 20, 40, 21, 3)
+    cv2.circle(ink, (48, 58), 3, 1, -1)                 # a dot by a letter: the text rules judge it
+    draw_note(ink, 200, 90)
+    ink[104:106, 190:204] = 1                           # a thin streak under the note: not round
+    c = comps(ink)
+    got = G.beside_graphic(c, np.ones(c.n, bool), letter_candidates(c, X, S), X)
+    assert not got[label_at(c, 58, 48)]
+    assert not got[label_at(c, 105, 195)]
