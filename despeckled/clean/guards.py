@@ -354,19 +354,63 @@ def in_dark_field(c: Components, x: float) -> np.ndarray:
     return out
 
 
-def inside_block(c: Components, x: float, candidates: np.ndarray) -> np.ndarray:
-    """Marks inside the box of a big, solid-ish component that is no
-    letter: the body of a QR code (its lone modules sit among the big
-    connected clusters), a logo, a photo's dark mass. There a small square
-    is a module or a highlight dot, never dust on paper.
+#: inside_block: components are grouped on a grid of this many page
+#: x-heights per cell, cells touching (8-neighbours) joining a group...
+BLOCK_CELL = 0.25
+#: ...and a group at least this many x-heights both ways, this full of ink
+#: over its box (a QR code about half, a paragraph of text a fifth) and of
+#: at least this many components is a block.
+BLOCK_MIN_SIZE = 3.0
+BLOCK_MIN_FILL = 0.35
+BLOCK_MIN_PARTS = 6
 
-    A block is at least ``3`` page x-heights in both directions, ``3``
-    square x-heights in area and a quarter as solid as its box (a table's
-    grid or a frame is much emptier).
+
+def block_groups(c: Components, x: float) -> tuple[np.ndarray, np.ndarray]:
+    """Group components that lie within about a quarter x-height of each
+    other (on a coarse grid: one ``bincount`` and one labelling of a page
+    ``BLOCK_CELL`` x-heights per cell).
+
+    Returns
+    -------
+    group : ndarray of int, shape (c.n,)
+        Group id per label (0 for the background).
+    ngroups : int
+    """
+    hh, ww = c.labels.shape
+    k = max(1, int(round(BLOCK_CELL * x)))
+    gh, gw = -(-hh // k), -(-ww // k)
+    rows, cols = c.flat // ww, c.flat % ww
+    cell = (rows // k) * gw + cols // k
+    grid = (np.bincount(cell, minlength=gh * gw) > 0).astype(np.uint8).reshape(gh, gw)
+    ng, glab = cv2.connectedComponents(grid, connectivity=8)
+    # (the group of a component's first pixel: its centre may fall in a
+    # hole of its own ring)
+    first = np.zeros(c.n, np.intp)
+    first[c.lab[::-1]] = cell[::-1]
+    group = glab.ravel()[first].astype(np.intp)
+    group[0] = 0
+    return group, ng
+
+
+def inside_block(c: Components, x: float, candidates: np.ndarray) -> np.ndarray:
+    """Marks inside the box of a block: a big, solid-ish group of
+    components that is no text -- the body of a QR code (its lone modules
+    sit among the connected clusters, its edge modules a module from them),
+    a logo, a photo's dark mass. There a small square is a module or a
+    highlight dot, never dust on paper.
+
+    Components a quarter x-height apart are grouped (:func:`block_groups`);
+    a group is a block when it is at least ``BLOCK_MIN_SIZE`` page
+    x-heights in both directions, of at least ``BLOCK_MIN_PARTS``
+    components (or one big one), and its ink covers ``BLOCK_MIN_FILL`` of
+    its box (a paragraph of text, a table's grid or a frame is much
+    emptier). So is a single component that big, a quarter full of its own
+    box.
 
     Parameters
     ----------
     c : Components
+        Must hold its label image's shape (``c.labels``).
     x : float
         The page's x-height (pixels).
     candidates : ndarray of bool, shape (c.n,)
@@ -386,16 +430,33 @@ def inside_block(c: Components, x: float, candidates: np.ndarray) -> np.ndarray:
     >>> inside_block(c, 16.0, np.ones(c.n, bool)).tolist()
     [False, False, True, False]
     """
-    w = c.width.astype(np.float64)
-    h = c.height.astype(np.float64)
-    block = (w >= 3 * x) & (h >= 3 * x) & (c.area >= 3 * x * x) & (_fill(c) >= 0.25)
+    out = np.zeros(c.n, bool)
+    group, ng = block_groups(c, x)
+    members = np.arange(c.n) > 0
+    gx0 = np.full(ng, np.iinfo(np.int64).max); np.minimum.at(gx0, group[members], c.x0[members])
+    gy0 = np.full(ng, np.iinfo(np.int64).max); np.minimum.at(gy0, group[members], c.y0[members])
+    gx1 = np.full(ng, -1); np.maximum.at(gx1, group[members], c.x1[members])
+    gy1 = np.full(ng, -1); np.maximum.at(gy1, group[members], c.y1[members])
+    ink = np.bincount(group[members], weights=c.area[members], minlength=ng)
+    parts = np.bincount(group[members], minlength=ng)
+    own = (c.width >= BLOCK_MIN_SIZE * x) & (c.height >= BLOCK_MIN_SIZE * x)
+    big = np.bincount(group[members & own], minlength=ng) > 0
+    gw = (gx1 - gx0 + 1).astype(np.float64)
+    gh = (gy1 - gy0 + 1).astype(np.float64)
+    block = (gw >= BLOCK_MIN_SIZE * x) & (gh >= BLOCK_MIN_SIZE * x) & (ink >= BLOCK_MIN_FILL * gw * gh)
+    block &= (parts >= BLOCK_MIN_PARTS) | big
     block[0] = False
     bi_ = np.flatnonzero(block)
-    out = np.zeros(c.n, bool)
-    qi = np.flatnonzero(candidates & ~block & (np.arange(c.n) > 0))
-    if bi_.size == 0 or qi.size == 0:
+    # (and a single big component a quarter full of its own box is a block)
+    solo = np.flatnonzero(own & (c.area >= 3 * x * x) & (_fill(c) >= 0.25) & members)
+    qi = np.flatnonzero(candidates & members & ~own)
+    if qi.size == 0:
         return out
-    pi, bi = points_in_boxes(c.cx[qi], c.cy[qi], c.x0[bi_], c.y0[bi_], c.x1[bi_], c.y1[bi_], 4 * x)
+    bx = [np.concatenate(v) for v in ((gx0[bi_], c.x0[solo]), (gy0[bi_], c.y0[solo]), (gx1[bi_], c.x1[solo]),
+                                      (gy1[bi_], c.y1[solo]))]
+    if bx[0].size == 0:
+        return out
+    pi, bi = points_in_boxes(c.cx[qi], c.cy[qi], *bx, 4 * x)
     out[qi[np.unique(pi)]] = True
     return out
 
@@ -511,6 +572,55 @@ def beside_graphic(c: Components, candidates: np.ndarray, letters: np.ndarray, x
     lab[inside] = c.labels[py[inside], px[inside]]
     hit = graphic[lab] & inside
     out[qi] = hit.reshape(qi.size, -1).any(axis=1)
+    return out
+
+
+#: enclosed: the enclosing component is at most this many page x-heights
+#: across (a letter, a digit, a code's finder ring; not a table or a frame,
+#: whose boxes hold whole paragraphs).
+ENCLOSER_MAX_SIZE = 4.0
+
+
+def enclosed(c: Components, candidates: np.ndarray, x: float) -> np.ndarray:
+    """Marks lying wholly inside the box of a bigger component of letter or
+    module size: the dot of a dotted zero, the centre of a QR finder
+    pattern, the dot of a bullseye. A counter holds no dust worth a
+    digit.
+
+    Parameters
+    ----------
+    c : Components
+    candidates : ndarray of bool, shape (c.n,)
+    x : float
+        The page's x-height (pixels).
+
+    Returns
+    -------
+    ndarray of bool, shape (c.n,)
+
+    Examples
+    --------
+    >>> from despeckled.clean.components import label_components
+    >>> ink = np.zeros((60, 120), np.uint8)
+    >>> ink[10:31, 10:13] = ink[10:13, 10:24] = ink[28:31, 10:24] = ink[10:31, 21:24] = 1  # a '0'
+    >>> ink[19:22, 16:19] = 1                                                            # its dot
+    >>> ink[40:43, 90:93] = 1                                                            # a speck
+    >>> c = label_components(ink)
+    >>> enclosed(c, np.array([False, False, True, True]), 21.0).tolist()
+    [False, False, True, False]
+    """
+    out = np.zeros(c.n, bool)
+    size = np.maximum(c.width, c.height)
+    enc = (size <= ENCLOSER_MAX_SIZE * x) & (np.minimum(c.width, c.height) >= 3)
+    enc[0] = False
+    ei = np.flatnonzero(enc)
+    qi = np.flatnonzero(candidates & (np.arange(c.n) > 0))
+    if ei.size == 0 or qi.size == 0:
+        return out
+    pi, bi = points_in_boxes(c.cx[qi], c.cy[qi], c.x0[ei], c.y0[ei], c.x1[ei], c.y1[ei], max(4.0, 2 * x))
+    q, e = qi[pi], ei[bi]
+    ok = (q != e) & (c.x0[q] > c.x0[e]) & (c.x1[q] < c.x1[e]) & (c.y0[q] > c.y0[e]) & (c.y1[q] < c.y1[e])
+    out[qi] = any_per(pi, ok, qi.size)
     return out
 
 
@@ -790,7 +900,7 @@ def colon_on_line(c: Components, candidates: np.ndarray, letters: np.ndarray, ls
 #: The guards in the order they are asked; the first that claims a
 #: component is recorded as the reason it was kept.
 GUARD_NAMES = ("glyph_shaped", "stacked_pair", "regular_row", "in_dark_field", "inside_block", "beside_letter", "between_glyphs",
-               "minus_sign", "colon_on_line", "beside_graphic")
+               "minus_sign", "colon_on_line", "beside_graphic", "enclosed")
 
 
 def guard_code(claims: dict[str, np.ndarray], n: int) -> np.ndarray:
@@ -811,7 +921,7 @@ def guard_code(claims: dict[str, np.ndarray], n: int) -> np.ndarray:
 
 
 __all__ = ["GUARD_NAMES", "glyph_shaped", "shape_measures", "Shape", "guard_code", "in_dark_field", "print_dark", "regular_row",
-           "stacked_pair", "beside_letter", "between_glyphs", "minus_sign", "colon_on_line", "beside_graphic", "guard_removals", "Guarded",
+           "stacked_pair", "beside_letter", "between_glyphs", "minus_sign", "colon_on_line", "beside_graphic", "enclosed", "guard_removals", "Guarded",
            "PRINT_CONTRAST", "inside_block", "guard_decision"]
 
 
@@ -890,6 +1000,7 @@ def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust
         # (either dot may have been kept by a rule: both are asked)
         "colon_on_line": colon_on_line(c, dotlike, letters, ls),
         "beside_graphic": beside_graphic(c, removing & small & dark, letters, x),
+        "enclosed": enclosed(c, removing & small, x),
     }
     code = guard_code(claims, c.n)
     code[~removing] = 0

@@ -71,16 +71,17 @@ class Rule(IntEnum):
     MINUS_SIGN = 22     #: a stroke-thick bar at mid-line beside a glyph: a minus before a figure
     COLON_ON_LINE = 23  #: two similar dots stacked in a line's x-band: a colon a word space off
     BESIDE_GRAPHIC = 24  #: a round dot as dark as print close to a graphic: a staccato or augmentation dot by a note
-    PRINT_DARK = 25     #: as dark as the page's glyphs: print, not show-through
-    TINY = 26           #: removed: smaller than ``tiny_area``
-    NO_CONTEXT = 27     #: removed: a mark where text puts none
-    TOO_LIGHT = 28      #: removed: in a text position, but lighter than the page's marks
-    DUST = 29           #: removed: a compact blob away from text
-    FAINT = 30          #: removed: no pixel clearly darker than the threshold (hysteresis)
-    THIN = 31           #: removed: erased by the opening (``opening = true``)
+    ENCLOSED = 25       #: wholly inside a letter-sized component's box: a dotted zero's dot, a finder's centre
+    PRINT_DARK = 26     #: as dark as the page's glyphs: print, not show-through
+    TINY = 27           #: removed: smaller than ``tiny_area``
+    NO_CONTEXT = 28     #: removed: a mark where text puts none
+    TOO_LIGHT = 29      #: removed: in a text position, but lighter than the page's marks
+    DUST = 30           #: removed: a compact blob away from text
+    FAINT = 31          #: removed: no pixel clearly darker than the threshold (hysteresis)
+    THIN = 32           #: removed: erased by the opening (``opening = true``)
     # the trained model (``decider = "model"``, :mod:`despeckled.clean.model`)
-    MODEL = 32          #: removed: the model is confident it is a speck or dust
-    MODEL_KEPT = 33     #: kept: the cascade would remove it, the model is not confident
+    MODEL = 33          #: removed: the model is confident it is a speck or dust
+    MODEL_KEPT = 34     #: kept: the cascade would remove it, the model is not confident
 
 
 #: ``RULE_NAMES[decision.rule[label]]``: the rule's name, e.g. ``"i-dot"``.
