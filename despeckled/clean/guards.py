@@ -39,6 +39,14 @@ GLYPH_MAX_SIZE = 4.0
 #: (a stroke's is half a stroke width, a junction's or a bold figure's more).
 GLYPH_MAX_RADIUS = 1.15
 GLYPH_MAX_RADIUS_HOLED = 1.5
+#: A glyph with a dot run into it (a fingering digit touching a staccato
+#: dot, a figure touching a speck): a disc of up to this many stroke widths
+#: fits in the knot, but the pixels deeper than GLYPH_DEEP stroke widths
+#: from the paper span at most this share of the glyph's size (in a solid
+#: blob as tall as a letter they span two thirds of it or more).
+GLYPH_MAX_RADIUS_KNOT = 3.0
+GLYPH_MAX_KNOT_SPAN = 0.45
+GLYPH_DEEP = 0.75
 
 
 def _fill(c: Components) -> np.ndarray:
@@ -50,16 +58,22 @@ class Shape(NamedTuple):
 
     radius: np.ndarray
     holes: np.ndarray
+    deep: np.ndarray
+    deep_span: np.ndarray
 
 
-def shape_measures(c: Components, select: np.ndarray) -> Shape:
-    """The inscribed radius and the number of holes of each selected
-    component.
+def shape_measures(c: Components, select: np.ndarray, depth: np.ndarray | None = None) -> Shape:
+    """The inscribed radius, the number of holes and the deep pixels of
+    each selected component.
 
     ``radius`` is the radius (pixels) of the largest disc that fits inside:
     about half the stroke width for a letter (more at a bold figure's
     bowl), the blob's own radius for a clump of dust. ``holes`` counts the
     enclosed paper regions (4-connected): the counters of a, e, o, 6, 8, 0.
+    ``deep`` counts the pixels farther than ``depth`` (per label) from the
+    paper: none in a stroke narrower than twice ``depth``, most of a blob;
+    ``deep_span`` is the larger side of their box (a blob's knot spans the
+    blob, a dot run into a figure only the dot).
 
     The selected components are copied side by side into one small strip
     (each in its own box, a pixel of paper around it) and measured with one
@@ -70,12 +84,14 @@ def shape_measures(c: Components, select: np.ndarray) -> Shape:
     ----------
     c : Components
     select : ndarray of bool, shape (c.n,)
+    depth : ndarray of float, shape (c.n,), optional
+        Per label, in pixels (default: no pixel is deep).
 
     Returns
     -------
     Shape
-        ``radius`` float32 and ``holes`` int64, shape (c.n,); 0 where not
-        selected.
+        ``radius`` float32, ``holes``, ``deep`` and ``deep_span`` int64,
+        shape (c.n,); 0 where not selected.
 
     Examples
     --------
@@ -90,11 +106,13 @@ def shape_measures(c: Components, select: np.ndarray) -> Shape:
     """
     radius = np.zeros(c.n, np.float32)
     holes = np.zeros(c.n, np.int64)
+    deep = np.zeros(c.n, np.int64)
+    span = np.zeros(c.n, np.int64)
     sel = select.copy()
     sel[0] = False
     si = np.flatnonzero(sel)
     if si.size == 0:
-        return Shape(radius, holes)
+        return Shape(radius, holes, deep, span)
     w = c.width[si] + 2
     h = c.height[si] + 2
     starts = np.cumsum(w) - w
@@ -108,7 +126,20 @@ def shape_measures(c: Components, select: np.ndarray) -> Shape:
     xs = c.flat[pos] % W - c.x0[lab] + 1 + left[lab]
     strip[ys, xs] = 1
     dist = cv2.distanceTransform(strip, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-    np.maximum.at(radius, lab, dist[ys, xs])
+    d = dist[ys, xs]
+    np.maximum.at(radius, lab, d)
+    if depth is not None:
+        dp = d > depth[lab]
+        dl, dy, dx = lab[dp], ys[dp], xs[dp]
+        deep = np.bincount(dl, minlength=c.n)
+        spans = []
+        for v in (dy, dx):
+            lo = np.full(c.n, np.iinfo(np.int64).max)
+            hi = np.full(c.n, -1)
+            np.minimum.at(lo, dl, v)
+            np.maximum.at(hi, dl, v)
+            spans.append(np.where(deep > 0, hi - lo + 1, 0))
+        span = np.maximum(*spans)
     # paper of the strip: every box's margin joins the one outer region
     # (label 1, from the corner); any other paper region is a hole
     n_paper, paper = cv2.connectedComponents(1 - strip, connectivity=4)
@@ -118,7 +149,7 @@ def shape_measures(c: Components, select: np.ndarray) -> Shape:
         first[paper[py, px][::-1]] = px[::-1]           # a column of each hole
         owner = si[np.searchsorted(starts, first[2:], side="right") - 1]
         holes += np.bincount(owner, minlength=c.n)
-    return Shape(radius, holes)
+    return Shape(radius, holes, deep, span)
 
 
 def glyph_shaped(c: Components, ls: LineScale, x: float, s: float, candidates: np.ndarray | None = None) -> np.ndarray:
@@ -173,10 +204,13 @@ def glyph_shaped(c: Components, ls: LineScale, x: float, s: float, candidates: n
     if candidates is not None:
         ok &= candidates
     ok[0] = False
-    m = shape_measures(c, ok)
+    m = shape_measures(c, ok, GLYPH_DEEP * sl)
     # strokes no wider than a bold letter's; a figure with a counter (6, 8,
-    # 0, a, e) may have a heavier bowl -- dust hardly ever has a hole
-    ok &= (m.radius <= GLYPH_MAX_RADIUS * sl) | ((m.holes > 0) & (m.radius <= GLYPH_MAX_RADIUS_HOLED * sl))
+    # 0, a, e) may have a heavier bowl -- dust hardly ever has a hole; a
+    # figure a dot or a speck has run into is strokes but for a small knot
+    # (a blob of its size is deep all through)
+    ok &= ((m.radius <= GLYPH_MAX_RADIUS * sl) | ((m.holes > 0) & (m.radius <= GLYPH_MAX_RADIUS_HOLED * sl))
+           | ((m.radius <= GLYPH_MAX_RADIUS_KNOT * sl) & (m.deep_span <= GLYPH_MAX_KNOT_SPAN * size)))
     # ...and no letter has more than two counters (B, 8, g): a porous clump
     # grown from a seed has many
     ok &= m.holes <= GLYPH_MAX_HOLES
