@@ -8,13 +8,26 @@ from dataclasses import dataclass
 import numpy as np
 
 from despeckled.clean.components import Components
+from despeckled.clean.context import points_in_boxes
 
 #: Typical body text (10-11 pt serif) per inch of resolution: stroke width
 #: ~0.29 mm, x-height ~1.6 mm. Used only when the page has too little text.
 STROKE_PER_DPI = 0.0115
 XHEIGHT_PER_DPI = 0.063
+#: A letter is at least this many times as tall or wide as its own
+#: thickness (``Components.thickness``: about the stroke width of a letter,
+#: the radius of a disc).
+STROKE_BUILT = 3.0
+#: A letter's neighbour on its line (:func:`in_a_row`): bottoms within this
+#: many heights, heights within this factor, gap at most this many heights.
+ROW_LEVEL = 0.25
+ROW_HEIGHT = 1.6
+ROW_GAP = 1.0
 #: Fewer letter-sized components than this and the measurement is not trusted.
 MIN_LETTERS = 12
+#: With fewer letters than MIN_LETTERS but at least this many, they cap the
+#: resolution's guess.
+MIN_FEW_LETTERS = 3
 #: DPI tags outside this range are treated as missing (scanners write 72/96).
 PLAUSIBLE_DPI = (100.0, 2400.0)
 
@@ -61,6 +74,43 @@ def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
     return float(values[order][np.searchsorted(cw, cw[-1] / 2.0)])
 
 
+def in_a_row(x0: np.ndarray, y1: np.ndarray, x1: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """Which boxes have a neighbour of similar height on their line.
+
+    A neighbour's bottom is within :data:`ROW_LEVEL` of the box's height of
+    its bottom (a shared baseline), its height within a factor
+    :data:`ROW_HEIGHT`, and the horizontal gap at most :data:`ROW_GAP`
+    heights.
+
+    Parameters
+    ----------
+    x0, y1, x1 : ndarray of int, shape (N,)
+        Left, bottom and right edges (pixels, inclusive).
+    h : ndarray of int, shape (N,)
+        Heights (pixels).
+
+    Returns
+    -------
+    ndarray of bool, shape (N,)
+
+    Examples
+    --------
+    >>> x0 = np.array([0, 12, 200]); x1 = x0 + 9; y1 = np.array([20, 21, 20]); h = np.array([10, 11, 10])
+    >>> in_a_row(x0, y1, x1, h).tolist()
+    [True, True, False]
+    """
+    n = h.size
+    if n < 2:
+        return np.zeros(n, bool)
+    hf = h.astype(np.float64)
+    reach = ROW_GAP * hf
+    cx = (x0 + x1) / 2.0
+    pi, bi = points_in_boxes(cx, y1.astype(np.float64), x0 - reach, y1 - ROW_LEVEL * hf, x1 + reach, y1 + ROW_LEVEL * hf,
+                             max(4.0, float(np.median(hf)) * 2))
+    ok = (pi != bi) & (h[pi] * ROW_HEIGHT >= h[bi]) & (h[bi] * ROW_HEIGHT >= h[pi])
+    return np.bincount(bi[ok], minlength=n) > 0
+
+
 def estimate_scale(comps: Components, dpi: float | None, fallback_dpi: float = 300.0) -> Scale:
     """Measure stroke width and x-height from the page's components.
 
@@ -88,8 +138,22 @@ def estimate_scale(comps: Components, dpi: float | None, fallback_dpi: float = 3
     area, h, w, t = comps.area[1:], comps.height[1:], comps.width[1:], comps.thickness[1:]
     # Letter candidates: not specks, not page-sized, roughly letter-shaped.
     cand = (area >= 12) & (h >= 5) & (h <= 400) & (w <= 6 * h) & (h <= 8 * w)
-    if cand.sum() < MIN_LETTERS:
-        return Scale(guess_s, guess_x, res_source, int(cand.sum()))
+    # Is there text to measure? Candidates built of strokes (at least
+    # STROKE_BUILT times as tall or wide as thick: a disc is twice its
+    # "thickness", the radius; a letter five or more) and set in a line
+    # (text comes in rows, specks are strewn): a page of specks and dust
+    # around a page number is not measured from the specks.
+    texty = cand & (np.maximum(h, w) >= STROKE_BUILT * t)
+    texty[texty] = in_a_row(comps.x0[1:][texty], comps.y1[1:][texty], comps.x1[1:][texty], h[texty])
+    if texty.sum() < MIN_LETTERS:
+        # Too little text. The resolution's guess, but never bigger than the
+        # few letters there are (a tag may be missing or wrong; a too-big
+        # x-height would make marks of letters, a too-small one only keeps
+        # more specks).
+        if texty.sum() >= MIN_FEW_LETTERS:
+            guess_x = max(4.0, min(guess_x, float(np.median(h[texty]))))
+            guess_s = max(1.0, min(guess_s, float(np.median(t[texty]))))
+        return Scale(guess_s, guess_x, res_source, int(texty.sum()))
     # First guess: the median over candidates (one vote per component, so a
     # few heavy blobs or a bold headline cannot outvote the body text).
     stroke = max(1.0, float(np.median(t[cand])))
