@@ -18,9 +18,10 @@ XHEIGHT_PER_DPI = 0.063
 #: thickness (``Components.thickness``: about the stroke width of a letter,
 #: the radius of a disc).
 STROKE_BUILT = 3.0
-#: A letter's neighbour on its line (:func:`in_a_row`): bottoms within this
-#: many heights, heights within this factor, gap at most this many heights.
-ROW_LEVEL = 0.25
+#: A letter's neighbour on its line (:func:`in_a_row`): sharing this much
+#: of the smaller height, heights within this factor, gap at most this many
+#: heights.
+ROW_OVERLAP = 0.6
 ROW_HEIGHT = 1.6
 ROW_GAP = 1.0
 #: Fewer letter-sized components than this and the measurement is not trusted.
@@ -77,10 +78,10 @@ def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
 def in_a_row(x0: np.ndarray, y1: np.ndarray, x1: np.ndarray, h: np.ndarray) -> np.ndarray:
     """Which boxes have a neighbour of similar height on their line.
 
-    A neighbour's bottom is within :data:`ROW_LEVEL` of the box's height of
-    its bottom (a shared baseline), its height within a factor
-    :data:`ROW_HEIGHT`, and the horizontal gap at most :data:`ROW_GAP`
-    heights.
+    A neighbour's centre lies in the box's rows, the two share
+    :data:`ROW_OVERLAP` of the smaller height, their heights are within a
+    factor :data:`ROW_HEIGHT`, and the horizontal gap is at most
+    :data:`ROW_GAP` heights.
 
     Parameters
     ----------
@@ -103,11 +104,17 @@ def in_a_row(x0: np.ndarray, y1: np.ndarray, x1: np.ndarray, h: np.ndarray) -> n
     if n < 2:
         return np.zeros(n, bool)
     hf = h.astype(np.float64)
-    reach = ROW_GAP * hf
+    # (looked for by centre, a word's width out; the gap is checked after)
+    reach = ROW_GAP * hf + 3.0 * hf
     cx = (x0 + x1) / 2.0
-    pi, bi = points_in_boxes(cx, y1.astype(np.float64), x0 - reach, y1 - ROW_LEVEL * hf, x1 + reach, y1 + ROW_LEVEL * hf,
-                             max(4.0, float(np.median(hf)) * 2))
-    ok = (pi != bi) & (h[pi] * ROW_HEIGHT >= h[bi]) & (h[bi] * ROW_HEIGHT >= h[pi])
+    cy = y1 - (hf - 1) / 2.0
+    pi, bi = points_in_boxes(cx, cy, x0 - reach, y1 - hf + 1, x1 + reach, y1, max(4.0, float(np.median(hf)) * 2))
+    # (the two overlap by ROW_OVERLAP of the smaller height: a word with a
+    # descender beside one without still shares most of its line)
+    overlap = np.minimum(y1[pi], y1[bi]) - np.maximum(y1[pi] - h[pi], y1[bi] - h[bi])
+    gap = np.maximum(x0[pi] - x1[bi], x0[bi] - x1[pi]) - 1
+    ok = ((pi != bi) & (h[pi] * ROW_HEIGHT >= h[bi]) & (h[bi] * ROW_HEIGHT >= h[pi])
+          & (overlap >= ROW_OVERLAP * np.minimum(h[pi], h[bi])) & (gap <= ROW_GAP * hf[bi]))
     return np.bincount(bi[ok], minlength=n) > 0
 
 
