@@ -22,6 +22,8 @@ STROKE_BUILT = 3.0
 #: of the smaller height, heights within this factor, gap at most this many
 #: heights.
 ROW_OVERLAP = 0.6
+#: At most about this many candidates are tested for a row neighbour.
+ROW_SAMPLE = 300
 ROW_HEIGHT = 1.6
 ROW_GAP = 1.0
 #: Fewer letter-sized components than this and the measurement is not trusted.
@@ -75,7 +77,7 @@ def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
     return float(values[order][np.searchsorted(cw, cw[-1] / 2.0)])
 
 
-def in_a_row(x0: np.ndarray, y1: np.ndarray, x1: np.ndarray, h: np.ndarray) -> np.ndarray:
+def in_a_row(x0: np.ndarray, y1: np.ndarray, x1: np.ndarray, h: np.ndarray, test: np.ndarray | None = None) -> np.ndarray:
     """Which boxes have a neighbour of similar height on their line.
 
     A neighbour's centre lies in the box's rows, the two share
@@ -89,6 +91,9 @@ def in_a_row(x0: np.ndarray, y1: np.ndarray, x1: np.ndarray, h: np.ndarray) -> n
         Left, bottom and right edges (pixels, inclusive).
     h : ndarray of int, shape (N,)
         Heights (pixels).
+    test : ndarray of int, optional
+        Only these boxes are tested (all serve as neighbours); the others
+        are False.
 
     Returns
     -------
@@ -108,7 +113,10 @@ def in_a_row(x0: np.ndarray, y1: np.ndarray, x1: np.ndarray, h: np.ndarray) -> n
     reach = ROW_GAP * hf + 3.0 * hf
     cx = (x0 + x1) / 2.0
     cy = y1 - (hf - 1) / 2.0
-    pi, bi = points_in_boxes(cx, cy, x0 - reach, y1 - hf + 1, x1 + reach, y1, max(4.0, float(np.median(hf)) * 2))
+    t = np.arange(n) if test is None else np.asarray(test, np.intp)
+    pi, ti = points_in_boxes(cx, cy, x0[t] - reach[t], y1[t] - hf[t] + 1, x1[t] + reach[t], y1[t],
+                             max(4.0, float(np.median(hf)) * 2))
+    bi = t[ti]
     # (the two overlap by ROW_OVERLAP of the smaller height: a word with a
     # descender beside one without still shares most of its line)
     overlap = np.minimum(y1[pi], y1[bi]) - np.maximum(y1[pi] - h[pi], y1[bi] - h[bi])
@@ -151,7 +159,10 @@ def estimate_scale(comps: Components, dpi: float | None, fallback_dpi: float = 3
     # (text comes in rows, specks are strewn): a page of specks and dust
     # around a page number is not measured from the specks.
     texty = cand & (np.maximum(h, w) >= STROKE_BUILT * t)
-    texty[texty] = in_a_row(comps.x0[1:][texty], comps.y1[1:][texty], comps.x1[1:][texty], h[texty])
+    # (on a page of text, a sample of them is plenty to tell)
+    nt = int(texty.sum())
+    sample = np.arange(0, nt, max(1, nt // ROW_SAMPLE))
+    texty[texty] = in_a_row(comps.x0[1:][texty], comps.y1[1:][texty], comps.x1[1:][texty], h[texty], sample)
     if texty.sum() < MIN_LETTERS:
         # Too little text. The resolution's guess, but never bigger than the
         # few letters there are (a tag may be missing or wrong; a too-big

@@ -376,3 +376,45 @@ def test_a_dot_by_a_letter_or_a_streak_by_a_note_is_not_claimed():
     got = G.beside_graphic(c, np.ones(c.n, bool), letter_candidates(c, X, S), X)
     assert not got[label_at(c, 58, 48)]
     assert not got[label_at(c, 105, 195)]
+
+
+# ---------------------------------------------------------------- enclosed, inside_block, a figure with a dot
+
+def test_the_dot_of_a_dotted_zero_is_enclosed_a_speck_beside_it_is_not():
+    ink = np.zeros((60, 120), np.uint8)
+    draw_zero(ink, 10, 10)
+    ink[19:22, 16:19] = 1                              # the dot inside
+    ink[19:22, 40:43] = 1                              # a speck beside
+    c = comps(ink)
+    got = G.enclosed(c, np.ones(c.n, bool), X)
+    assert got[label_at(c, 20, 17)] and not got[label_at(c, 20, 41)]
+
+
+def test_lone_modules_at_the_edge_of_a_small_code_are_inside_a_block():
+    rng = np.random.default_rng(3)
+    m = 4                                              # module, px (a 20 px x-height: a 5 px grid)
+    grid = rng.random((21, 21)) < 0.5
+    grid[0] = False                                    # the top row: one lone module, a module off the rest
+    col = 10
+    grid[0, col] = grid[2, col] = True
+    grid[1, col - 1:col + 2] = False
+    page = np.zeros((300, 400), np.uint8)
+    page[50:50 + 21 * m, 50:50 + 21 * m] = np.kron(grid, np.ones((m, m), np.uint8))
+    page[250:250 + m, 300:300 + m] = 1                 # the same square on bare paper
+    c = comps(page)
+    lone = label_at(c, 51, 50 + col * m + 1)
+    assert c.area[lone] == m * m
+    got = G.inside_block(c, 20.0, np.ones(c.n, bool))
+    assert got[lone]
+    assert not got[label_at(c, 251, 301)]
+
+
+def test_a_digit_with_a_dot_run_into_it_is_glyph_shaped_a_blob_its_size_is_not():
+    ink = np.zeros((80, 120), np.uint8)
+    ink[10:31, 20:23] = 1                              # a '1', 21 px, stroke 3
+    cv2.circle(ink, (21, 34), 4, 1, -1)                # a dot run into its foot
+    cv2.ellipse(ink, (80, 25), (8, 12), 0, 0, 360, 1, -1)   # a solid blob as tall
+    c = comps(ink)
+    g = G.glyph_shaped(c, line_scale(c, X, S), X, S)
+    assert g[label_at(c, 15, 21)]
+    assert not g[label_at(c, 25, 80)]

@@ -124,6 +124,29 @@ def test_scale_falls_back_to_dpi_without_text():
     assert sc.source == "fallback" and sc.xheight == pytest.approx(300 * 0.063)
 
 
+def test_a_page_of_specks_around_a_few_letters_is_not_measured_from_the_specks():
+    rng = np.random.default_rng(5)
+    ink = np.zeros((1200, 900), np.uint8)
+    for _ in range(120):                           # strewn blobs and streaks, 5-9 px
+        y, x = rng.integers(20, 1150), rng.integers(20, 850)
+        r = int(rng.integers(2, 5))
+        cv2.circle(ink, (int(x), int(y)), r, 1, -1)
+    for i in range(3):                             # a page number: three 'n's, 21 px, in a row
+        x0 = 400 + 20 * i
+        ink[1100:1121, x0:x0 + 3] = ink[1100:1121, x0 + 11:x0 + 14] = ink[1100:1103, x0:x0 + 14] = 1
+    c = label_components(ink)
+    sc = estimate_scale(c, dpi=300)
+    assert sc.source == "dpi"                      # too little text to measure
+    assert sc.xheight == pytest.approx(21, abs=2.5)  # capped by the three letters, not the specks' 5-9 px
+
+
+def test_letter_spaced_capitals_are_a_row():
+    from despeckled.clean.scale import in_a_row
+    x0 = np.array([0, 35, 70, 300]); x1 = x0 + 19
+    y1 = np.array([100, 101, 99, 100]); h = np.array([21, 22, 21, 21])
+    assert in_a_row(x0, y1, x1, h).tolist() == [True, True, True, False]
+
+
 def test_implausible_dpi_tags_are_ignored():
     assert plausible_dpi(72, 300) == (300.0, "fallback")
     assert plausible_dpi(None, 200) == (200.0, "fallback")
