@@ -409,6 +409,8 @@ def block_groups(c: Components, x: float) -> tuple[np.ndarray, np.ndarray]:
     group : ndarray of int, shape (c.n,)
         Group id per label (0 for the background).
     ngroups : int
+    box : tuple of 4 ndarray of int, shape (ngroups,)
+        Each group's cells' box, ``x0, y0, x1, y1`` inclusive, in pixels.
     """
     hh, ww = c.labels.shape
     k = max(1, int(round(BLOCK_CELL * x)))
@@ -430,14 +432,16 @@ def block_groups(c: Components, x: float) -> tuple[np.ndarray, np.ndarray]:
         cell_of = (rows // k) * gw + cols // k
         grid = (np.bincount(cell_of, minlength=gh * gw) > 0).astype(np.uint8).reshape(gh, gw)
         lab_of = c.lab
-    ng, glab = cv2.connectedComponents(grid, connectivity=8)
+    ng, glab, stats, _ = cv2.connectedComponentsWithStats(grid, connectivity=8)
+    box = (stats[:, 0] * k, stats[:, 1] * k, np.minimum((stats[:, 0] + stats[:, 2]) * k, ww) - 1,
+           np.minimum((stats[:, 1] + stats[:, 3]) * k, hh) - 1)
     # (the group of one of a component's cells: its centre may fall in a
     # hole of its own ring)
     first = np.zeros(c.n, np.intp)
     first[lab_of] = cell_of
     group = glab.ravel()[first].astype(np.intp)
     group[0] = 0
-    return group, ng
+    return group, ng, box
 
 
 def inside_block(c: Components, x: float, candidates: np.ndarray) -> np.ndarray:
@@ -479,18 +483,17 @@ def inside_block(c: Components, x: float, candidates: np.ndarray) -> np.ndarray:
     [False, False, True, False]
     """
     out = np.zeros(c.n, bool)
-    group, ng = block_groups(c, x)
+    group, ng, box = block_groups(c, x)
     members = np.arange(c.n) > 0
-    gx0 = np.full(ng, np.iinfo(np.int64).max); np.minimum.at(gx0, group[members], c.x0[members])
-    gy0 = np.full(ng, np.iinfo(np.int64).max); np.minimum.at(gy0, group[members], c.y0[members])
-    gx1 = np.full(ng, -1); np.maximum.at(gx1, group[members], c.x1[members])
-    gy1 = np.full(ng, -1); np.maximum.at(gy1, group[members], c.y1[members])
+    gx0, gy0, gx1, gy1 = box
     ink = np.bincount(group[members], weights=c.area[members], minlength=ng)
     parts = np.bincount(group[members], minlength=ng)
     own = (c.width >= BLOCK_MIN_SIZE * x) & (c.height >= BLOCK_MIN_SIZE * x)
     big = np.bincount(group[members & own], minlength=ng) > 0
     gw = (gx1 - gx0 + 1).astype(np.float64)
     gh = (gy1 - gy0 + 1).astype(np.float64)
+    # (a group's box is its cells' box, up to a cell wider than its ink's:
+    # the fill is judged a little low, the box a little generous)
     block = (gw >= BLOCK_MIN_SIZE * x) & (gh >= BLOCK_MIN_SIZE * x) & (ink >= BLOCK_MIN_FILL * gw * gh)
     block &= (parts >= BLOCK_MIN_PARTS) | big
     block[0] = False
@@ -557,9 +560,14 @@ DOT_FILL = 0.5
 #: ...and a graphic's ink lies within this many of the dot's diameters of
 #: its edge, looked for along eight rays...
 GRAPHIC_REACH = (0.5, 1.0, 1.5, 2.0)
-#: ...a graphic being at least this many page x-heights tall or wide and no
-#: letter (a note with its stem, a staff, a rule, a frame).
+#: ...a graphic being at least this many page x-heights tall or wide, this
+#: many tall (a word of letters run together is under two), and no letter
+#: (a note with its stem, a staff, a frame).
 GRAPHIC_MIN_SIZE = 1.5
+GRAPHIC_MIN_HEIGHT = 2.2
+#: Dots further than this many page x-heights from a graphic's box are not
+#: probed (a dot is under one x-height: its farthest probe is 2.5 dots off).
+GRAPHIC_NEAR = 1.5
 
 
 def beside_graphic(c: Components, candidates: np.ndarray, letters: np.ndarray, x: float) -> np.ndarray:
@@ -601,11 +609,18 @@ def beside_graphic(c: Components, candidates: np.ndarray, letters: np.ndarray, x
     w = c.width.astype(np.float64)
     h = c.height.astype(np.float64)
     out = np.zeros(c.n, bool)
-    graphic = (np.maximum(w, h) >= GRAPHIC_MIN_SIZE * x) & ~letters
+    graphic = (np.maximum(w, h) >= GRAPHIC_MIN_SIZE * x) & (h >= GRAPHIC_MIN_HEIGHT * x) & ~letters
     graphic[0] = False
     round_dot = (np.maximum(w, h) <= DOT_ASPECT * np.minimum(w, h)) & (c.area >= DOT_FILL * w * h)
     qi = np.flatnonzero(candidates & round_dot & ~graphic & (np.arange(c.n) > 0))
-    if qi.size == 0 or not graphic.any():
+    gi = np.flatnonzero(graphic)
+    if qi.size == 0 or gi.size == 0:
+        return out
+    # (only dots near a graphic's box are probed)
+    r = GRAPHIC_NEAR * x
+    pi, _ = points_in_boxes(c.cx[qi], c.cy[qi], c.x0[gi] - r, c.y0[gi] - r, c.x1[gi] + r, c.y1[gi] + r, 4 * x)
+    qi = qi[np.unique(pi)]
+    if qi.size == 0:
         return out
     d = np.maximum(w[qi], h[qi])
     reach = np.array(GRAPHIC_REACH)
@@ -668,6 +683,70 @@ def enclosed(c: Components, candidates: np.ndarray, x: float) -> np.ndarray:
     pi, bi = points_in_boxes(c.cx[qi], c.cy[qi], c.x0[ei], c.y0[ei], c.x1[ei], c.y1[ei], max(4.0, 2 * x))
     q, e = qi[pi], ei[bi]
     ok = (q != e) & (c.x0[q] > c.x0[e]) & (c.x1[q] < c.x1[e]) & (c.y0[q] > c.y0[e]) & (c.y1[q] < c.y1[e])
+    out[qi] = any_per(pi, ok, qi.size)
+    return out
+
+
+#: dot_over_stem: the stem is an x-height-tall narrow component (an 'i' or
+#: 'j' without its dot): at least / at most this many of its line's
+#: x-heights tall, at most this many wide (or 2.5 strokes) ...
+STEM_HEIGHT = (0.6, 1.7)
+STEM_MAX_WIDTH = 0.45
+#: ... its top this many line x-heights below the dot's bottom at most
+#: (blur shrinks both toward their centres: the gap widens) ...
+STEM_MAX_GAP = 0.8
+#: ... and the dot centred on it within half the stem's width plus a stroke.
+
+
+def dot_over_stem(c: Components, candidates: np.ndarray, ls: LineScale, s: float) -> np.ndarray:
+    """Small dots straight above a narrow x-height-tall stem: the dot of an
+    'i' or a 'j'. On a blurred scan the dot thresholds to a few light
+    pixels, too small and too light for the text rules, yet a dotless 'i'
+    reads as an 'l' or a '1'.
+
+    Parameters
+    ----------
+    c : Components
+    candidates : ndarray of bool, shape (c.n,)
+        The dots to ask about.
+    ls : LineScale
+        Per-label line x-height and stroke width (pixels).
+    s : float
+        The page's stroke width (pixels).
+
+    Returns
+    -------
+    ndarray of bool, shape (c.n,)
+
+    Examples
+    --------
+    >>> from despeckled.clean.components import label_components
+    >>> from despeckled.clean.lines import line_scale
+    >>> ink = np.zeros((60, 120), np.uint8)
+    >>> ink[20:41, 10:13] = 1; ink[14:17, 10:13] = 1        # an 'i': stem and dot
+    >>> ink[20:41, 60:74] = 1; ink[14:17, 65:68] = 1        # a blob under a dot
+    >>> c = label_components(ink)
+    >>> dot_over_stem(c, np.array([False, True, False, True, False]), line_scale(c, 21.0, 3.0), 3.0).tolist()
+    [False, True, False, False, False]
+    """
+    out = np.zeros(c.n, bool)
+    xl = ls.xheight
+    h = c.height.astype(np.float64)
+    w = c.width.astype(np.float64)
+    stem = (h >= STEM_HEIGHT[0] * xl) & (h <= STEM_HEIGHT[1] * xl) & (w <= np.maximum(STEM_MAX_WIDTH * xl, 2.5 * s))
+    stem[0] = False
+    si = np.flatnonzero(stem)
+    qi = np.flatnonzero(candidates & ~stem & (np.arange(c.n) > 0))
+    if si.size == 0 or qi.size == 0:
+        return out
+    reach = STEM_MAX_GAP * xl[si]
+    # (the stem's box grown upward by the gap: the dot's centre falls in it)
+    pi, bi = points_in_boxes(c.cx[qi], c.cy[qi], c.x0[si] - s, c.y0[si] - reach - w[si], c.x1[si] + s, c.y0[si],
+                             max(4.0, float(np.median(xl[si]))))
+    q, g = qi[pi], si[bi]
+    gap = c.y0[g] - c.y1[q] - 1
+    ok = ((gap >= 0) & (gap <= STEM_MAX_GAP * xl[g]) & (np.abs(c.cx[q] - c.cx[g]) <= 0.5 * w[g] + s)
+          & (w[q] <= w[g] + 2 * s) & (h[q] <= 0.5 * xl[g]))
     out[qi] = any_per(pi, ok, qi.size)
     return out
 
@@ -948,7 +1027,7 @@ def colon_on_line(c: Components, candidates: np.ndarray, letters: np.ndarray, ls
 #: The guards in the order they are asked; the first that claims a
 #: component is recorded as the reason it was kept.
 GUARD_NAMES = ("glyph_shaped", "stacked_pair", "regular_row", "in_dark_field", "inside_block", "beside_letter", "between_glyphs",
-               "minus_sign", "colon_on_line", "beside_graphic", "enclosed")
+               "minus_sign", "colon_on_line", "beside_graphic", "enclosed", "dot_over_stem")
 
 
 def guard_code(claims: dict[str, np.ndarray], n: int) -> np.ndarray:
@@ -969,7 +1048,7 @@ def guard_code(claims: dict[str, np.ndarray], n: int) -> np.ndarray:
 
 
 __all__ = ["GUARD_NAMES", "glyph_shaped", "shape_measures", "Shape", "guard_code", "in_dark_field", "print_dark", "regular_row",
-           "stacked_pair", "beside_letter", "between_glyphs", "minus_sign", "colon_on_line", "beside_graphic", "enclosed", "guard_removals", "Guarded",
+           "stacked_pair", "beside_letter", "between_glyphs", "minus_sign", "colon_on_line", "beside_graphic", "enclosed", "dot_over_stem", "guard_removals", "Guarded",
            "PRINT_CONTRAST", "inside_block", "guard_decision"]
 
 
@@ -1049,6 +1128,7 @@ def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust
         "colon_on_line": colon_on_line(c, dotlike, letters, ls),
         "beside_graphic": beside_graphic(c, removing & small & dark, letters, x),
         "enclosed": enclosed(c, removing & small, x),
+        "dot_over_stem": dot_over_stem(c, removing & small, ls, s),
     }
     code = guard_code(claims, c.n)
     code[~removing] = 0
@@ -1057,7 +1137,7 @@ def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust
     # (glyph-sized only: a letter or a piece of one -- faded print breaks
     # into pieces half a letter tall --, not a speck of lighter grime)
     faint_ok = print_dark(darkest, letters, paper, PRINT_CONTRAST) & (size >= 0.5 * np.minimum(ls.xheight, x))
-    faint_ok |= claims["in_dark_field"] | claims["stacked_pair"] | claims["colon_on_line"]
+    faint_ok |= claims["in_dark_field"] | claims["stacked_pair"] | claims["colon_on_line"] | claims["dot_over_stem"]
     return Guarded(code, faint_ok)
 
 

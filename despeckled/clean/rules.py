@@ -72,16 +72,17 @@ class Rule(IntEnum):
     COLON_ON_LINE = 23  #: two similar dots stacked in a line's x-band: a colon a word space off
     BESIDE_GRAPHIC = 24  #: a round dot as dark as print close to a graphic: a staccato or augmentation dot by a note
     ENCLOSED = 25       #: wholly inside a letter-sized component's box: a dotted zero's dot, a finder's centre
-    PRINT_DARK = 26     #: as dark as the page's glyphs: print, not show-through
-    TINY = 27           #: removed: smaller than ``tiny_area``
-    NO_CONTEXT = 28     #: removed: a mark where text puts none
-    TOO_LIGHT = 29      #: removed: in a text position, but lighter than the page's marks
-    DUST = 30           #: removed: a compact blob away from text
-    FAINT = 31          #: removed: no pixel clearly darker than the threshold (hysteresis)
-    THIN = 32           #: removed: erased by the opening (``opening = true``)
+    DOT_OVER_STEM = 26  #: a dot straight over a narrow x-height stem: the dot of an i or a j
+    PRINT_DARK = 27     #: as dark as the page's glyphs: print, not show-through
+    TINY = 28           #: removed: smaller than ``tiny_area``
+    NO_CONTEXT = 29     #: removed: a mark where text puts none
+    TOO_LIGHT = 30      #: removed: in a text position, but lighter than the page's marks
+    DUST = 31           #: removed: a compact blob away from text
+    FAINT = 32          #: removed: no pixel clearly darker than the threshold (hysteresis)
+    THIN = 33           #: removed: erased by the opening (``opening = true``)
     # the trained model (``decider = "model"``, :mod:`despeckled.clean.model`)
-    MODEL = 33          #: removed: the model is confident it is a speck or dust
-    MODEL_KEPT = 34     #: kept: the cascade would remove it, the model is not confident
+    MODEL = 34          #: removed: the model is confident it is a speck or dust
+    MODEL_KEPT = 35     #: kept: the cascade would remove it, the model is not confident
 
 
 #: ``RULE_NAMES[decision.rule[label]]``: the rule's name, e.g. ``"i-dot"``.
@@ -395,7 +396,7 @@ HAIRLINE_DARK = 2.0
 #: How far (in darkness tolerances) a round dot may be lighter, and darker,
 #: than the page's dots of its size (see :func:`size_darkness`). Lighter:
 #: a speck of a lighter grime than the print; darker: a blot blacker than it.
-DOT_DARK_WINDOW = (0.7, 1.5)
+DOT_DARK_WINDOW = (1.2, 1.5)
 
 
 def darkest_levels(m: Marks) -> np.ndarray:

@@ -418,3 +418,18 @@ def test_a_digit_with_a_dot_run_into_it_is_glyph_shaped_a_blob_its_size_is_not()
     g = G.glyph_shaped(c, line_scale(c, X, S), X, S)
     assert g[label_at(c, 15, 21)]
     assert not g[label_at(c, 25, 80)]
+
+
+def test_a_blurred_i_dot_over_its_stem_is_claimed_a_dot_over_an_n_or_far_above_is_not():
+    ink = np.zeros((80, 200), np.uint8)
+    ink[30:51, 20:23] = 1                              # an 'i' body, 21 px
+    ink[22:24, 21:23] = 1                              # its dot, shrunk by blur to 2 x 2, 6 px up
+    draw_n(ink, 60, 30, 21, 3)                         # an 'n'
+    ink[22:24, 66:68] = 1                              # the same dot over the 'n'
+    ink[30:51, 120:123] = 1                            # another 'i' body
+    ink[2:4, 121:123] = 1                              # a dot 26 px above it: no i-dot
+    c = comps(ink)
+    got = G.dot_over_stem(c, np.ones(c.n, bool), line_scale(c, X, S), S)
+    assert got[label_at(c, 22, 21)]
+    assert not got[label_at(c, 22, 66)]
+    assert not got[label_at(c, 2, 121)]
