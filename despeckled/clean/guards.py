@@ -642,13 +642,16 @@ def beside_graphic(c: Components, candidates: np.ndarray, letters: np.ndarray, x
 #: across (a letter, a digit, a code's finder ring; not a table or a frame,
 #: whose boxes hold whole paragraphs).
 ENCLOSER_MAX_SIZE = 4.0
+#: ...give or take this many page x-heights: a piece broken off a faint
+#: letter's apex or serif lies on its box's edge.
+ENCLOSED_SLACK = 0.1
 
 
 def enclosed(c: Components, candidates: np.ndarray, x: float) -> np.ndarray:
-    """Marks lying wholly inside the box of a bigger component of letter or
-    module size: the dot of a dotted zero, the centre of a QR finder
-    pattern, the dot of a bullseye. A counter holds no dust worth a
-    digit.
+    """Marks lying inside the box of a bigger component of letter or module
+    size (give or take ``ENCLOSED_SLACK``): the dot of a dotted zero, the
+    centre of a QR finder pattern, the dot of a bullseye, a piece broken
+    off a faint letter. A counter holds no dust worth a digit.
 
     Parameters
     ----------
@@ -682,7 +685,9 @@ def enclosed(c: Components, candidates: np.ndarray, x: float) -> np.ndarray:
         return out
     pi, bi = points_in_boxes(c.cx[qi], c.cy[qi], c.x0[ei], c.y0[ei], c.x1[ei], c.y1[ei], max(4.0, 2 * x))
     q, e = qi[pi], ei[bi]
-    ok = (q != e) & (c.x0[q] > c.x0[e]) & (c.x1[q] < c.x1[e]) & (c.y0[q] > c.y0[e]) & (c.y1[q] < c.y1[e])
+    t = ENCLOSED_SLACK * x
+    ok = ((q != e) & (c.x0[q] >= c.x0[e] - t) & (c.x1[q] <= c.x1[e] + t) & (c.y0[q] >= c.y0[e] - t)
+          & (c.y1[q] <= c.y1[e] + t))
     out[qi] = any_per(pi, ok, qi.size)
     return out
 
@@ -751,6 +756,146 @@ def dot_over_stem(c: Components, candidates: np.ndarray, ls: LineScale, s: float
     return out
 
 
+#: broken_glyph: pieces at most this many line x-heights apart are one
+#: glyph's...
+FRAGMENT_GAP = 0.3
+#: ...whose pieces together are this many line x-heights tall (a
+#: lowercase letter to a capital or figure), at most this wide...
+FRAGMENT_HEIGHT = (0.7, 1.6)
+FRAGMENT_WIDTH = 1.2
+#: ...set in a line: a letter at most this many line x-heights to its left
+#: or right, its bottom within ``FRAGMENT_LEVEL`` x-heights of the group's
+#: and its height within a factor ``FRAGMENT_MATCH`` of the group's.
+FRAGMENT_NEIGHBOUR = 1.2
+#: A member this share of the group's height tall is a whole glyph.
+FRAGMENT_WHOLE = 0.8
+FRAGMENT_LEVEL = 0.3
+FRAGMENT_MATCH = 1.6
+
+
+def fragment_groups(c: Components, pieces: np.ndarray, ls: LineScale) -> np.ndarray:
+    """Group pieces lying within ``FRAGMENT_GAP`` line x-heights of each
+    other (box gaps; labels spread along the pairs until they settle, a
+    few vectorised passes, no loop over pieces).
+
+    Returns
+    -------
+    ndarray of int, shape (c.n,)
+        Per label: the smallest label of its group; -1 off ``pieces``.
+    """
+    group = np.full(c.n, -1, np.intp)
+    pi_ = np.flatnonzero(pieces)
+    if pi_.size == 0:
+        return group
+    group[pi_] = pi_
+    r = FRAGMENT_GAP * ls.xheight[pi_]
+    size = np.maximum(c.width[pi_], c.height[pi_])
+    grow = r + size
+    a, b = points_in_boxes(c.cx[pi_], c.cy[pi_], c.x0[pi_] - grow, c.y0[pi_] - grow, c.x1[pi_] + grow, c.y1[pi_] + grow,
+                           max(4.0, float(np.median(grow)) * 2))
+    qa, qb = pi_[a], pi_[b]
+    gx = np.maximum(c.x0[qa] - c.x1[qb], c.x0[qb] - c.x1[qa]) - 1
+    gy = np.maximum(c.y0[qa] - c.y1[qb], c.y0[qb] - c.y1[qa]) - 1
+    near = (qa != qb) & (np.maximum(gx, gy) <= r[b])
+    qa, qb = qa[near], qb[near]
+    for _ in range(64):
+        before = group[qa].copy()
+        m = np.minimum(group[qa], group[qb])
+        np.minimum.at(group, qa, m)
+        np.minimum.at(group, qb, m)
+        group[pi_] = group[group[pi_]]
+        if np.array_equal(before, group[qa]):
+            break
+    return group
+
+
+def broken_glyph(c: Components, candidates: np.ndarray, letters: np.ndarray, ls: LineScale,
+                 pieces: np.ndarray | None = None) -> np.ndarray:
+    """Pieces of one glyph: faint print (a thermal receipt's figure, a worn
+    typewriter letter) thresholds to two or three pieces, each the size of a
+    speck. Together they are as tall as a letter and stand in a text line
+    beside a letter of their height, so they are kept, every piece.
+
+    Parameters
+    ----------
+    c : Components
+    candidates : ndarray of bool, shape (c.n,)
+        The marks to ask about.
+    letters : ndarray of bool, shape (c.n,)
+        Letters of any size.
+    ls : LineScale
+    pieces : ndarray of bool, shape (c.n,), optional
+        What may be grouped with them (default: the candidates): the other
+        pieces of a broken glyph may be big enough to be kept anyway.
+
+    Returns
+    -------
+    ndarray of bool, shape (c.n,)
+
+    Examples
+    --------
+    >>> from despeckled.clean.components import label_components
+    >>> from despeckled.clean.lines import line_scale
+    >>> ink = np.zeros((60, 160), np.uint8)
+    >>> ink[20:41, 10:13] = ink[20:23, 10:22] = ink[20:41, 19:22] = 1   # an 'n'
+    >>> ink[20:23, 34:43] = ink[26:31, 40:43] = 1                      # a '3' in three pieces
+    >>> ink[33:41, 40:43] = ink[38:41, 34:40] = 1
+    >>> ink[20:41, 55:58] = ink[20:23, 55:67] = ink[20:41, 64:67] = 1   # an 'n'
+    >>> ink[50:53, 120:124] = 1                                        # a speck alone
+    >>> c = label_components(ink)
+    >>> letters = np.array([False, True, False, True, False, False, False])
+    >>> broken_glyph(c, ~letters, letters, line_scale(c, 21.0, 3.0, letters)).tolist()
+    [False, False, True, False, True, True, False]
+    """
+    out = np.zeros(c.n, bool)
+    pieces = (candidates if pieces is None else pieces | candidates) & ~letters
+    pieces[0] = False
+    group = fragment_groups(c, pieces, ls)
+    members = np.flatnonzero(group >= 0)
+    if members.size == 0:
+        return out
+    g = group[members]
+    count = np.bincount(g, minlength=c.n)
+    big = 1 << 62
+    gx0 = np.full(c.n, big); np.minimum.at(gx0, g, c.x0[members])
+    gy0 = np.full(c.n, big); np.minimum.at(gy0, g, c.y0[members])
+    gx1 = np.full(c.n, -1); np.maximum.at(gx1, g, c.x1[members])
+    gy1 = np.full(c.n, -1); np.maximum.at(gy1, g, c.y1[members])
+    # (a group one of whose members spans it is a whole glyph with a mark
+    # beside it -- an 'i' and a speck in its period's place --, not pieces)
+    tallest = np.zeros(c.n, np.int64)
+    np.maximum.at(tallest, g, c.height[members])
+    roots = np.flatnonzero(count >= 2)
+    if roots.size == 0:
+        return out
+    xl = ls.xheight[roots]
+    gh = (gy1[roots] - gy0[roots] + 1).astype(np.float64)
+    gw = (gx1[roots] - gx0[roots] + 1).astype(np.float64)
+    shaped = (gh >= FRAGMENT_HEIGHT[0] * xl) & (gh <= FRAGMENT_HEIGHT[1] * xl) & (gw <= FRAGMENT_WIDTH * xl)
+    shaped &= tallest[roots] < FRAGMENT_WHOLE * gh
+    roots, xl, gh = roots[shaped], xl[shaped], gh[shaped]
+    li = np.flatnonzero(letters)
+    if roots.size == 0 or li.size == 0:
+        return out
+    reach = FRAGMENT_NEIGHBOUR * xl
+    cx = (gx0[roots] + gx1[roots]) / 2.0
+    cy = (gy0[roots] + gy1[roots]) / 2.0
+    w_max = float(np.max(c.width[li]))
+    pa, pb = points_in_boxes(cx, cy, c.x0[li] - float(np.max(reach)) - w_max, c.y0[li] - 0.5 * c.height[li],
+                             c.x1[li] + float(np.max(reach)) + w_max, c.y1[li] + 0.5 * c.height[li],
+                             max(8.0, float(np.median(c.height[li]))))
+    root, let = roots[pa], li[pb]
+    gap = np.maximum(c.x0[let] - gx1[root], gx0[root] - c.x1[let]) - 1
+    hl = c.height[let].astype(np.float64)
+    ok = ((gap >= 0) & (gap <= reach[pa]) & (np.abs(c.y1[let] - gy1[root]) <= FRAGMENT_LEVEL * xl[pa])
+          & (hl * FRAGMENT_MATCH >= gh[pa]) & (gh[pa] * FRAGMENT_MATCH >= hl))
+    kept_root = np.zeros(c.n, bool)
+    kept_root[roots[any_per(pa, ok, roots.size)]] = True
+    out[members] = kept_root[g]
+    out &= candidates
+    return out
+
+
 #: beside_letter: the blob is at least this many of its letter's stroke
 #: thicknesses across.
 BESIDE_MIN_THICKNESS = 0.8
@@ -806,7 +951,7 @@ def beside_letter(c: Components, candidates: np.ndarray, letters: np.ndarray, ga
 
 
 def between_glyphs(c: Components, candidates: np.ndarray, letters: np.ndarray, ls: LineScale,
-                   gap: float = 0.4, min_size: float = 0.3) -> np.ndarray:
+                   gap: float = 0.4, min_size: float = 0.3, dashes_only: bool = True) -> np.ndarray:
     """A dash with a letter close on *both* sides, inside its line's x-band:
     a minus, hyphen or dash in running text ("03-2093", "-1.44" after a
     column's letter), not a speck. Only dashes (at least one and a half
@@ -822,6 +967,9 @@ def between_glyphs(c: Components, candidates: np.ndarray, letters: np.ndarray, l
         Largest gap on each side, in the line's x-height.
     min_size : float
         Smallest mark claimed (its larger side), in the line's x-height.
+    dashes_only : bool
+        Claim dashes only (default); otherwise any mark (an asterisk or a
+        plus wedged into "7.90*3": ask with a tighter ``gap``).
 
     Returns
     -------
@@ -843,7 +991,7 @@ def between_glyphs(c: Components, candidates: np.ndarray, letters: np.ndarray, l
     out = np.zeros(c.n, bool)
     li = np.flatnonzero(letters)
     size = np.maximum(c.width, c.height)
-    dash = c.width >= 1.5 * c.height
+    dash = c.width >= 1.5 * c.height if dashes_only else np.ones(c.n, bool)
     qi = np.flatnonzero(candidates & ~letters & dash & (size >= min_size * ls.xheight) & (np.arange(c.n) > 0))
     if li.size == 0 or qi.size == 0:
         return out
@@ -858,6 +1006,12 @@ def between_glyphs(c: Components, candidates: np.ndarray, letters: np.ndarray, l
     right = (c.x0[g] > c.x1[q]) & (c.x0[g] - c.x1[q] - 1 <= rq)
     out[qi] = any_per(pi, left, qi.size) & any_per(pi, right, qi.size)
     return out
+
+
+#: between_glyphs for any mark, not only dashes: at most this many line
+#: x-heights from a glyph on each side, at least this many across.
+WEDGED_GAP = 0.4
+WEDGED_MIN_SIZE = 0.35
 
 
 #: minus_sign: a bar at most this many line stroke widths thick (its
@@ -1027,7 +1181,7 @@ def colon_on_line(c: Components, candidates: np.ndarray, letters: np.ndarray, ls
 #: The guards in the order they are asked; the first that claims a
 #: component is recorded as the reason it was kept.
 GUARD_NAMES = ("glyph_shaped", "stacked_pair", "regular_row", "in_dark_field", "inside_block", "beside_letter", "between_glyphs",
-               "minus_sign", "colon_on_line", "beside_graphic", "enclosed", "dot_over_stem")
+               "minus_sign", "colon_on_line", "beside_graphic", "enclosed", "dot_over_stem", "broken_glyph")
 
 
 def guard_code(claims: dict[str, np.ndarray], n: int) -> np.ndarray:
@@ -1048,8 +1202,14 @@ def guard_code(claims: dict[str, np.ndarray], n: int) -> np.ndarray:
 
 
 __all__ = ["GUARD_NAMES", "glyph_shaped", "shape_measures", "Shape", "guard_code", "in_dark_field", "print_dark", "regular_row",
-           "stacked_pair", "beside_letter", "between_glyphs", "minus_sign", "colon_on_line", "beside_graphic", "enclosed", "dot_over_stem", "guard_removals", "Guarded",
+           "stacked_pair", "beside_letter", "between_glyphs", "minus_sign", "colon_on_line", "beside_graphic", "enclosed", "dot_over_stem", "broken_glyph", "guard_removals", "Guarded",
            "PRINT_CONTRAST", "inside_block", "guard_decision"]
+
+
+#: Components under this many stroke widths squared are crumbs to the
+#: guards that keep marks for where they lie (enclosed, dot_over_stem,
+#: broken_glyph).
+CRUMB_AREA = 0.3
 
 
 #: print_dark's share of the glyph-to-paper range: a little wider than the
@@ -1115,6 +1275,9 @@ def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust
     small = size < ls.xheight
     dotlike = small & (c.area >= 0.6 * s * s)
     dark = print_dark(darkest, letters, paper, PRINT_CONTRAST)
+    # (crumbs: a third of a stroke width squared, a pixel or two -- no dot,
+    # no piece of a glyph worth keeping on its own)
+    crumb = c.area < CRUMB_AREA * s * s
     claims = {
         "glyph_shaped": glyph_shaped(c, ls, x, s, removing),
         "stacked_pair": stacked_pair(c, removing & dotlike),
@@ -1122,13 +1285,23 @@ def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust
         "in_dark_field": in_dark_field(c, x),
         "inside_block": inside_block(c, x, removing & small),
         "beside_letter": beside_letter(c, dust, letters),
-        "between_glyphs": between_glyphs(c, small & removing, letters, ls),
+        # (a dash a word space off either side; any other mark wedged in
+        # tight: the asterisk of "7.90*3")
+        "between_glyphs": (between_glyphs(c, small & removing, letters, ls)
+                           | between_glyphs(c, small & removing, letters, ls, gap=WEDGED_GAP, min_size=WEDGED_MIN_SIZE,
+                                            dashes_only=False)),
         "minus_sign": minus_sign(c, small & removing, letters, ls),
         # (either dot may have been kept by a rule: both are asked)
         "colon_on_line": colon_on_line(c, dotlike, letters, ls),
         "beside_graphic": beside_graphic(c, removing & small & dark, letters, x),
-        "enclosed": enclosed(c, removing & small, x),
-        "dot_over_stem": dot_over_stem(c, removing & small, ls, s),
+        "enclosed": enclosed(c, removing & small & ~crumb, x),
+        "dot_over_stem": dot_over_stem(c, removing & small & ~crumb, ls, s),
+        # (asked of every small mark: faint pieces are judged after the guards)
+        # (pieces: no bigger than a glyph, and no whole stem -- an 'i', an
+        # 'l', a '1' -- that a speck in its period's place would join)
+        "broken_glyph": broken_glyph(c, small & ~crumb, letters, ls,
+                                     (size <= FRAGMENT_HEIGHT[1] * ls.xheight)
+                                     & ~((c.height >= 0.9 * ls.xheight) & (c.width <= 0.4 * ls.xheight))),
     }
     code = guard_code(claims, c.n)
     code[~removing] = 0
@@ -1137,7 +1310,7 @@ def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust
     # (glyph-sized only: a letter or a piece of one -- faded print breaks
     # into pieces half a letter tall --, not a speck of lighter grime)
     faint_ok = print_dark(darkest, letters, paper, PRINT_CONTRAST) & (size >= 0.5 * np.minimum(ls.xheight, x))
-    faint_ok |= claims["in_dark_field"] | claims["stacked_pair"] | claims["colon_on_line"] | claims["dot_over_stem"]
+    faint_ok |= claims["in_dark_field"] | claims["stacked_pair"] | claims["colon_on_line"] | claims["broken_glyph"] | claims["dot_over_stem"]
     return Guarded(code, faint_ok)
 
 

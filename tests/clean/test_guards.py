@@ -433,3 +433,37 @@ def test_a_blurred_i_dot_over_its_stem_is_claimed_a_dot_over_an_n_or_far_above_i
     assert got[label_at(c, 22, 21)]
     assert not got[label_at(c, 22, 66)]
     assert not got[label_at(c, 2, 121)]
+
+
+def test_an_asterisk_wedged_between_figures_is_claimed_one_a_word_space_off_is_not():
+    ink = np.zeros((60, 220), np.uint8)
+    draw_zero(ink, 10, 20)
+    ink[23:31, 32:40] = 1                              # an asterisk-sized blot, 8 x 8, 3-8 px from the figures
+    draw_zero(ink, 43, 20)
+    draw_zero(ink, 100, 20)
+    ink[23:31, 135:143] = 1                            # the same blot, 20 px off the next figure
+    draw_zero(ink, 162, 20)
+    c = comps(ink)
+    letters = letter_candidates(c, X, S)
+    ls = line_scale(c, X, S, letters)
+    got = G.between_glyphs(c, ~letters, letters, ls, gap=G.WEDGED_GAP, min_size=G.WEDGED_MIN_SIZE, dashes_only=False)
+    assert got[label_at(c, 27, 35)]
+    assert not got[label_at(c, 27, 138)]
+
+
+def test_pieces_of_a_broken_figure_beside_a_letter_are_claimed_a_speck_by_an_i_is_not():
+    ink = np.zeros((60, 200), np.uint8)
+    draw_n(ink, 10, 20, 21, 3)
+    ink[20:23, 34:43] = 1                              # a '3' faded into three pieces
+    ink[26:31, 40:43] = 1
+    ink[34:41, 40:43] = ink[38:41, 34:40] = 1
+    ink[20:41, 100:103] = 1; ink[13:16, 100:103] = 1   # an 'i' with its dot ...
+    ink[37:41, 107:111] = 1                            # ... and a speck in its period's place
+    draw_n(ink, 140, 20, 21, 3)
+    c = comps(ink)
+    letters = letter_candidates(c, X, S)
+    ls = line_scale(c, X, S, letters)
+    stems = (c.height >= 0.9 * ls.xheight) & (c.width <= 0.4 * ls.xheight)
+    got = G.broken_glyph(c, ~letters, letters, ls, ~stems)
+    assert got[label_at(c, 21, 38)] and got[label_at(c, 28, 41)] and got[label_at(c, 39, 36)]
+    assert not got[label_at(c, 38, 108)]
