@@ -896,6 +896,58 @@ def broken_glyph(c: Components, candidates: np.ndarray, letters: np.ndarray, ls:
     return out
 
 
+#: dash_row: a dash is at least this many times as wide as tall...
+DASH_ASPECT = 2.5
+#: ...and has at least this many other dashes on its level (centres within
+#: a stroke width and a pixel) within this many page x-heights either side.
+DASH_ROW_MIN = 3
+DASH_ROW_REACH = 4.0
+
+
+def dash_row(c: Components, candidates: np.ndarray, x: float, s: float) -> np.ndarray:
+    """Dashes in a row at one level: a dashed separator or a rule printed
+    faint and broken into pieces (a receipt's ``- - - -`` line), at any
+    pitch, which :func:`regular_row` wants steady.
+
+    Parameters
+    ----------
+    c : Components
+    candidates : ndarray of bool, shape (c.n,)
+    x, s : float
+        The page's x-height and stroke width (pixels).
+
+    Returns
+    -------
+    ndarray of bool, shape (c.n,)
+
+    Examples
+    --------
+    >>> from despeckled.clean.components import label_components
+    >>> ink = np.zeros((40, 300), np.uint8)
+    >>> for x0 in (10, 25, 47, 60, 81):
+    ...     ink[10:12, x0:x0 + 8] = 1                  # a broken dashed line
+    >>> ink[30:32, 200:208] = 1                        # one dash alone
+    >>> c = label_components(ink)
+    >>> dash_row(c, np.ones(c.n, bool), 20.0, 3.0).tolist()
+    [False, True, True, True, True, True, False]
+    """
+    out = np.zeros(c.n, bool)
+    w = c.width.astype(np.float64)
+    h = c.height.astype(np.float64)
+    dash = candidates & (w >= DASH_ASPECT * h) & (w <= 2 * x)
+    dash[0] = False
+    di = np.flatnonzero(dash)
+    if di.size <= DASH_ROW_MIN:
+        return out
+    r = DASH_ROW_REACH * x
+    lvl = s + 1
+    pi, bi = points_in_boxes(c.cx[di], c.cy[di], c.cx[di] - r, c.cy[di] - lvl, c.cx[di] + r, c.cy[di] + lvl,
+                             max(8.0, r))
+    others = np.bincount(bi[pi != bi], minlength=di.size)
+    out[di] = others >= DASH_ROW_MIN
+    return out
+
+
 #: beside_letter: the blob is at least this many of its letter's stroke
 #: thicknesses across.
 BESIDE_MIN_THICKNESS = 0.8
@@ -1181,7 +1233,7 @@ def colon_on_line(c: Components, candidates: np.ndarray, letters: np.ndarray, ls
 #: The guards in the order they are asked; the first that claims a
 #: component is recorded as the reason it was kept.
 GUARD_NAMES = ("glyph_shaped", "stacked_pair", "regular_row", "in_dark_field", "inside_block", "beside_letter", "between_glyphs",
-               "minus_sign", "colon_on_line", "beside_graphic", "enclosed", "dot_over_stem", "broken_glyph")
+               "minus_sign", "colon_on_line", "beside_graphic", "enclosed", "dot_over_stem", "broken_glyph", "dash_row")
 
 
 def guard_code(claims: dict[str, np.ndarray], n: int) -> np.ndarray:
@@ -1202,7 +1254,7 @@ def guard_code(claims: dict[str, np.ndarray], n: int) -> np.ndarray:
 
 
 __all__ = ["GUARD_NAMES", "glyph_shaped", "shape_measures", "Shape", "guard_code", "in_dark_field", "print_dark", "regular_row",
-           "stacked_pair", "beside_letter", "between_glyphs", "minus_sign", "colon_on_line", "beside_graphic", "enclosed", "dot_over_stem", "broken_glyph", "guard_removals", "Guarded",
+           "stacked_pair", "beside_letter", "between_glyphs", "minus_sign", "colon_on_line", "beside_graphic", "enclosed", "dot_over_stem", "broken_glyph", "dash_row", "guard_removals", "Guarded",
            "PRINT_CONTRAST", "inside_block", "guard_decision"]
 
 
@@ -1299,6 +1351,7 @@ def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust
         # (asked of every small mark: faint pieces are judged after the guards)
         # (pieces: no bigger than a glyph, and no whole stem -- an 'i', an
         # 'l', a '1' -- that a speck in its period's place would join)
+        "dash_row": dash_row(c, small & ~crumb, x, s),
         "broken_glyph": broken_glyph(c, small & ~crumb, letters, ls,
                                      (size <= FRAGMENT_HEIGHT[1] * ls.xheight)
                                      & ~((c.height >= 0.9 * ls.xheight) & (c.width <= 0.4 * ls.xheight))),
@@ -1310,7 +1363,8 @@ def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust
     # (glyph-sized only: a letter or a piece of one -- faded print breaks
     # into pieces half a letter tall --, not a speck of lighter grime)
     faint_ok = print_dark(darkest, letters, paper, PRINT_CONTRAST) & (size >= 0.5 * np.minimum(ls.xheight, x))
-    faint_ok |= claims["in_dark_field"] | claims["stacked_pair"] | claims["colon_on_line"] | claims["broken_glyph"] | claims["dot_over_stem"]
+    faint_ok |= (claims["in_dark_field"] | claims["stacked_pair"] | claims["colon_on_line"] | claims["broken_glyph"]
+                 | claims["dot_over_stem"] | claims["regular_row"] | claims["dash_row"])
     return Guarded(code, faint_ok)
 
 

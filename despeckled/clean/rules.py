@@ -74,16 +74,17 @@ class Rule(IntEnum):
     ENCLOSED = 25       #: wholly inside a letter-sized component's box: a dotted zero's dot, a finder's centre
     DOT_OVER_STEM = 26  #: a dot straight over a narrow x-height stem: the dot of an i or a j
     BROKEN_GLYPH = 27   #: pieces of one faint glyph, together letter-tall, beside a letter of their line
-    PRINT_DARK = 28     #: as dark as the page's glyphs: print, not show-through
-    TINY = 29           #: removed: smaller than ``tiny_area``
-    NO_CONTEXT = 30     #: removed: a mark where text puts none
-    TOO_LIGHT = 31      #: removed: in a text position, but lighter than the page's marks
-    DUST = 32           #: removed: a compact blob away from text
-    FAINT = 33          #: removed: no pixel clearly darker than the threshold (hysteresis)
-    THIN = 34           #: removed: erased by the opening (``opening = true``)
+    DASH_ROW = 28       #: one of several dashes on one level: a dashed separator printed faint
+    PRINT_DARK = 29     #: as dark as the page's glyphs: print, not show-through
+    TINY = 30           #: removed: smaller than ``tiny_area``
+    NO_CONTEXT = 31     #: removed: a mark where text puts none
+    TOO_LIGHT = 32      #: removed: in a text position, but lighter than the page's marks
+    DUST = 33           #: removed: a compact blob away from text
+    FAINT = 34          #: removed: no pixel clearly darker than the threshold (hysteresis)
+    THIN = 35           #: removed: erased by the opening (``opening = true``)
     # the trained model (``decider = "model"``, :mod:`despeckled.clean.model`)
-    MODEL = 35          #: removed: the model is confident it is a speck or dust
-    MODEL_KEPT = 36     #: kept: the cascade would remove it, the model is not confident
+    MODEL = 36          #: removed: the model is confident it is a speck or dust
+    MODEL_KEPT = 37     #: kept: the cascade would remove it, the model is not confident
 
 
 #: ``RULE_NAMES[decision.rule[label]]``: the rule's name, e.g. ``"i-dot"``.
