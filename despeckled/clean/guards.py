@@ -409,39 +409,43 @@ def block_groups(c: Components, x: float) -> tuple[np.ndarray, np.ndarray]:
     group : ndarray of int, shape (c.n,)
         Group id per label (0 for the background).
     ngroups : int
-    box : tuple of 4 ndarray of int, shape (ngroups,)
-        Each group's cells' box, ``x0, y0, x1, y1`` inclusive, in pixels.
     """
     hh, ww = c.labels.shape
     k = max(1, int(round(BLOCK_CELL * x)))
     gh, gw = -(-hh // k), -(-ww // k)
     if c.run_flat is not None:
         # from the horizontal runs (a sixth of the pixels on text): each run
-        # covers the cells from its first to its last pixel's, marked by a
-        # +1/-1 pair and summed along the grid's rows
+        # marks the cells of its first and last pixels, and the few runs
+        # longer than two cells the ones between
         rows = c.run_flat // ww
         first_col = c.run_flat % ww
-        start = (rows // k) * (gw + 1) + first_col // k
-        stop = (rows // k) * (gw + 1) + (first_col + c.run_len - 1) // k + 1
-        diff = np.bincount(start, minlength=gh * (gw + 1)) - np.bincount(stop, minlength=gh * (gw + 1))
-        grid = (np.cumsum(diff.reshape(gh, gw + 1), axis=1)[:, :gw] > 0).astype(np.uint8)
-        cell_of = (rows // k) * gw + first_col // k
+        base = (rows // k) * gw
+        c0 = first_col // k
+        c1 = (first_col + c.run_len - 1) // k
+        grid = np.zeros(gh * gw, np.uint8)
+        grid[base + c0] = 1
+        grid[base + c1] = 1
+        long_ = np.flatnonzero(c1 - c0 >= 2)
+        if long_.size:
+            span = c1[long_] - c0[long_] - 1
+            start = np.repeat(base[long_] + c0[long_] + 1 - np.cumsum(span) + span, span)
+            grid[start + np.arange(int(span.sum()))] = 1
+        grid = grid.reshape(gh, gw)
+        cell_of = base + c0
         lab_of = c.run_lab
     else:
         rows, cols = c.flat // ww, c.flat % ww
         cell_of = (rows // k) * gw + cols // k
         grid = (np.bincount(cell_of, minlength=gh * gw) > 0).astype(np.uint8).reshape(gh, gw)
         lab_of = c.lab
-    ng, glab, stats, _ = cv2.connectedComponentsWithStats(grid, connectivity=8)
-    box = (stats[:, 0] * k, stats[:, 1] * k, np.minimum((stats[:, 0] + stats[:, 2]) * k, ww) - 1,
-           np.minimum((stats[:, 1] + stats[:, 3]) * k, hh) - 1)
+    ng, glab = cv2.connectedComponents(grid, connectivity=8)
     # (the group of one of a component's cells: its centre may fall in a
     # hole of its own ring)
     first = np.zeros(c.n, np.intp)
     first[lab_of] = cell_of
     group = glab.ravel()[first].astype(np.intp)
     group[0] = 0
-    return group, ng, box
+    return group, ng
 
 
 def inside_block(c: Components, x: float, candidates: np.ndarray) -> np.ndarray:
@@ -483,20 +487,23 @@ def inside_block(c: Components, x: float, candidates: np.ndarray) -> np.ndarray:
     [False, False, True, False]
     """
     out = np.zeros(c.n, bool)
-    group, ng, box = block_groups(c, x)
+    group, ng = block_groups(c, x)
     members = np.arange(c.n) > 0
-    gx0, gy0, gx1, gy1 = box
     ink = np.bincount(group[members], weights=c.area[members], minlength=ng)
     parts = np.bincount(group[members], minlength=ng)
     own = (c.width >= BLOCK_MIN_SIZE * x) & (c.height >= BLOCK_MIN_SIZE * x)
     big = np.bincount(group[members & own], minlength=ng) > 0
+    # (boxes only for the groups that could be blocks: enough parts and ink)
+    maybe = ((parts >= BLOCK_MIN_PARTS) | big) & (ink >= BLOCK_MIN_FILL * (BLOCK_MIN_SIZE * x) ** 2)
+    maybe[0] = False
+    sub = np.flatnonzero(members & maybe[group])
+    gx0 = np.full(ng, 1 << 62); np.minimum.at(gx0, group[sub], c.x0[sub])
+    gy0 = np.full(ng, 1 << 62); np.minimum.at(gy0, group[sub], c.y0[sub])
+    gx1 = np.full(ng, -1); np.maximum.at(gx1, group[sub], c.x1[sub])
+    gy1 = np.full(ng, -1); np.maximum.at(gy1, group[sub], c.y1[sub])
     gw = (gx1 - gx0 + 1).astype(np.float64)
     gh = (gy1 - gy0 + 1).astype(np.float64)
-    # (a group's box is its cells' box, up to a cell wider than its ink's:
-    # the fill is judged a little low, the box a little generous)
-    block = (gw >= BLOCK_MIN_SIZE * x) & (gh >= BLOCK_MIN_SIZE * x) & (ink >= BLOCK_MIN_FILL * gw * gh)
-    block &= (parts >= BLOCK_MIN_PARTS) | big
-    block[0] = False
+    block = maybe & (gw >= BLOCK_MIN_SIZE * x) & (gh >= BLOCK_MIN_SIZE * x) & (ink >= BLOCK_MIN_FILL * gw * gh)
     bi_ = np.flatnonzero(block)
     # (and a single big component a quarter full of its own box is a block)
     solo = np.flatnonzero(own & (c.area >= 3 * x * x) & (_fill(c) >= 0.25) & members)
@@ -854,8 +861,12 @@ def broken_glyph(c: Components, candidates: np.ndarray, letters: np.ndarray, ls:
     members = np.flatnonzero(group >= 0)
     if members.size == 0:
         return out
+    count = np.bincount(group[members], minlength=c.n)
+    # (only pieces that have company)
+    members = members[count[group[members]] >= 2]
+    if members.size == 0:
+        return out
     g = group[members]
-    count = np.bincount(g, minlength=c.n)
     big = 1 << 62
     gx0 = np.full(c.n, big); np.minimum.at(gx0, g, c.x0[members])
     gy0 = np.full(c.n, big); np.minimum.at(gy0, g, c.y0[members])
@@ -878,12 +889,11 @@ def broken_glyph(c: Components, candidates: np.ndarray, letters: np.ndarray, ls:
     if roots.size == 0 or li.size == 0:
         return out
     reach = FRAGMENT_NEIGHBOUR * xl
-    cx = (gx0[roots] + gx1[roots]) / 2.0
-    cy = (gy0[roots] + gy1[roots]) / 2.0
-    w_max = float(np.max(c.width[li]))
-    pa, pb = points_in_boxes(cx, cy, c.x0[li] - float(np.max(reach)) - w_max, c.y0[li] - 0.5 * c.height[li],
-                             c.x1[li] + float(np.max(reach)) + w_max, c.y1[li] + 0.5 * c.height[li],
-                             max(8.0, float(np.median(c.height[li]))))
+    # (letters looked up by centre, in the groups' boxes grown by the reach
+    # and a wide letter's half width; the gap is checked after)
+    half = 0.5 * float(np.max(c.width[li]))
+    pb, pa = points_in_boxes(c.cx[li], c.cy[li], gx0[roots] - reach - half, gy0[roots] - 0.5 * gh,
+                             gx1[roots] + reach + half, gy1[roots] + 0.5 * gh, max(8.0, float(np.median(xl)) * 2))
     root, let = roots[pa], li[pb]
     gap = np.maximum(c.x0[let] - gx1[root], gx0[root] - c.x1[let]) - 1
     hl = c.height[let].astype(np.float64)
