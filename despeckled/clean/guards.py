@@ -774,6 +774,8 @@ FRAGMENT_WIDTH = 1.2
 #: or right, its bottom within ``FRAGMENT_LEVEL`` x-heights of the group's
 #: and its height within a factor ``FRAGMENT_MATCH`` of the group's.
 FRAGMENT_NEIGHBOUR = 1.2
+#: A group of at least this many pieces may be as wide as a word.
+FRAGMENT_WORD_PIECES = 4
 #: A member this share of the group's height tall is a whole glyph.
 FRAGMENT_WHOLE = 0.8
 FRAGMENT_LEVEL = 0.3
@@ -882,7 +884,9 @@ def broken_glyph(c: Components, candidates: np.ndarray, letters: np.ndarray, ls:
     xl = ls.xheight[roots]
     gh = (gy1[roots] - gy0[roots] + 1).astype(np.float64)
     gw = (gx1[roots] - gx0[roots] + 1).astype(np.float64)
-    shaped = (gh >= FRAGMENT_HEIGHT[0] * xl) & (gh <= FRAGMENT_HEIGHT[1] * xl) & (gw <= FRAGMENT_WIDTH * xl)
+    # (a letter's pieces; or a faded word's, many pieces in a row)
+    shaped = ((gh >= FRAGMENT_HEIGHT[0] * xl) & (gh <= FRAGMENT_HEIGHT[1] * xl)
+              & ((gw <= FRAGMENT_WIDTH * xl) | (count[roots] >= FRAGMENT_WORD_PIECES)))
     shaped &= tallest[roots] < FRAGMENT_WHOLE * gh
     roots, xl, gh = roots[shaped], xl[shaped], gh[shaped]
     li = np.flatnonzero(letters)
@@ -900,7 +904,8 @@ def broken_glyph(c: Components, candidates: np.ndarray, letters: np.ndarray, ls:
     ok = ((gap >= 0) & (gap <= reach[pa]) & (np.abs(c.y1[let] - gy1[root]) <= FRAGMENT_LEVEL * xl[pa])
           & (hl * FRAGMENT_MATCH >= gh[pa]) & (gh[pa] * FRAGMENT_MATCH >= hl))
     kept_root = np.zeros(c.n, bool)
-    kept_root[roots[any_per(pa, ok, roots.size)]] = True
+    kept = any_per(pa, ok, roots.size)
+    kept_root[roots[kept]] = True
     out[members] = kept_root[g]
     out &= candidates
     return out
@@ -1362,7 +1367,7 @@ def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust
         # (pieces: no bigger than a glyph, and no whole stem -- an 'i', an
         # 'l', a '1' -- that a speck in its period's place would join)
         "dash_row": dash_row(c, small & ~crumb, x, s),
-        "broken_glyph": broken_glyph(c, small & ~crumb, letters, ls,
+        "broken_glyph": broken_glyph(c, small, letters, ls,
                                      (size <= FRAGMENT_HEIGHT[1] * ls.xheight)
                                      & ~((c.height >= 0.9 * ls.xheight) & (c.width <= 0.4 * ls.xheight))),
     }
