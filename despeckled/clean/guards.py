@@ -33,6 +33,10 @@ GLYPH_MAX_THICKNESS = 2.0
 GLYPH_MIN_THICKNESS = 0.5
 #: ...with at most this many counters...
 GLYPH_MAX_HOLES = 2
+#: ...or this many, when no disc wider than GLYPH_THIN_RADIUS strokes fits
+#: (a lattice of thin strokes, not a porous clump).
+GLYPH_MAX_HOLES_THIN = 4
+GLYPH_THIN_RADIUS = 0.75
 #: ...and at most this many x-heights across (bigger is a picture or rule)...
 GLYPH_MAX_SIZE = 4.0
 #: ...and no disc of more than this many stroke widths' radius fits inside
@@ -45,6 +49,10 @@ GLYPH_MAX_RADIUS_HOLED = 1.5
 #: from the paper span at most this share of the glyph's size (in a solid
 #: blob as tall as a letter they span two thirds of it or more).
 GLYPH_MAX_RADIUS_KNOT = 3.0
+#: A bold glyph's own stroke (its ``thickness``) is its scale, up to this
+#: many line strokes, when it fills at most this share of its box.
+GLYPH_BOLD = 1.6
+GLYPH_BOLD_MAX_FILL = 0.55
 GLYPH_MAX_KNOT_SPAN = 0.45
 GLYPH_DEEP = 0.75
 
@@ -204,6 +212,11 @@ def glyph_shaped(c: Components, ls: LineScale, x: float, s: float, candidates: n
     if candidates is not None:
         ok &= candidates
     ok[0] = False
+    # a bold glyph alone on its line (a table's bold entry) is measured
+    # against its own strokes, up to GLYPH_BOLD line strokes, when it is
+    # as open as letters are (a blob fills its box)
+    bold = (c.thickness > sl) & (_fill(c) <= GLYPH_BOLD_MAX_FILL)
+    sl = np.where(bold, np.minimum(c.thickness, GLYPH_BOLD * sl), sl)
     m = shape_measures(c, ok, GLYPH_DEEP * sl)
     # strokes no wider than a bold letter's; a figure with a counter (6, 8,
     # 0, a, e) may have a heavier bowl -- dust hardly ever has a hole; a
@@ -213,7 +226,9 @@ def glyph_shaped(c: Components, ls: LineScale, x: float, s: float, candidates: n
            | ((m.radius <= GLYPH_MAX_RADIUS_KNOT * sl) & (m.deep_span <= GLYPH_MAX_KNOT_SPAN * size)))
     # ...and no letter has more than two counters (B, 8, g): a porous clump
     # grown from a seed has many
-    ok &= m.holes <= GLYPH_MAX_HOLES
+    # (a glyph of thin strokes may have more: '%', '#', '@', '&' at low
+    # resolution)
+    ok &= (m.holes <= GLYPH_MAX_HOLES) | ((m.holes <= GLYPH_MAX_HOLES_THIN) & (m.radius <= GLYPH_THIN_RADIUS * sl))
     return ok
 
 

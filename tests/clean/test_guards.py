@@ -467,3 +467,17 @@ def test_pieces_of_a_broken_figure_beside_a_letter_are_claimed_a_speck_by_an_i_i
     got = G.broken_glyph(c, ~letters, letters, ls, ~stems)
     assert got[label_at(c, 21, 38)] and got[label_at(c, 28, 41)] and got[label_at(c, 39, 36)]
     assert not got[label_at(c, 38, 108)]
+
+
+def test_a_bold_letter_alone_and_a_thin_lattice_glyph_are_glyph_shaped_a_solid_block_is_not():
+    ink = np.zeros((80, 260), np.uint8)
+    ink[20:50, 20:25] = ink[20:50, 51:56] = ink[33:38, 25:51] = 1   # a bold 'H': 5-px strokes, the page's are 3
+    for k in (0, 8, 16):                                           # a thin lattice glyph with four holes
+        ink[22 + k, 150:167] = 1
+        ink[22:39, 150 + k] = 1
+    ink[20:50, 210:240] = 1                                        # a solid block as tall: dust
+    c = comps(ink)
+    g = G.glyph_shaped(c, line_scale(c, X, S), X, S)
+    assert g[label_at(c, 30, 22)], "bold letter"
+    assert g[label_at(c, 22, 152)], "thin glyph with four holes"
+    assert not g[label_at(c, 30, 220)]
