@@ -126,6 +126,37 @@ def in_a_row(x0: np.ndarray, y1: np.ndarray, x1: np.ndarray, h: np.ndarray, test
     return np.bincount(bi[ok], minlength=n) > 0
 
 
+def frames(comps: Components, labels: np.ndarray) -> np.ndarray:
+    """Which of ``labels`` hold the centre of a smaller component at least a
+    third their height inside their box (a form's character box holding its
+    letter, a frame around a word; a letter holds none).
+
+    Parameters
+    ----------
+    comps : Components
+    labels : ndarray of int, shape (K,)
+
+    Returns
+    -------
+    ndarray of bool, shape (K,)
+    """
+    out = np.zeros(labels.size, bool)
+    if labels.size == 0 or comps.n < 3:
+        return out
+    others = np.arange(1, comps.n)
+    pi, bi = points_in_boxes(comps.cx[others], comps.cy[others], comps.x0[labels] + 1, comps.y0[labels] + 1,
+                             comps.x1[labels] - 1, comps.y1[labels] - 1,
+                             max(4.0, float(np.median(comps.height[labels])) * 2))
+    inside = others[pi] != labels[bi]
+    # (a frame holds something smaller than itself -- the letter in a box
+    # holds the box's centre, but not the box -- and at least a third of its
+    # own height: not the dot of a dotted zero, nor a crumb in a counter)
+    ho, hl = comps.height[others[pi]], comps.height[labels[bi]]
+    inside &= (ho < hl) & (ho * 3 >= hl)
+    out[np.unique(bi[inside])] = True
+    return out
+
+
 def estimate_scale(comps: Components, dpi: float | None, fallback_dpi: float = 300.0) -> Scale:
     """Measure stroke width and x-height from the page's components.
 
@@ -176,6 +207,9 @@ def estimate_scale(comps: Components, dpi: float | None, fallback_dpi: float = 3
     # few heavy blobs or a bold headline cannot outvote the body text).
     stroke = max(1.0, float(np.median(t[cand])))
     letters = cand & (t <= 2.0 * stroke) & (h >= 2.5 * stroke) & (h <= 40 * stroke)
+    # (not a frame: a form's character boxes, each holding a letter, would
+    # outvote the letters)
+    letters[letters] = ~frames(comps, np.flatnonzero(letters) + 1)
     nl = int(letters.sum())
     if nl < MIN_LETTERS:
         return Scale(stroke, max(4.0, 5.5 * stroke), "measured", nl)

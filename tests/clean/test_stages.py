@@ -159,3 +159,18 @@ def test_label_components_with_more_labels_than_16_bits_hold():
     c = label_components(ink)
     assert c.n == 90_001 and c.labels.dtype == np.int32
     assert (c.area[1:] == 1).all()
+
+
+def test_a_forms_character_boxes_do_not_outvote_its_letters():
+    from despeckled.clean.scale import frames
+    ink = np.zeros((200, 900), np.uint8)
+    for i in range(30):                            # thirty character boxes, 30 px, each holding an 'n' 12 px tall
+        x0 = 10 + 29 * i
+        ink[20:50, x0:x0 + 26] = 1
+        ink[22:48, x0 + 2:x0 + 24] = 0
+        ink[30:42, x0 + 8:x0 + 10] = ink[30:42, x0 + 16:x0 + 18] = ink[30:32, x0 + 8:x0 + 18] = 1
+    c = label_components(ink)
+    boxes = np.flatnonzero(c.width[1:] == 26) + 1
+    assert frames(c, boxes).all()
+    assert not frames(c, np.flatnonzero(c.width[1:] == 10) + 1).any()
+    assert estimate_scale(c, dpi=300).xheight == pytest.approx(12, abs=1.5)
