@@ -7,7 +7,7 @@ Deterministic: the pages come from the page generator
 fitted single-threaded with a fixed random state. Needs the ``train`` extra::
 
     .venv/bin/pip install -e '.[train]'
-    OMP_NUM_THREADS=1 nice .venv/bin/python training/train_classifier.py          # ~5 min, rewrites the shipped model
+    OMP_NUM_THREADS=1 nice .venv/bin/python training/train_classifier.py          # ~1-2 min, rewrites the shipped model
     OMP_NUM_THREADS=1 nice .venv/bin/python training/train_classifier.py --pages 2 --out /tmp/t.npz   # a smoke run
 
 Labels come from the generator's ground truth: a component with (almost)
@@ -18,7 +18,13 @@ counters and small marks: a lost mark costs more than a speck left.
 
 Pages of every training family are split by seed into a fit set and a
 check set; the script prints, on the check set, how many content
-components and specks each threshold would remove, for the cascade beside.
+components and specks each threshold would remove, for the cascade beside:
+first the deciders' own verdicts, then what is left of them after the hard
+guards (:mod:`despeckled.clean.guards`), which veto removals whichever
+decider made them -- the second table is what ``clean_page`` removes, and
+the one to choose ``model_threshold`` by. ("Content" there counts every
+component with ink on content, crumbs of a broken colon included; most of
+what the model removes of it the cascade removes too.)
 """
 
 from __future__ import annotations
@@ -60,6 +66,8 @@ SPECK_MAX_CONTENT = 0.02
 BILEVEL_EVERY = 3
 #: Seeds: far from the benchmark's (1000.., 5000.., 77).
 SEED0 = 20000
+#: Thresholds the check set is reported at.
+THRESHOLDS = (0.5, 0.8, 0.9, 0.95, 0.98)
 HGB = dict(max_iter=200, learning_rate=0.1, max_depth=6, max_leaf_nodes=31, min_samples_leaf=40,
            l2_regularization=1.0, early_stopping=False, random_state=0)
 
@@ -84,11 +92,9 @@ def bilevel(image: np.ndarray) -> np.ndarray:
     return cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)[1]
 
 
-def page_rows(page, params: CleanParams, one_bit: bool = False):
-    """Feature rows, labels (1 = remove), weights and the cascade's verdict
-    for the candidates of one generated page (read as a 1-bit scan when
-    ``one_bit``)."""
-    m, dec, f = analyse(bilevel(page.image) if one_bit else page.image, page.dpi_tag, params)
+def page_labels(page, m, f: int):
+    """Candidates of one analysed generated page: their labels, each
+    one's label (1 = remove) and training weight."""
     k3 = np.ones((3, 3), np.uint8)
     content = cv2.dilate(page.ink.view(np.uint8), k3) * np.uint8(255)
     # each content pixel's weight, by its object's kind, grown like the ink
@@ -102,13 +108,54 @@ def page_rows(page, params: CleanParams, one_bit: bool = False):
     c = m.c
     on = np.bincount(c.lab, weights=(content.ravel()[c.flat] > 0), minlength=m.n)
     cand = candidates(m)
-    ids, X = feature_matrix(m, dec, cand)
+    ids = np.flatnonzero(cand)
     pos = c.positions_of(cand)
     weight = np.zeros(m.n)
     np.maximum.at(weight, c.lab[pos], wmap.ravel()[c.flat[pos]])
     y = (on[ids] <= SPECK_MAX_CONTENT * m.area[ids]).astype(np.int8)
     wt = np.where(y == 1, 1.0, np.maximum(weight[ids], CONTENT_WEIGHT))
+    return ids, y, wt
+
+
+def page_rows(page, params: CleanParams, one_bit: bool = False):
+    """Feature rows, labels (1 = remove), weights and the cascade's verdict
+    for the candidates of one generated page (read as a 1-bit scan when
+    ``one_bit``)."""
+    m, dec, f = analyse(bilevel(page.image) if one_bit else page.image, page.dpi_tag, params)
+    ids, y, wt = page_labels(page, m, f)
+    fids, X = feature_matrix(m, dec, candidates(m))
+    assert np.array_equal(fids, ids)
     return X, y, wt, is_removal(dec.rule[ids])
+
+
+def guarded_check(trees, pages_per_family: int, check_every: int, params: CleanParams, thresholds):
+    """The check set as the cleaner sees it: every removal, the cascade's
+    or the model's at each threshold, put to the hard guards
+    (:func:`~despeckled.clean.guards.guard_decision`) as ``clean_page``
+    does. Returns, per decider, (content removed, precious content
+    removed, specks removed) over the check pages' candidates, and the
+    number of specks."""
+    from despeckled.clean.guards import guard_decision
+    from despeckled.clean.model import decide_by_model
+
+    names = ["cascade"] + [f"model >= {t:.2f}" for t in thresholds]
+    tot = {n: np.zeros(3, int) for n in names}
+    n_specks = 0
+    for fam in TRAINING:
+        types = FAMILIES[fam].page_types()
+        for i in range(check_every - 1, pages_per_family, check_every):
+            page = make_page(fam, SEED0 + i, page_type=types[i % len(types)])
+            one_bit = i % BILEVEL_EVERY == BILEVEL_EVERY - 1
+            m, dec, f = analyse(bilevel(page.image) if one_bit else page.image, page.dpi_tag, params)
+            ids, y, wt = page_labels(page, m, f)
+            n_specks += int(y.sum())
+            decs = [dec] + [decide_by_model(m, dec, t, trees) for t in thresholds]
+            for n, d in zip(names, decs):
+                g = guard_decision(m.c, m.x, m.s, d, m.darkest, m.paper_level)
+                gone = (g.speck | g.dust)[ids]
+                tot[n] += [int((gone & (y == 0)).sum()), int((gone & (y == 0) & (wt >= PRECIOUS_WEIGHT)).sum()),
+                           int((gone & (y == 1)).sum())]
+    return tot, n_specks
 
 
 def build(pages_per_family: int, params: CleanParams):
@@ -161,7 +208,7 @@ def export(clf, path: Path) -> int:
 def report(name: str, p: np.ndarray, y: np.ndarray, casc: np.ndarray) -> None:
     print(f"{name}: {int((y == 0).sum())} content components, {int(y.sum())} specks")
     print(f"  cascade: removes {int((casc & (y == 0)).sum())} content, {100 * (casc & (y == 1)).sum() / max(1, y.sum()):.2f}% of specks")
-    for t in (0.5, 0.8, 0.9, 0.95, 0.98):
+    for t in THRESHOLDS:
         r = p >= t
         print(f"  model >= {t:.2f}: removes {int((r & (y == 0)).sum())} content, "
               f"{100 * (r & (y == 1)).sum() / max(1, y.sum()):.2f}% of specks")
@@ -207,6 +254,12 @@ def main(argv=None) -> int:
         p_sk = clf.predict_proba(X[check])[:, 1]
         print(f"numpy inference vs scikit-learn: max |dp| {np.abs(p_ours - p_sk).max():.2e}")
         report("check set (training families)", p_ours, y[check], casc[check])
+        tot, n_specks = guarded_check(trees, args.pages, args.check_every, params, THRESHOLDS)
+        print("check set after the hard guards (as clean_page removes): content (of it glyphs, digits, "
+              "code modules, counters, small marks) / specks removed")
+        for name, (content, precious, specks) in tot.items():
+            print(f"  {name}: removes {content} content ({precious} precious), "
+                  f"{100 * specks / max(1, n_specks):.2f}% of specks")
     return 0
 
 
