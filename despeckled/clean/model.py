@@ -170,5 +170,8 @@ def decide_by_model(m: Marks, dec: Decision, threshold: float, trees: Trees | No
     credit(rule, gone, Rule.MODEL)
     rule[~gone & was_removed] = Rule.NONE
     credit(rule, ~gone & was_removed, Rule.MODEL_KEPT)
-    # kept small marks are the cascade's (the faint rule spares only those)
-    return Decision(speck=speck, dust=dust, kept_small=dec.kept_small & ~gone, rule=rule, confidence=p)
+    # kept small marks: the cascade's, and the marks the cascade would remove
+    # that the model keeps (the faint rule spares only kept marks, as it
+    # spares the marks a guard keeps from the cascade)
+    kept_small = (dec.kept_small | (mark & was_removed)) & ~gone
+    return Decision(speck=speck, dust=dust, kept_small=kept_small, rule=rule, confidence=p)
