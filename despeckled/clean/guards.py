@@ -1370,8 +1370,8 @@ def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust
         # (a dash a word space off either side; any other mark wedged in
         # tight: the asterisk of "7.90*3")
         "between_glyphs": (between_glyphs(c, small & removing, letters, ls)
-                           | between_glyphs(c, small & removing, letters, ls, gap=WEDGED_GAP, min_size=WEDGED_MIN_SIZE,
-                                            dashes_only=False)),
+                           | between_glyphs(c, small & removing & (c.width < 1.5 * c.height), letters, ls, gap=WEDGED_GAP,
+                                            min_size=WEDGED_MIN_SIZE, dashes_only=False)),
         "minus_sign": minus_sign(c, small & removing, letters, ls),
         # (either dot may have been kept by a rule: both are asked)
         "colon_on_line": colon_on_line(c, dotlike, letters, ls),

@@ -22,6 +22,8 @@ STROKE_BUILT = 3.0
 #: of the smaller height, heights within this factor, gap at most this many
 #: heights.
 ROW_OVERLAP = 0.6
+#: Only letters filling at most this share of their box may be frames.
+FRAME_MAX_FILL = 0.4
 #: At most about this many candidates are tested for a row neighbour.
 ROW_SAMPLE = 300
 ROW_HEIGHT = 1.6
@@ -143,7 +145,9 @@ def frames(comps: Components, labels: np.ndarray) -> np.ndarray:
     out = np.zeros(labels.size, bool)
     if labels.size == 0 or comps.n < 3:
         return out
-    others = np.arange(1, comps.n)
+    # (only what is big enough to be held: a third of the smallest candidate)
+    others = np.flatnonzero(comps.height * 3 >= int(comps.height[labels].min()))
+    others = others[others > 0]
     pi, bi = points_in_boxes(comps.cx[others], comps.cy[others], comps.x0[labels] + 1, comps.y0[labels] + 1,
                              comps.x1[labels] - 1, comps.y1[labels] - 1,
                              max(4.0, float(np.median(comps.height[labels])) * 2))
@@ -209,7 +213,10 @@ def estimate_scale(comps: Components, dpi: float | None, fallback_dpi: float = 3
     letters = cand & (t <= 2.0 * stroke) & (h >= 2.5 * stroke) & (h <= 40 * stroke)
     # (not a frame: a form's character boxes, each holding a letter, would
     # outvote the letters)
-    letters[letters] = ~frames(comps, np.flatnonzero(letters) + 1)
+    # (a frame is mostly paper: only letters at most FRAME_MAX_FILL of their
+    # box are asked)
+    airy = letters & (area <= FRAME_MAX_FILL * w * h)
+    letters[airy] = ~frames(comps, np.flatnonzero(airy) + 1)
     nl = int(letters.sum())
     if nl < MIN_LETTERS:
         return Scale(stroke, max(4.0, 5.5 * stroke), "measured", nl)
