@@ -1365,7 +1365,9 @@ def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust
         "stacked_pair": stacked_pair(c, removing & dotlike),
         "regular_row": regular_row(c, dotlike | (c.area <= 0.3 * x * x)),
         "in_dark_field": in_dark_field(c, x),
-        "inside_block": inside_block(c, x, removing & small),
+        # (asked of every small component: a picture's faint hatching is
+        # judged by the faint rule after the guards)
+        "inside_block": inside_block(c, x, small),
         "beside_letter": beside_letter(c, dust, letters),
         # (a dash a word space off either side; any other mark wedged in
         # tight: the asterisk of "7.90*3")
@@ -1394,7 +1396,7 @@ def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust
     # into pieces half a letter tall --, not a speck of lighter grime)
     faint_ok = print_dark(darkest, letters, paper, PRINT_CONTRAST) & (size >= 0.5 * np.minimum(ls.xheight, x))
     faint_ok |= (claims["in_dark_field"] | claims["stacked_pair"] | claims["colon_on_line"] | claims["broken_glyph"]
-                 | claims["dot_over_stem"] | claims["regular_row"] | claims["dash_row"])
+                 | claims["dot_over_stem"] | claims["regular_row"] | claims["dash_row"] | claims["inside_block"])
     return Guarded(code, faint_ok)
 
 
