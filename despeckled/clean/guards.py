@@ -983,7 +983,8 @@ def dash_row(c: Components, candidates: np.ndarray, x: float, s: float) -> np.nd
 BESIDE_MIN_THICKNESS = 0.8
 
 
-def beside_letter(c: Components, candidates: np.ndarray, letters: np.ndarray, gap: float = 0.35) -> np.ndarray:
+def beside_letter(c: Components, candidates: np.ndarray, letters: np.ndarray, gap: float = 0.35,
+                  high: np.ndarray | None = None) -> np.ndarray:
     """Blobs within a text line, closer to a letter than a word space
     measured in *that letter's* height: a headline's period or colon, a
     minus sign before a price, a bullet -- text, not dust, however big it
@@ -997,6 +998,10 @@ def beside_letter(c: Components, candidates: np.ndarray, letters: np.ndarray, ga
         Letters of any size (e.g. :func:`despeckled.clean.lines.letter_candidates`).
     gap : float
         Largest horizontal gap, in the letter's height.
+    high : ndarray of bool, shape (c.n,), optional
+        Candidates claimed only in the upper half of their letter's height
+        (closing quotes after a word's period; not a speck in a period's
+        place).
 
     Returns
     -------
@@ -1015,7 +1020,8 @@ def beside_letter(c: Components, candidates: np.ndarray, letters: np.ndarray, ga
     """
     out = np.zeros(c.n, bool)
     li = np.flatnonzero(letters)
-    qi = np.flatnonzero(candidates & (np.arange(c.n) > 0))
+    high = np.zeros(c.n, bool) if high is None else high
+    qi = np.flatnonzero((candidates | high) & (np.arange(c.n) > 0))
     if li.size == 0 or qi.size == 0:
         return out
     hl = c.height[li].astype(np.float64)
@@ -1027,7 +1033,8 @@ def beside_letter(c: Components, candidates: np.ndarray, letters: np.ndarray, ga
     # big letter is much thinner)
     ok = ((q != g) & (hgap <= gap * c.height[g]) & (c.area[q] <= c.area[g])
           & (np.minimum(c.width[q], c.height[q]) >= BESIDE_MIN_THICKNESS * c.thickness[g])
-          & (c.y0[q] >= c.y0[g] - 0.2 * c.height[g]) & (c.y1[q] <= c.y1[g] + 0.35 * c.height[g]))
+          & (c.y0[q] >= c.y0[g] - 0.2 * c.height[g]) & (c.y1[q] <= c.y1[g] + 0.35 * c.height[g])
+          & (candidates[q] | ((c.y1[q] <= c.y0[g] + 0.5 * c.height[g]) & (hgap >= 0))))
     out[qi] = any_per(pi, ok, qi.size)
     return out
 
@@ -1368,7 +1375,9 @@ def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust
         # (asked of every small component: a picture's faint hatching is
         # judged by the faint rule after the guards)
         "inside_block": inside_block(c, x, small),
-        "beside_letter": beside_letter(c, dust, letters),
+        # (and, in the upper half of a letter's height, comma-shaped marks
+        # -- taller than wide: closing quotes after a word's period)
+        "beside_letter": beside_letter(c, dust, letters, high=removing & small & dark & (c.height >= 1.3 * c.width)),
         # (a dash a word space off either side; any other mark wedged in
         # tight: the asterisk of "7.90*3")
         "between_glyphs": (between_glyphs(c, small & removing, letters, ls)
