@@ -9,7 +9,8 @@ puts marks (a *placement* rule: :func:`i_dot`, :func:`period`,
 (:func:`darkness`); or if it belongs with kept marks (:func:`umlaut`,
 :func:`double_quote`, :func:`pair`), in a row of similar marks
 (:func:`leader`), or in a dot field (:func:`halftone`, :func:`picture`).
-Glyph-sized compact blobs away from text are :func:`dust`.
+Glyph-sized compact blobs away from text are :func:`dust`; lone thin
+straight strokes at a slant, far from any ink, are a :func:`scratch`.
 
 Every rule reads a :class:`~despeckled.clean.marks.Marks` (per-component
 features and the mark-letter join) and returns one bool per label (shape
@@ -32,6 +33,7 @@ from enum import IntEnum
 
 import numpy as np
 
+from despeckled.clean.components import Components
 from despeckled.clean.context import any_per, count_per, local_density, near_selected, points_in_boxes
 from despeckled.clean.marks import Marks
 from despeckled.clean.stats import size_darkness
@@ -80,11 +82,12 @@ class Rule(IntEnum):
     NO_CONTEXT = 31     #: removed: a mark where text puts none
     TOO_LIGHT = 32      #: removed: in a text position, but lighter than the page's marks
     DUST = 33           #: removed: a compact blob away from text
-    FAINT = 34          #: removed: no pixel clearly darker than the threshold (hysteresis)
-    THIN = 35           #: removed: erased by the opening (``opening = true``)
+    SCRATCH = 34        #: removed: a lone thin straight oblique stroke (a hair, a scratch)
+    FAINT = 35          #: removed: no pixel clearly darker than the threshold (hysteresis)
+    THIN = 36           #: removed: erased by the opening (``opening = true``)
     # the trained model (``decider = "model"``, :mod:`despeckled.clean.model`)
-    MODEL = 36          #: removed: the model is confident it is a speck or dust
-    MODEL_KEPT = 37     #: kept: the cascade would remove it, the model is not confident
+    MODEL = 37          #: removed: the model is confident it is a speck or dust
+    MODEL_KEPT = 38     #: kept: the cascade would remove it, the model is not confident
 
 
 #: ``RULE_NAMES[decision.rule[label]]``: the rule's name, e.g. ``"i-dot"``.
@@ -716,9 +719,11 @@ def _after_any(m: Marks) -> np.ndarray:
             & (m.y1[q] >= m.y0[g] + AFTER_DOWN * x) & (m.y0[q] <= m.y1[g] + AFTER_BELOW * x))
 
 
+@_memo
 def _lone(m: Marks) -> np.ndarray:
     """Per label: nothing within ``dust_gap``, not on a text line, not a
-    bullet, not within a text line next to a letter."""
+    bullet, not within a text line next to a letter (shared by
+    :func:`dust` and :func:`scratch`: not to be modified)."""
     P, x = m.near, m.x
     q, g, pi = P.q, P.g, P.pi
     gap = m.params.dust_gap * x
@@ -753,7 +758,7 @@ def dust(m: Marks, kept: np.ndarray) -> np.ndarray:
     blob = (m.real & ~kept & ~comma_glyph(m) & (area <= params.dust_max_area * x * x)
             & (area >= params.tiny_area * s * s) & (m.fill >= DUST_FILL) & (w <= DUST_ASPECT * h)
             & (h <= DUST_ASPECT * w))
-    lone = _lone(m)
+    lone = _lone(m).copy()
     cand = np.flatnonzero(blob & lone & ~m.mark)
     km = np.flatnonzero(kept & m.mark)
     if cand.size and km.size:
@@ -764,6 +769,164 @@ def dust(m: Marks, kept: np.ndarray) -> np.ndarray:
         level = (np.abs(m.y1[a] - m.y1[b]) <= LEADER_END_LEVEL * x + 1) & (m.y0[a] <= m.y1[b])
         lone[cand[any_per(pc, level, cand.size)]] = False
     return blob & lone & ~m.mark
+
+
+# --- scratches -------------------------------------------------------------------
+
+#: A scratch (a hair, a fibre, a scratch on the glass) is thin: its ink over
+#: its length is at most this many of the page's stroke widths (a letter's
+#: stroke is one; a hairline of a light face on a page of regular text may
+#: be a third, so the margin is kept by the other tests).
+SCRATCH_WIDTH = 0.6
+#: Its axis is at least this many degrees off both the horizontal and the
+#: vertical: rules, underlines, dashes, box edges, stems, bars, 'l', '1',
+#: 'I', '(' and '~' run along an axis (a rule on a page skewed a few
+#: degrees, too).
+SCRATCH_TILT = 10.0
+#: It is straight but for a slight bend: the spread of its ink across its
+#: axis, less its own width's, at most this fraction of its length (RMS;
+#: about 0.15 for a parenthesis' arc, 0.3 and more for '7', 'V', '<', a
+#: check mark or a tilde).
+SCRATCH_BEND = 0.05
+#: It is at most this many x-heights long (a longer thin slanting line may
+#: be a chart's or a form's).
+SCRATCH_MAX_LENGTH = 4.0
+#: No other ink, however small, within this many x-heights of its box.
+SCRATCH_GAP = 1.0
+#: Components up to this many x-heights across are looked up by their
+#: centres (grid join); bigger ones are compared box to box.
+SCRATCH_NEAR_SMALL = 2.0
+
+
+@dataclass(frozen=True)
+class StrokeAxis:
+    """Second moments of components' ink (arrays of shape (K,)).
+
+    Attributes
+    ----------
+    length : ndarray of float64
+        Along the principal axis: ``sqrt(12 * var)``, a straight stroke's
+        length (px).
+    width : ndarray of float64
+        Ink area over ``length`` (px): a stroke's mean width.
+    tilt : ndarray of float64
+        Angle of the principal axis to the nearer of the horizontal and
+        the vertical (degrees, 0..45).
+    bend : ndarray of float64
+        RMS distance of the ink from the axis, less the stroke's own
+        width's share (``width**2 / 12`` of variance), over ``length``.
+    """
+
+    length: np.ndarray
+    width: np.ndarray
+    tilt: np.ndarray
+    bend: np.ndarray
+
+
+def stroke_axis(c: Components, labels: np.ndarray) -> StrokeAxis:
+    """The principal axis of each of the components ``labels`` (sorted,
+    unique), from the moments of their pixels (read from their runs, so the
+    cost follows their ink, not the page's).
+
+    Parameters
+    ----------
+    c : Components
+    labels : ndarray of intp, shape (K,)
+        Ascending labels.
+
+    Returns
+    -------
+    StrokeAxis
+
+    Examples
+    --------
+    >>> from despeckled.clean.components import label_components
+    >>> import cv2
+    >>> ink = np.zeros((40, 90), np.uint8)
+    >>> _ = cv2.line(ink, (5, 35), (30, 5), 1, 1)              # a slanting hair
+    >>> ink[5:35, 50:53] = 1                                    # an upright stem
+    >>> _ = cv2.polylines(ink, [np.array([[60, 5], [72, 35], [84, 5]], np.int32)], False, 1, 1)  # a 'V'
+    >>> a = stroke_axis(label_components(ink), np.array([1, 2, 3]))
+    >>> [round(float(v)) for v in a.tilt], [round(float(v), 2) for v in a.bend]
+    ([40, 0, 0], [0.01, 0.0, 0.24])
+    """
+    pos = c.positions_of(np.isin(np.arange(c.n), labels))
+    flat, k = c.flat[pos], np.searchsorted(labels, c.lab[pos])
+    wa = c.labels.shape[1]
+    # (from the box's corner: small numbers, no cancellation)
+    ys = (flat // wa - c.y0[labels][k]).astype(np.float64)
+    xs = (flat % wa - c.x0[labels][k]).astype(np.float64)
+    K = labels.size
+    n = np.maximum(np.bincount(k, minlength=K), 1).astype(np.float64)
+    mx, my = np.bincount(k, xs, K) / n, np.bincount(k, ys, K) / n
+    # (each pixel a unit square: 1/12 of variance of its own)
+    sxx = np.bincount(k, xs * xs, K) / n - mx * mx + 1 / 12
+    syy = np.bincount(k, ys * ys, K) / n - my * my + 1 / 12
+    sxy = np.bincount(k, xs * ys, K) / n - mx * my
+    half = np.sqrt(np.maximum((sxx - syy) ** 2 / 4 + sxy * sxy, 0.0))
+    major, minor = (sxx + syy) / 2 + half, np.maximum((sxx + syy) / 2 - half, 0.0)
+    length = np.sqrt(12 * major)
+    width = n / length
+    angle = np.degrees(0.5 * np.arctan2(2 * sxy, sxx - syy))
+    tilt = np.abs((angle + 45) % 90 - 45)
+    bend = np.sqrt(np.maximum(minor - width * width / 12, 0.0)) / length
+    return StrokeAxis(length, width, tilt, bend)
+
+
+def _ink_near(m: Marks, ci: np.ndarray, gap: float) -> np.ndarray:
+    """Per label of ``ci``: another component's box within ``gap`` px of
+    its box (on either axis)."""
+    x = m.x
+    x0, y0, x1, y1 = m.x0, m.y0, m.x1, m.y1
+    size = np.maximum(m.w, m.h)
+    near = np.zeros(ci.size, bool)
+    small = m.real & (size <= SCRATCH_NEAR_SMALL * x)
+    si = np.flatnonzero(small)
+    r = gap + SCRATCH_NEAR_SMALL * x / 2 + 1
+    pa, pb = points_in_boxes(m.cx[si], m.cy[si], x0[ci] - r, y0[ci] - r, x1[ci] + r, y1[ci] + r,
+                             SCRATCH_MAX_LENGTH * x)
+    a, b = si[pa], ci[pb]
+
+    def close(a, b):
+        dx = np.maximum(x0[a] - x1[b], x0[b] - x1[a]) - 1
+        dy = np.maximum(y0[a] - y1[b], y0[b] - y1[a]) - 1
+        return (a != b) & (np.maximum(dx, dy) <= gap)
+
+    near |= any_per(pb, close(a, b), ci.size)
+    big = np.flatnonzero(m.real & ~small)
+    if big.size:
+        near |= close(big[None, :], ci[:, None]).any(axis=1)
+    return near
+
+
+def scratch(m: Marks, kept: np.ndarray) -> np.ndarray:
+    """Scratches, hairs and fibres: glyph-sized strokes far thinner than the
+    page's print (:data:`SCRATCH_WIDTH`), straight but for a slight bend
+    (:data:`SCRATCH_BEND`), slanting (:data:`SCRATCH_TILT`), at most
+    :data:`SCRATCH_MAX_LENGTH` x-heights long, lone as dust is lone
+    (:func:`_lone`) and with no ink at all within :data:`SCRATCH_GAP`
+    x-heights. What a thin lone stroke of content looks like is kept: rules,
+    dashes, bars, stems and box edges run along an axis; letters, check
+    marks, tildes and signatures bend or turn; a slash or a stroke of a
+    light face stands near other text. Never in gentle mode, nor with
+    ``remove_dust`` off."""
+    params, x, s = m.params, m.x, m.s
+    out = np.zeros(m.n, bool)
+    if not params.remove_dust or m.low_res:
+        return out
+    w, h, area = m.w, m.h, m.area
+    # (the box's diagonal is at least the stroke's length: a first cut)
+    cand = (m.glyph & ~kept & (area <= SCRATCH_WIDTH * s * np.hypot(w, h))
+            & (np.maximum(w, h) <= SCRATCH_MAX_LENGTH * x))
+    ci = np.flatnonzero(cand & _lone(m))
+    if not ci.size:
+        return out
+    a = stroke_axis(m.c, ci)
+    ci = ci[(a.width <= SCRATCH_WIDTH * s) & (a.tilt >= SCRATCH_TILT) & (a.bend <= SCRATCH_BEND)
+            & (a.length <= SCRATCH_MAX_LENGTH * x)]
+    if ci.size:
+        out[ci[~_ink_near(m, ci, SCRATCH_GAP * x)]] = True
+    return out
 
 
 # --- the cascade -----------------------------------------------------------------
@@ -817,14 +980,16 @@ def classify(m: Marks) -> Decision:
         kept |= more
         credit(rule, mark & more, which)
     found = dust(m, kept)
+    scratched = scratch(m, kept) & ~found
     kept &= mark
     speck = mark & ~kept
     credit(rule, found, Rule.DUST)
+    credit(rule, scratched, Rule.SCRATCH)
     credit(rule, m.glyph, Rule.GLYPH)
     credit(rule, speck & m.tiny, Rule.TINY)
     credit(rule, speck & in_text, Rule.TOO_LIGHT)
     credit(rule, speck, Rule.NO_CONTEXT)
-    return Decision(speck=speck, dust=found, kept_small=kept & mark, rule=rule)
+    return Decision(speck=speck, dust=found | scratched, kept_small=kept & mark, rule=rule)
 
 
 def stem_below(labels: np.ndarray, g: np.ndarray, cx: np.ndarray, y1: np.ndarray, xl: np.ndarray, s: float) -> np.ndarray:
