@@ -791,7 +791,8 @@ SCRATCH_BEND = 0.05
 #: It is at most this many x-heights long (a longer thin slanting line may
 #: be a chart's or a form's).
 SCRATCH_MAX_LENGTH = 4.0
-#: No other ink, however small, within this many x-heights of its box.
+#: No other ink within this many x-heights of its box (specks too small
+#: to be anything, ``tiny``, do not count: they go themselves).
 SCRATCH_GAP = 1.0
 #: Components up to this many x-heights across are looked up by their
 #: centres (grid join); bigger ones are compared box to box.
@@ -874,13 +875,14 @@ def stroke_axis(c: Components, labels: np.ndarray) -> StrokeAxis:
 
 
 def _ink_near(m: Marks, ci: np.ndarray, gap: float) -> np.ndarray:
-    """Per label of ``ci``: another component's box within ``gap`` px of
-    its box (on either axis)."""
+    """Per label of ``ci``: another component's box (not a tiny one's)
+    within ``gap`` px of its box (on either axis)."""
     x = m.x
     x0, y0, x1, y1 = m.x0, m.y0, m.x1, m.y1
     size = np.maximum(m.w, m.h)
     near = np.zeros(ci.size, bool)
-    small = m.real & (size <= SCRATCH_NEAR_SMALL * x)
+    ink = m.real & ~m.tiny
+    small = ink & (size <= SCRATCH_NEAR_SMALL * x)
     si = np.flatnonzero(small)
     r = gap + SCRATCH_NEAR_SMALL * x / 2 + 1
     pa, pb = points_in_boxes(m.cx[si], m.cy[si], x0[ci] - r, y0[ci] - r, x1[ci] + r, y1[ci] + r,
@@ -893,7 +895,7 @@ def _ink_near(m: Marks, ci: np.ndarray, gap: float) -> np.ndarray:
         return (a != b) & (np.maximum(dx, dy) <= gap)
 
     near |= any_per(pb, close(a, b), ci.size)
-    big = np.flatnonzero(m.real & ~small)
+    big = np.flatnonzero(ink & ~small)
     if big.size:
         near |= close(big[None, :], ci[:, None]).any(axis=1)
     return near
@@ -904,8 +906,8 @@ def scratch(m: Marks, kept: np.ndarray) -> np.ndarray:
     page's print (:data:`SCRATCH_WIDTH`), straight but for a slight bend
     (:data:`SCRATCH_BEND`), slanting (:data:`SCRATCH_TILT`), at most
     :data:`SCRATCH_MAX_LENGTH` x-heights long, lone as dust is lone
-    (:func:`_lone`) and with no ink at all within :data:`SCRATCH_GAP`
-    x-heights. What a thin lone stroke of content looks like is kept: rules,
+    (:func:`_lone`) and with no ink but tiny specks within
+    :data:`SCRATCH_GAP` x-heights. What a thin lone stroke of content looks like is kept: rules,
     dashes, bars, stems and box edges run along an axis; letters, check
     marks, tildes and signatures bend or turn; a slash or a stroke of a
     light face stands near other text. Never in gentle mode, nor with
