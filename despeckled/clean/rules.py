@@ -797,6 +797,13 @@ SCRATCH_GAP = 1.0
 #: Components up to this many x-heights across are looked up by their
 #: centres (grid join); bigger ones are compared box to box.
 SCRATCH_NEAR_SMALL = 2.0
+#: A piece of a stroke that fades out (faint handwriting, worn print)
+#: points at the rest of its stroke: no other ink may lie ahead of either
+#: end within this many x-heights, in a cone of this half-angle (degrees)
+#: around the axis, plus this many stroke widths across.
+SCRATCH_AHEAD = 3.0
+SCRATCH_AHEAD_CONE = 12.0
+SCRATCH_AHEAD_BAND = 0.5
 
 
 @dataclass(frozen=True)
@@ -813,6 +820,10 @@ class StrokeAxis:
     tilt : ndarray of float64
         Angle of the principal axis to the nearer of the horizontal and
         the vertical (degrees, 0..45).
+    cx, cy : ndarray of float64
+        The ink's centroid (px, page coordinates).
+    ux, uy : ndarray of float64
+        Unit vector along the principal axis.
     bend : ndarray of float64
         RMS distance of the ink from the axis, less the stroke's own
         width's share (``width**2 / 12`` of variance), over ``length``.
@@ -822,6 +833,10 @@ class StrokeAxis:
     width: np.ndarray
     tilt: np.ndarray
     bend: np.ndarray
+    cx: np.ndarray
+    cy: np.ndarray
+    ux: np.ndarray
+    uy: np.ndarray
 
 
 def stroke_axis(c: Components, labels: np.ndarray) -> StrokeAxis:
@@ -871,7 +886,8 @@ def stroke_axis(c: Components, labels: np.ndarray) -> StrokeAxis:
     angle = np.degrees(0.5 * np.arctan2(2 * sxy, sxx - syy))
     tilt = np.abs((angle + 45) % 90 - 45)
     bend = np.sqrt(np.maximum(minor - width * width / 12, 0.0)) / length
-    return StrokeAxis(length, width, tilt, bend)
+    rad = np.radians(angle)
+    return StrokeAxis(length, width, tilt, bend, c.x0[labels] + mx, c.y0[labels] + my, np.cos(rad), np.sin(rad))
 
 
 def _ink_near(m: Marks, ci: np.ndarray, gap: float) -> np.ndarray:
@@ -901,17 +917,50 @@ def _ink_near(m: Marks, ci: np.ndarray, gap: float) -> np.ndarray:
     return near
 
 
+def _ink_ahead(m: Marks, ci: np.ndarray, a: StrokeAxis) -> np.ndarray:
+    """Per label of ``ci``: another component (not a tiny one) lies ahead
+    of either end of its axis (:data:`SCRATCH_AHEAD`), sampled pixel by
+    pixel in the cone around the axis."""
+    x, s = m.x, m.s
+    H, W = m.c.labels.shape
+    reach = int(np.ceil(SCRATCH_AHEAD * x))
+    t = np.arange(1, reach + 1, dtype=np.float64)
+    half = np.tan(np.radians(SCRATCH_AHEAD_CONE)) * t + SCRATCH_AHEAD_BAND * s
+    # (every (distance, offset) sample of the cone, shared by all strokes)
+    n_off = 2 * np.ceil(half).astype(np.intp) + 1
+    along = np.repeat(t, n_off)
+    across = np.arange(along.size) - np.repeat(np.cumsum(n_off) - n_off, n_off) - np.repeat(np.ceil(half), n_off)
+    K = ci.size
+    hit = np.zeros(K, bool)
+    for sign in (1.0, -1.0):
+        ux, uy = sign * a.ux, sign * a.uy
+        ex, ey = a.cx + ux * a.length / 2, a.cy + uy * a.length / 2
+        px = np.rint(ex[:, None] + ux[:, None] * along[None] - uy[:, None] * across[None])
+        py = np.rint(ey[:, None] + uy[:, None] * along[None] + ux[:, None] * across[None])
+        inside = (px >= 0) & (px < W) & (py >= 0) & (py < H)
+        k, j = np.nonzero(inside)
+        lab = np.asarray(m.c.labels[py[k, j].astype(np.intp), px[k, j].astype(np.intp)], np.intp)
+        other = (lab > 0) & (lab != ci[k]) & ~m.tiny[lab]
+        hit |= any_per(k, other, K)
+    return hit
+
+
+def _take(a: StrokeAxis, sel: np.ndarray) -> StrokeAxis:
+    return StrokeAxis(**{k: v[sel] for k, v in vars(a).items()})
+
+
 def scratch(m: Marks, kept: np.ndarray) -> np.ndarray:
     """Scratches, hairs and fibres: glyph-sized strokes far thinner than the
     page's print (:data:`SCRATCH_WIDTH`), straight but for a slight bend
     (:data:`SCRATCH_BEND`), slanting (:data:`SCRATCH_TILT`), at most
     :data:`SCRATCH_MAX_LENGTH` x-heights long, lone as dust is lone
-    (:func:`_lone`) and with no ink but tiny specks within
-    :data:`SCRATCH_GAP` x-heights. What a thin lone stroke of content looks like is kept: rules,
-    dashes, bars, stems and box edges run along an axis; letters, check
-    marks, tildes and signatures bend or turn; a slash or a stroke of a
-    light face stands near other text. Never in gentle mode, nor with
-    ``remove_dust`` off."""
+    (:func:`_lone`), with no ink but tiny specks within :data:`SCRATCH_GAP`
+    x-heights, and none ahead of its ends (:data:`SCRATCH_AHEAD`). What a
+    thin lone stroke of content looks like is kept: rules, dashes, bars,
+    stems and box edges run along an axis; letters, check marks, tildes and
+    signatures bend or turn; a slash or a stroke of a light face stands near
+    other text; a piece of a stroke that fades out points at the rest of
+    it. Never in gentle mode, nor with ``remove_dust`` off."""
     params, x, s = m.params, m.x, m.s
     out = np.zeros(m.n, bool)
     if not params.remove_dust or m.low_res:
@@ -924,10 +973,15 @@ def scratch(m: Marks, kept: np.ndarray) -> np.ndarray:
     if not ci.size:
         return out
     a = stroke_axis(m.c, ci)
-    ci = ci[(a.width <= SCRATCH_WIDTH * s) & (a.tilt >= SCRATCH_TILT) & (a.bend <= SCRATCH_BEND)
-            & (a.length <= SCRATCH_MAX_LENGTH * x)]
+    ok = ((a.width <= SCRATCH_WIDTH * s) & (a.tilt >= SCRATCH_TILT) & (a.bend <= SCRATCH_BEND)
+          & (a.length <= SCRATCH_MAX_LENGTH * x))
+    ci = ci[ok]
+    a = _take(a, ok)
     if ci.size:
-        out[ci[~_ink_near(m, ci, SCRATCH_GAP * x)]] = True
+        far = ~_ink_near(m, ci, SCRATCH_GAP * x)
+        ci, a = ci[far], _take(a, far)
+    if ci.size:
+        out[ci[~_ink_ahead(m, ci, a)]] = True
     return out
 
 

@@ -300,6 +300,17 @@ def test_scratch_keeps_a_regular_slash_and_a_thin_one_by_text_or_by_a_form():
     assert not at(m, out, 137, 83)
 
 
+def test_scratch_keeps_a_piece_of_a_fading_stroke_that_points_at_the_rest_of_it():
+    ink = text_block(160, 200)
+    stroke(ink, [(20, 150), (60, 110)], width=4)             # a pen stroke...
+    stroke(ink, [(78, 92), (96, 74)])                        # ...its faint end, broken off 2 x-heights on
+    stroke(ink, [(150, 150), (168, 132)])                    # the same hair pointing at nothing
+    m = marks(ink)
+    out = R.scratch(m, np.zeros(m.n, bool))
+    assert not at(m, out, 83, 87)
+    assert at(m, out, 141, 159)
+
+
 def test_scratch_keeps_a_signature_curve_and_thin_face_letters():
     ink = text_block(260, 300)
     t = np.linspace(0, 1, 60)
