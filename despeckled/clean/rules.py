@@ -866,7 +866,9 @@ def stroke_axis(c: Components, labels: np.ndarray) -> StrokeAxis:
     >>> [round(float(v)) for v in a.tilt], [round(float(v), 2) for v in a.bend]
     ([40, 0, 0], [0.01, 0.0, 0.24])
     """
-    pos = c.positions_of(np.isin(np.arange(c.n), labels))
+    sel = np.zeros(c.n, bool)
+    sel[labels] = True
+    pos = c.positions_of(sel)
     flat, k = c.flat[pos], np.searchsorted(labels, c.lab[pos])
     wa = c.labels.shape[1]
     # (from the box's corner: small numbers, no cancellation)
@@ -890,59 +892,71 @@ def stroke_axis(c: Components, labels: np.ndarray) -> StrokeAxis:
     return StrokeAxis(length, width, tilt, bend, c.x0[labels] + mx, c.y0[labels] + my, np.cos(rad), np.sin(rad))
 
 
-def _ink_near(m: Marks, ci: np.ndarray, gap: float) -> np.ndarray:
-    """Per label of ``ci``: another component's box (not a tiny one's)
-    within ``gap`` px of its box (on either axis)."""
+def _boxes_near(m: Marks, qx0: np.ndarray, qy0: np.ndarray, qx1: np.ndarray, qy1: np.ndarray,
+                gap: float) -> tuple[np.ndarray, np.ndarray]:
+    """(query index, label) of every component but the tiny ones whose box
+    lies within ``gap`` px (paper pixels between them, on either axis) of a
+    query box (inclusive bounds, px)."""
     x = m.x
     x0, y0, x1, y1 = m.x0, m.y0, m.x1, m.y1
-    size = np.maximum(m.w, m.h)
-    near = np.zeros(ci.size, bool)
     ink = m.real & ~m.tiny
-    small = ink & (size <= SCRATCH_NEAR_SMALL * x)
+    small = ink & (np.maximum(m.w, m.h) <= SCRATCH_NEAR_SMALL * x)
     si = np.flatnonzero(small)
     r = gap + SCRATCH_NEAR_SMALL * x / 2 + 1
-    pa, pb = points_in_boxes(m.cx[si], m.cy[si], x0[ci] - r, y0[ci] - r, x1[ci] + r, y1[ci] + r,
-                             SCRATCH_MAX_LENGTH * x)
-    a, b = si[pa], ci[pb]
-
-    def close(a, b):
-        dx = np.maximum(x0[a] - x1[b], x0[b] - x1[a]) - 1
-        dy = np.maximum(y0[a] - y1[b], y0[b] - y1[a]) - 1
-        return (a != b) & (np.maximum(dx, dy) <= gap)
-
-    near |= any_per(pb, close(a, b), ci.size)
+    pa, pb = points_in_boxes(m.cx[si], m.cy[si], qx0 - r, qy0 - r, qx1 + r, qy1 + r, SCRATCH_MAX_LENGTH * x)
+    q, lab = pb, si[pa]
     big = np.flatnonzero(ink & ~small)
     if big.size:
-        near |= close(big[None, :], ci[:, None]).any(axis=1)
-    return near
+        q = np.concatenate([q, np.repeat(np.arange(qx0.size), big.size)])
+        lab = np.concatenate([lab, np.tile(big, qx0.size)])
+    dx = np.maximum(x0[lab] - qx1[q], qx0[q] - x1[lab]) - 1
+    dy = np.maximum(y0[lab] - qy1[q], qy0[q] - y1[lab]) - 1
+    ok = np.maximum(dx, dy) <= gap
+    return q[ok], lab[ok]
 
 
-def _ink_ahead(m: Marks, ci: np.ndarray, a: StrokeAxis) -> np.ndarray:
-    """Per label of ``ci``: another component (not a tiny one) lies ahead
-    of either end of its axis (:data:`SCRATCH_AHEAD`), sampled pixel by
-    pixel in the cone around the axis."""
-    x, s = m.x, m.s
-    H, W = m.c.labels.shape
-    reach = int(np.ceil(SCRATCH_AHEAD * x))
-    t = np.arange(1, reach + 1, dtype=np.float64)
-    half = np.tan(np.radians(SCRATCH_AHEAD_CONE)) * t + SCRATCH_AHEAD_BAND * s
-    # (every (distance, offset) sample of the cone, shared by all strokes)
-    n_off = 2 * np.ceil(half).astype(np.intp) + 1
-    along = np.repeat(t, n_off)
-    across = np.arange(along.size) - np.repeat(np.cumsum(n_off) - n_off, n_off) - np.repeat(np.ceil(half), n_off)
+def _ink_around(m: Marks, ci: np.ndarray, a: StrokeAxis, gap: float) -> np.ndarray:
+    """Per label of ``ci``: another component (not a tiny one) has its box
+    within ``gap`` px of its box, or ahead of either end of its axis: the
+    box meets the cone of :data:`SCRATCH_AHEAD` x-heights,
+    :data:`SCRATCH_AHEAD_CONE` degrees and :data:`SCRATCH_AHEAD_BAND`
+    stroke widths around the axis (box against cone on the five axes that
+    can separate them). One join for both."""
     K = ci.size
-    hit = np.zeros(K, bool)
-    for sign in (1.0, -1.0):
-        ux, uy = sign * a.ux, sign * a.uy
-        ex, ey = a.cx + ux * a.length / 2, a.cy + uy * a.length / 2
-        px = np.rint(ex[:, None] + ux[:, None] * along[None] - uy[:, None] * across[None])
-        py = np.rint(ey[:, None] + uy[:, None] * along[None] + ux[:, None] * across[None])
-        inside = (px >= 0) & (px < W) & (py >= 0) & (py < H)
-        k, j = np.nonzero(inside)
-        lab = np.asarray(m.c.labels[py[k, j].astype(np.intp), px[k, j].astype(np.intp)], np.intp)
-        other = (lab > 0) & (lab != ci[k]) & ~m.tiny[lab]
-        hit |= any_per(k, other, K)
-    return hit
+    reach = SCRATCH_AHEAD * m.x
+    tan = np.tan(np.radians(SCRATCH_AHEAD_CONE))
+    band = SCRATCH_AHEAD_BAND * m.s
+    # one cone per end: 2K, the first K ahead of the +u end
+    ux, uy = np.concatenate([a.ux, -a.ux]), np.concatenate([a.uy, -a.uy])
+    half = np.concatenate([a.length, a.length]) / 2
+    ex, ey = np.concatenate([a.cx, a.cx]) + ux * half, np.concatenate([a.cy, a.cy]) + uy * half
+    t = np.array([0.0, 0.0, reach, reach])
+    c = np.array([-band, band, band + tan * reach, -band - tan * reach])
+    vx = ex[:, None] + ux[:, None] * t - uy[:, None] * c                       # (2K, 4) cone corners
+    vy = ey[:, None] + uy[:, None] * t + ux[:, None] * c
+    # queries: the boxes grown by the gap (K), then the cones' boxes (2K)
+    q, lab = _boxes_near(m, np.concatenate([m.x0[ci] - gap, vx.min(axis=1)]),
+                         np.concatenate([m.y0[ci] - gap, vy.min(axis=1)]),
+                         np.concatenate([m.x1[ci] + gap, vx.max(axis=1)]),
+                         np.concatenate([m.y1[ci] + gap, vy.max(axis=1)]), 0.0)
+    keep = lab != ci[q % K]
+    q, lab = q[keep], lab[keep]
+    meets = q < K
+    cone = np.flatnonzero(~meets)
+    qc, lc = q[cone] - K, lab[cone]
+    # the box's corners (pixel edges) against the cone's on each axis
+    bx = np.stack([m.x0[lc] - 0.5, m.x1[lc] + 0.5, m.x1[lc] + 0.5, m.x0[lc] - 0.5], axis=1)
+    by = np.stack([m.y0[lc] - 0.5, m.y0[lc] - 0.5, m.y1[lc] + 0.5, m.y1[lc] + 0.5], axis=1)
+    cx_, cy_ = vx[qc], vy[qc]
+    uq, wq = ux[qc], uy[qc]
+    hit = np.ones(qc.size, bool)
+    for px, py in ((np.ones_like(uq), np.zeros_like(uq)), (np.zeros_like(uq), np.ones_like(uq)), (uq, wq),
+                   (-wq - tan * uq, uq - tan * wq), (-wq + tan * uq, uq + tan * wq)):
+        pc = cx_ * px[:, None] + cy_ * py[:, None]
+        pb = bx * px[:, None] + by * py[:, None]
+        hit &= np.maximum(pc.min(axis=1), pb.min(axis=1)) <= np.minimum(pc.max(axis=1), pb.max(axis=1))
+    meets[cone] = hit
+    return any_per(q % K, meets, K)
 
 
 def _take(a: StrokeAxis, sel: np.ndarray) -> StrokeAxis:
@@ -976,12 +990,8 @@ def scratch(m: Marks, kept: np.ndarray) -> np.ndarray:
     ok = ((a.width <= SCRATCH_WIDTH * s) & (a.tilt >= SCRATCH_TILT) & (a.bend <= SCRATCH_BEND)
           & (a.length <= SCRATCH_MAX_LENGTH * x))
     ci = ci[ok]
-    a = _take(a, ok)
     if ci.size:
-        far = ~_ink_near(m, ci, SCRATCH_GAP * x)
-        ci, a = ci[far], _take(a, far)
-    if ci.size:
-        out[ci[~_ink_ahead(m, ci, a)]] = True
+        out[ci[~_ink_around(m, ci, _take(a, ok), SCRATCH_GAP * x)]] = True
     return out
 
 
