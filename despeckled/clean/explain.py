@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from despeckled.clean.rules import RULE_NAMES, Rule, is_removal
+from despeckled.clean.rules import RULE_NAMES, SCRATCH_WIDTH, Rule, is_removal
 
 #: Confidence of a removal is 0.5 at its rule's threshold and rises to 1
 #: with the margin past it; rules with no threshold to measure against
@@ -31,8 +31,10 @@ def removal_confidence(rule: np.ndarray, area: np.ndarray, size: np.ndarray, dar
     ``tiny``: how much smaller than ``tiny_area`` stroke widths squared;
     ``no-context`` and ``too-light``: how much smaller than a glyph
     (``glyph_size`` x-heights); ``dust``: how much smaller than the largest
-    dust clump (``dust_max_area`` x-heights squared); ``faint``: how much
-    lighter than the faint level, against the paper.
+    dust clump (``dust_max_area`` x-heights squared); ``scratch``: how much
+    thinner than :data:`~despeckled.clean.rules.SCRATCH_WIDTH` stroke widths
+    (ink over the box's longer side); ``faint``: how much lighter than the
+    faint level, against the paper.
 
     Parameters
     ----------
@@ -70,6 +72,9 @@ def removal_confidence(rule: np.ndarray, area: np.ndarray, size: np.ndarray, dar
     out[sel] = _ramp(1.0 - size[sel] / max(glyph_size * x, 1e-6))
     sel = rule == Rule.DUST
     out[sel] = _ramp(1.0 - area[sel] / max(dust_max_area * x * x, 1e-6))
+    # (how much thinner than the thickest scratch, taking the box's longer side for its length)
+    sel = rule == Rule.SCRATCH
+    out[sel] = _ramp(1.0 - area[sel] / np.maximum(SCRATCH_WIDTH * s * size[sel], 1e-6))
     sel = rule == Rule.FAINT
     out[sel] = _ramp((darkest[sel] - faint_level) / max(paper_level - faint_level, 1e-6))
     sel = rule == Rule.THIN

@@ -204,7 +204,9 @@ RULE_GROUPS = {
     "rule_too_light": (Rule.TOO_LIGHT,),
     "rule_tiny": (Rule.TINY,),
     "rule_dust": (Rule.DUST,),
-    "rule_glyph": (Rule.GLYPH,),
+    # (the shipped model was trained before the scratch rule: to it a
+    # scratch is the glyph-sized component it was then)
+    "rule_glyph": (Rule.GLYPH, Rule.SCRATCH),
 }
 
 

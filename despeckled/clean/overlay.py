@@ -94,7 +94,7 @@ def removed_overlay(pixels: np.ndarray, removed: np.ndarray, kept_small: np.ndar
 #: cyans are the hard guards that kept what a rule wanted removed.
 RULE_RGB = {
     "tiny": (255, 140, 0), "no-context": (230, 0, 0), "too-light": (255, 0, 170), "dust": (140, 0, 0),
-    "faint": (170, 100, 255), "thin": (230, 200, 0),
+    "scratch": (200, 70, 0), "faint": (170, 100, 255), "thin": (230, 200, 0),
     "i-dot": (0, 160, 0), "period": (0, 120, 60), "hyphen": (70, 190, 70), "quote": (120, 200, 0),
     "under-stem": (0, 200, 120), "dotted-zero": (0, 200, 120), "crowded": (110, 160, 110),
     "umlaut": (0, 140, 140), "double-quote": (0, 140, 140), "pair": (0, 140, 140), "leader": (0, 175, 210),

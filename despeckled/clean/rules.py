@@ -9,7 +9,8 @@ puts marks (a *placement* rule: :func:`i_dot`, :func:`period`,
 (:func:`darkness`); or if it belongs with kept marks (:func:`umlaut`,
 :func:`double_quote`, :func:`pair`), in a row of similar marks
 (:func:`leader`), or in a dot field (:func:`halftone`, :func:`picture`).
-Glyph-sized compact blobs away from text are :func:`dust`.
+Glyph-sized compact blobs away from text are :func:`dust`; lone thin
+straight strokes at a slant, far from any ink, are a :func:`scratch`.
 
 Every rule reads a :class:`~despeckled.clean.marks.Marks` (per-component
 features and the mark-letter join) and returns one bool per label (shape
@@ -32,6 +33,7 @@ from enum import IntEnum
 
 import numpy as np
 
+from despeckled.clean.components import Components
 from despeckled.clean.context import any_per, count_per, local_density, near_selected, points_in_boxes
 from despeckled.clean.marks import Marks
 from despeckled.clean.stats import size_darkness
@@ -80,11 +82,12 @@ class Rule(IntEnum):
     NO_CONTEXT = 31     #: removed: a mark where text puts none
     TOO_LIGHT = 32      #: removed: in a text position, but lighter than the page's marks
     DUST = 33           #: removed: a compact blob away from text
-    FAINT = 34          #: removed: no pixel clearly darker than the threshold (hysteresis)
-    THIN = 35           #: removed: erased by the opening (``opening = true``)
+    SCRATCH = 34        #: removed: a lone thin straight oblique stroke (a hair, a scratch)
+    FAINT = 35          #: removed: no pixel clearly darker than the threshold (hysteresis)
+    THIN = 36           #: removed: erased by the opening (``opening = true``)
     # the trained model (``decider = "model"``, :mod:`despeckled.clean.model`)
-    MODEL = 36          #: removed: the model is confident it is a speck or dust
-    MODEL_KEPT = 37     #: kept: the cascade would remove it, the model is not confident
+    MODEL = 37          #: removed: the model is confident it is a speck or dust
+    MODEL_KEPT = 38     #: kept: the cascade would remove it, the model is not confident
 
 
 #: ``RULE_NAMES[decision.rule[label]]``: the rule's name, e.g. ``"i-dot"``.
@@ -716,9 +719,11 @@ def _after_any(m: Marks) -> np.ndarray:
             & (m.y1[q] >= m.y0[g] + AFTER_DOWN * x) & (m.y0[q] <= m.y1[g] + AFTER_BELOW * x))
 
 
+@_memo
 def _lone(m: Marks) -> np.ndarray:
     """Per label: nothing within ``dust_gap``, not on a text line, not a
-    bullet, not within a text line next to a letter."""
+    bullet, not within a text line next to a letter (shared by
+    :func:`dust` and :func:`scratch`: not to be modified)."""
     P, x = m.near, m.x
     q, g, pi = P.q, P.g, P.pi
     gap = m.params.dust_gap * x
@@ -753,7 +758,7 @@ def dust(m: Marks, kept: np.ndarray) -> np.ndarray:
     blob = (m.real & ~kept & ~comma_glyph(m) & (area <= params.dust_max_area * x * x)
             & (area >= params.tiny_area * s * s) & (m.fill >= DUST_FILL) & (w <= DUST_ASPECT * h)
             & (h <= DUST_ASPECT * w))
-    lone = _lone(m)
+    lone = _lone(m).copy()
     cand = np.flatnonzero(blob & lone & ~m.mark)
     km = np.flatnonzero(kept & m.mark)
     if cand.size and km.size:
@@ -764,6 +769,230 @@ def dust(m: Marks, kept: np.ndarray) -> np.ndarray:
         level = (np.abs(m.y1[a] - m.y1[b]) <= LEADER_END_LEVEL * x + 1) & (m.y0[a] <= m.y1[b])
         lone[cand[any_per(pc, level, cand.size)]] = False
     return blob & lone & ~m.mark
+
+
+# --- scratches -------------------------------------------------------------------
+
+#: A scratch (a hair, a fibre, a scratch on the glass) is thin: its ink over
+#: its length is at most this many of the page's stroke widths (a letter's
+#: stroke is one; a hairline of a light face on a page of regular text may
+#: be a third, so the margin is kept by the other tests).
+SCRATCH_WIDTH = 0.6
+#: Its axis is at least this many degrees off both the horizontal and the
+#: vertical: rules, underlines, dashes, box edges, stems, bars, 'l', '1',
+#: 'I', '(' and '~' run along an axis (a rule on a page skewed a few
+#: degrees, too).
+SCRATCH_TILT = 10.0
+#: It is straight but for a slight bend: the spread of its ink across its
+#: axis, less its own width's, at most this fraction of its length (RMS;
+#: about 0.15 for a parenthesis' arc, 0.3 and more for '7', 'V', '<', a
+#: check mark or a tilde).
+SCRATCH_BEND = 0.05
+#: It is at most this many x-heights long (a longer thin slanting line may
+#: be a chart's or a form's).
+SCRATCH_MAX_LENGTH = 4.0
+#: No other ink within this many x-heights of its box (specks too small
+#: to be anything, ``tiny``, do not count: they go themselves).
+SCRATCH_GAP = 1.0
+#: Components up to this many x-heights across are looked up by their
+#: centres (grid join); bigger ones are compared box to box.
+SCRATCH_NEAR_SMALL = 2.0
+#: A piece of a stroke that fades out (faint handwriting, worn print)
+#: points at the rest of its stroke: no other ink may lie ahead of either
+#: end within this many x-heights, in a cone of this half-angle (degrees)
+#: around the axis, plus this many stroke widths across.
+SCRATCH_AHEAD = 3.0
+SCRATCH_AHEAD_CONE = 12.0
+SCRATCH_AHEAD_BAND = 0.5
+
+
+@dataclass(frozen=True)
+class StrokeAxis:
+    """Second moments of components' ink (arrays of shape (K,)).
+
+    Attributes
+    ----------
+    length : ndarray of float64
+        Along the principal axis: ``sqrt(12 * var)``, a straight stroke's
+        length (px).
+    width : ndarray of float64
+        Ink area over ``length`` (px): a stroke's mean width.
+    tilt : ndarray of float64
+        Angle of the principal axis to the nearer of the horizontal and
+        the vertical (degrees, 0..45).
+    cx, cy : ndarray of float64
+        The ink's centroid (px, page coordinates).
+    ux, uy : ndarray of float64
+        Unit vector along the principal axis.
+    bend : ndarray of float64
+        RMS distance of the ink from the axis, less the stroke's own
+        width's share (``width**2 / 12`` of variance), over ``length``.
+    """
+
+    length: np.ndarray
+    width: np.ndarray
+    tilt: np.ndarray
+    bend: np.ndarray
+    cx: np.ndarray
+    cy: np.ndarray
+    ux: np.ndarray
+    uy: np.ndarray
+
+
+def stroke_axis(c: Components, labels: np.ndarray) -> StrokeAxis:
+    """The principal axis of each of the components ``labels`` (sorted,
+    unique), from the moments of their pixels (read from their runs, so the
+    cost follows their ink, not the page's).
+
+    Parameters
+    ----------
+    c : Components
+    labels : ndarray of intp, shape (K,)
+        Ascending labels.
+
+    Returns
+    -------
+    StrokeAxis
+
+    Examples
+    --------
+    >>> from despeckled.clean.components import label_components
+    >>> import cv2
+    >>> ink = np.zeros((40, 90), np.uint8)
+    >>> _ = cv2.line(ink, (5, 35), (30, 5), 1, 1)              # a slanting hair
+    >>> ink[5:35, 50:53] = 1                                    # an upright stem
+    >>> _ = cv2.polylines(ink, [np.array([[60, 5], [72, 35], [84, 5]], np.int32)], False, 1, 1)  # a 'V'
+    >>> a = stroke_axis(label_components(ink), np.array([1, 2, 3]))
+    >>> [round(float(v)) for v in a.tilt], [round(float(v), 2) for v in a.bend]
+    ([40, 0, 0], [0.01, 0.0, 0.24])
+    """
+    sel = np.zeros(c.n, bool)
+    sel[labels] = True
+    pos = c.positions_of(sel)
+    flat, k = c.flat[pos], np.searchsorted(labels, c.lab[pos])
+    wa = c.labels.shape[1]
+    # (from the box's corner: small numbers, no cancellation)
+    ys = (flat // wa - c.y0[labels][k]).astype(np.float64)
+    xs = (flat % wa - c.x0[labels][k]).astype(np.float64)
+    K = labels.size
+    n = np.maximum(np.bincount(k, minlength=K), 1).astype(np.float64)
+    mx, my = np.bincount(k, xs, K) / n, np.bincount(k, ys, K) / n
+    # (each pixel a unit square: 1/12 of variance of its own)
+    sxx = np.bincount(k, xs * xs, K) / n - mx * mx + 1 / 12
+    syy = np.bincount(k, ys * ys, K) / n - my * my + 1 / 12
+    sxy = np.bincount(k, xs * ys, K) / n - mx * my
+    half = np.sqrt(np.maximum((sxx - syy) ** 2 / 4 + sxy * sxy, 0.0))
+    major, minor = (sxx + syy) / 2 + half, np.maximum((sxx + syy) / 2 - half, 0.0)
+    length = np.sqrt(12 * major)
+    width = n / length
+    angle = np.degrees(0.5 * np.arctan2(2 * sxy, sxx - syy))
+    tilt = np.abs((angle + 45) % 90 - 45)
+    bend = np.sqrt(np.maximum(minor - width * width / 12, 0.0)) / length
+    rad = np.radians(angle)
+    return StrokeAxis(length, width, tilt, bend, c.x0[labels] + mx, c.y0[labels] + my, np.cos(rad), np.sin(rad))
+
+
+def _boxes_near(m: Marks, qx0: np.ndarray, qy0: np.ndarray, qx1: np.ndarray, qy1: np.ndarray,
+                gap: float) -> tuple[np.ndarray, np.ndarray]:
+    """(query index, label) of every component but the tiny ones whose box
+    lies within ``gap`` px (paper pixels between them, on either axis) of a
+    query box (inclusive bounds, px)."""
+    x = m.x
+    x0, y0, x1, y1 = m.x0, m.y0, m.x1, m.y1
+    ink = m.real & ~m.tiny
+    small = ink & (np.maximum(m.w, m.h) <= SCRATCH_NEAR_SMALL * x)
+    si = np.flatnonzero(small)
+    r = gap + SCRATCH_NEAR_SMALL * x / 2 + 1
+    pa, pb = points_in_boxes(m.cx[si], m.cy[si], qx0 - r, qy0 - r, qx1 + r, qy1 + r, SCRATCH_MAX_LENGTH * x)
+    q, lab = pb, si[pa]
+    big = np.flatnonzero(ink & ~small)
+    if big.size:
+        q = np.concatenate([q, np.repeat(np.arange(qx0.size), big.size)])
+        lab = np.concatenate([lab, np.tile(big, qx0.size)])
+    dx = np.maximum(x0[lab] - qx1[q], qx0[q] - x1[lab]) - 1
+    dy = np.maximum(y0[lab] - qy1[q], qy0[q] - y1[lab]) - 1
+    ok = np.maximum(dx, dy) <= gap
+    return q[ok], lab[ok]
+
+
+def _ink_around(m: Marks, ci: np.ndarray, a: StrokeAxis, gap: float) -> np.ndarray:
+    """Per label of ``ci``: another component (not a tiny one) has its box
+    within ``gap`` px of its box, or ahead of either end of its axis: the
+    box meets the cone of :data:`SCRATCH_AHEAD` x-heights,
+    :data:`SCRATCH_AHEAD_CONE` degrees and :data:`SCRATCH_AHEAD_BAND`
+    stroke widths around the axis (box against cone on the five axes that
+    can separate them). One join for both."""
+    K = ci.size
+    reach = SCRATCH_AHEAD * m.x
+    tan = np.tan(np.radians(SCRATCH_AHEAD_CONE))
+    band = SCRATCH_AHEAD_BAND * m.s
+    # one cone per end: 2K, the first K ahead of the +u end
+    ux, uy = np.concatenate([a.ux, -a.ux]), np.concatenate([a.uy, -a.uy])
+    half = np.concatenate([a.length, a.length]) / 2
+    ex, ey = np.concatenate([a.cx, a.cx]) + ux * half, np.concatenate([a.cy, a.cy]) + uy * half
+    t = np.array([0.0, 0.0, reach, reach])
+    c = np.array([-band, band, band + tan * reach, -band - tan * reach])
+    vx = ex[:, None] + ux[:, None] * t - uy[:, None] * c                       # (2K, 4) cone corners
+    vy = ey[:, None] + uy[:, None] * t + ux[:, None] * c
+    # queries: the boxes grown by the gap (K), then the cones' boxes (2K)
+    q, lab = _boxes_near(m, np.concatenate([m.x0[ci] - gap, vx.min(axis=1)]),
+                         np.concatenate([m.y0[ci] - gap, vy.min(axis=1)]),
+                         np.concatenate([m.x1[ci] + gap, vx.max(axis=1)]),
+                         np.concatenate([m.y1[ci] + gap, vy.max(axis=1)]), 0.0)
+    keep = lab != ci[q % K]
+    q, lab = q[keep], lab[keep]
+    meets = q < K
+    cone = np.flatnonzero(~meets)
+    qc, lc = q[cone] - K, lab[cone]
+    # the box's corners (pixel edges) against the cone's on each axis
+    bx = np.stack([m.x0[lc] - 0.5, m.x1[lc] + 0.5, m.x1[lc] + 0.5, m.x0[lc] - 0.5], axis=1)
+    by = np.stack([m.y0[lc] - 0.5, m.y0[lc] - 0.5, m.y1[lc] + 0.5, m.y1[lc] + 0.5], axis=1)
+    cx_, cy_ = vx[qc], vy[qc]
+    uq, wq = ux[qc], uy[qc]
+    hit = np.ones(qc.size, bool)
+    for px, py in ((np.ones_like(uq), np.zeros_like(uq)), (np.zeros_like(uq), np.ones_like(uq)), (uq, wq),
+                   (-wq - tan * uq, uq - tan * wq), (-wq + tan * uq, uq + tan * wq)):
+        pc = cx_ * px[:, None] + cy_ * py[:, None]
+        pb = bx * px[:, None] + by * py[:, None]
+        hit &= np.maximum(pc.min(axis=1), pb.min(axis=1)) <= np.minimum(pc.max(axis=1), pb.max(axis=1))
+    meets[cone] = hit
+    return any_per(q % K, meets, K)
+
+
+def _take(a: StrokeAxis, sel: np.ndarray) -> StrokeAxis:
+    return StrokeAxis(**{k: v[sel] for k, v in vars(a).items()})
+
+
+def scratch(m: Marks, kept: np.ndarray) -> np.ndarray:
+    """Scratches, hairs and fibres: glyph-sized strokes far thinner than the
+    page's print (:data:`SCRATCH_WIDTH`), straight but for a slight bend
+    (:data:`SCRATCH_BEND`), slanting (:data:`SCRATCH_TILT`), at most
+    :data:`SCRATCH_MAX_LENGTH` x-heights long, lone as dust is lone
+    (:func:`_lone`), with no ink but tiny specks within :data:`SCRATCH_GAP`
+    x-heights, and none ahead of its ends (:data:`SCRATCH_AHEAD`). What a
+    thin lone stroke of content looks like is kept: rules, dashes, bars,
+    stems and box edges run along an axis; letters, check marks, tildes and
+    signatures bend or turn; a slash or a stroke of a light face stands near
+    other text; a piece of a stroke that fades out points at the rest of
+    it. Never in gentle mode, nor with ``remove_dust`` off."""
+    params, x, s = m.params, m.x, m.s
+    out = np.zeros(m.n, bool)
+    if not params.remove_dust or m.low_res:
+        return out
+    w, h, area = m.w, m.h, m.area
+    # (the box's diagonal is at least the stroke's length: a first cut)
+    cand = (m.glyph & ~kept & (area <= SCRATCH_WIDTH * s * np.hypot(w, h))
+            & (np.maximum(w, h) <= SCRATCH_MAX_LENGTH * x))
+    ci = np.flatnonzero(cand & _lone(m))
+    if not ci.size:
+        return out
+    a = stroke_axis(m.c, ci)
+    ok = ((a.width <= SCRATCH_WIDTH * s) & (a.tilt >= SCRATCH_TILT) & (a.bend <= SCRATCH_BEND)
+          & (a.length <= SCRATCH_MAX_LENGTH * x))
+    ci = ci[ok]
+    if ci.size:
+        out[ci[~_ink_around(m, ci, _take(a, ok), SCRATCH_GAP * x)]] = True
+    return out
 
 
 # --- the cascade -----------------------------------------------------------------
@@ -817,14 +1046,16 @@ def classify(m: Marks) -> Decision:
         kept |= more
         credit(rule, mark & more, which)
     found = dust(m, kept)
+    scratched = scratch(m, kept) & ~found
     kept &= mark
     speck = mark & ~kept
     credit(rule, found, Rule.DUST)
+    credit(rule, scratched, Rule.SCRATCH)
     credit(rule, m.glyph, Rule.GLYPH)
     credit(rule, speck & m.tiny, Rule.TINY)
     credit(rule, speck & in_text, Rule.TOO_LIGHT)
     credit(rule, speck, Rule.NO_CONTEXT)
-    return Decision(speck=speck, dust=found, kept_small=kept & mark, rule=rule)
+    return Decision(speck=speck, dust=found | scratched, kept_small=kept & mark, rule=rule)
 
 
 def stem_below(labels: np.ndarray, g: np.ndarray, cx: np.ndarray, y1: np.ndarray, xl: np.ndarray, s: float) -> np.ndarray:

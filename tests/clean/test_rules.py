@@ -8,6 +8,7 @@ Coordinates are inclusive (y0, y1, x0, x1).
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -239,6 +240,108 @@ def test_dust_an_isolated_blob_but_not_a_letter_on_a_line():
     assert at(m, out, 43, 103)
     assert not at(m, out, 28, end + 6)
     assert not R.dust(marks(ink, remove_dust=False), kept).any()
+
+
+def stroke(ink: np.ndarray, points, width: int = 1) -> None:
+    """A polyline through ``points`` ((x, y) pairs), ``width`` px wide."""
+    cv2.polylines(ink, [np.array(points, np.int32)], False, 1, width)
+
+
+def scratched(ink: np.ndarray, y: int, x: int) -> bool:
+    m = marks(ink)
+    return at(m, R.scratch(m, np.zeros(m.n, bool)), y, x)
+
+
+def text_block(h: int = 120, w: int = 200) -> np.ndarray:
+    """A page with a text line at the top, for the page's scale to hold."""
+    ink = page(h, w)
+    letters(ink, 10, 8)
+    return ink
+
+
+def test_scratch_a_thin_bent_slanting_stroke_on_bare_paper():
+    ink = text_block()
+    stroke(ink, [(60, 100), (74, 86), (92, 80)])              # a hair: 1 px, bent, about 35 degrees
+    stroke(ink, [(130, 105), (150, 75)])                      # a straight one, 2 px wide at 56 degrees
+    assert scratched(ink, 86, 74)
+    assert scratched(ink, 90, 140)
+    m = marks(ink)
+    d = R.classify(m)
+    assert R.RULE_NAMES[d.rule[m.c.labels[86, 74]]] == "scratch" and d.dust[m.c.labels[86, 74]]
+    assert not R.scratch(marks(ink, remove_dust=False), np.zeros(m.n, bool)).any()
+
+
+def test_scratch_keeps_bars_rules_and_dashes_along_an_axis():
+    ink = text_block()
+    box(ink, 70, 95, 30, 30)                                  # a thin 'l' or '1', 1 px wide
+    box(ink, 80, 80, 60, 80)                                  # a thin dash in an empty cell
+    stroke(ink, [(110, 90), (150, 88)])                       # a hairline rule, skewed 3 degrees
+    stroke(ink, [(175, 70), (171, 100)])                      # a thin stem leaning 8 degrees
+    m = marks(ink)
+    out = R.scratch(m, np.zeros(m.n, bool))
+    assert m.glyph[m.c.labels[80, 30]] and m.glyph[m.c.labels[80, 70]]
+    assert not out.any()
+
+
+def test_scratch_keeps_a_regular_slash_and_a_thin_one_by_text_or_by_a_form():
+    ink = text_block(160, 200)
+    stroke(ink, [(175, 150), (187, 126)], width=3)            # a '/' as thick as the print, alone
+    base = BASE + 50                                          # a second line: 'o/o' in a light face
+    box(ink, base - 11, base, 100, 108)
+    box(ink, base - 11, base, 122, 130)
+    stroke(ink, [(111, base + 1), (119, base - 14)])          # the thin '/' between them
+    ink[110:156, 20:70] = 1; ink[112:154, 22:68] = 0          # a form's box...
+    stroke(ink, [(76, 150), (90, 125)])                       # ...and a thin stroke half an x-height off its edge
+    m = marks(ink)
+    out = R.scratch(m, np.zeros(m.n, bool))
+    assert m.glyph[m.c.labels[138, 181]] and m.glyph[m.c.labels[base - 6, 115]]
+    assert not at(m, out, 138, 181)
+    assert not at(m, out, base - 6, 115)
+    assert not at(m, out, 137, 83)
+
+
+def test_scratch_keeps_a_piece_of_a_fading_stroke_that_points_at_the_rest_of_it():
+    ink = text_block(160, 200)
+    stroke(ink, [(20, 150), (60, 110)], width=4)             # a pen stroke...
+    stroke(ink, [(78, 92), (96, 74)])                        # ...its faint end, broken off 2 x-heights on
+    stroke(ink, [(150, 150), (168, 132)])                    # the same hair pointing at nothing
+    m = marks(ink)
+    out = R.scratch(m, np.zeros(m.n, bool))
+    assert not at(m, out, 83, 87)
+    assert at(m, out, 141, 159)
+
+
+def test_scratch_keeps_a_signature_curve_and_thin_face_letters():
+    ink = text_block(260, 300)
+    t = np.linspace(0, 1, 60)
+    flourish = np.stack([20 + 45 * t, 140 - 40 * t + 6 * np.sin(2 * np.pi * 2.5 * t)], 1).astype(np.int32)
+    stroke(ink, flourish)
+    # a light face, 1 px strokes, 1.5 to 2 x-heights tall, each letter alone
+    for i, ch in enumerate("7VZ4K<2"):
+        cv2.putText(ink, ch, (100 + 40 * (i % 4), 90 + 55 * (i // 4) + 15 * (i % 2)), cv2.FONT_HERSHEY_SIMPLEX,
+                    0.9, 1, 1)
+    stroke(ink, [(100, 230), (110, 245), (125, 215)])         # a check mark
+    stroke(ink, [(150, 245), (150 + 40, 245 - 40)])          # a slanting line five x-heights long
+    m = marks(ink)
+    out = R.scratch(m, np.zeros(m.n, bool))
+    fx, fy = flourish[30]
+    assert m.glyph[m.c.labels[fy, fx]]
+    assert not out.any()
+
+
+def test_stroke_axis_measures_tilt_width_and_bend():
+    ink = page(80, 160)
+    stroke(ink, [(10, 70), (50, 10)])                         # straight, 56 degrees off the horizontal
+    box(ink, 10, 70, 70, 72)                                  # an upright stem, 3 px
+    stroke(ink, [(90, 10), (110, 70), (130, 10)])             # a 'V'
+    m = marks(ink)
+    labels = np.array(sorted({int(m.c.labels[40, 30]), int(m.c.labels[40, 71]), int(m.c.labels[40, 100])}))
+    a = R.stroke_axis(m.c, labels)
+    by = {int(lab): i for i, lab in enumerate(labels)}
+    hair, stem, vee = by[int(m.c.labels[40, 30])], by[int(m.c.labels[40, 71])], by[int(m.c.labels[40, 100])]
+    assert 30 <= a.tilt[hair] <= 36 and a.bend[hair] < 0.02 and a.width[hair] < 1.6
+    assert a.tilt[stem] < 1 and 2.5 < a.width[stem] < 3.5
+    assert a.bend[vee] > 0.15
 
 
 def test_classify_names_a_rule_for_every_component():
