@@ -414,6 +414,17 @@ BLOCK_MIN_FILL = 0.35
 BLOCK_MIN_PARTS = 6
 
 
+def group_boxes(c: Components, group: np.ndarray, members: np.ndarray, size: int):
+    """The union box ``x0, y0, x1, y1`` (inclusive) of the ``members``'
+    boxes per ``group`` id (arrays of length ``size``; empty groups get
+    ``x0 > x1``)."""
+    x0 = np.full(size, 1 << 62); np.minimum.at(x0, group, c.x0[members])
+    y0 = np.full(size, 1 << 62); np.minimum.at(y0, group, c.y0[members])
+    x1 = np.full(size, -1); np.maximum.at(x1, group, c.x1[members])
+    y1 = np.full(size, -1); np.maximum.at(y1, group, c.y1[members])
+    return x0, y0, x1, y1
+
+
 def block_groups(c: Components, x: float) -> tuple[np.ndarray, np.ndarray]:
     """Group components that lie within about a quarter x-height of each
     other (on a coarse grid: one ``bincount`` and one labelling of a page
@@ -512,10 +523,7 @@ def inside_block(c: Components, x: float, candidates: np.ndarray) -> np.ndarray:
     maybe = ((parts >= BLOCK_MIN_PARTS) | big) & (ink >= BLOCK_MIN_FILL * (BLOCK_MIN_SIZE * x) ** 2)
     maybe[0] = False
     sub = np.flatnonzero(members & maybe[group])
-    gx0 = np.full(ng, 1 << 62); np.minimum.at(gx0, group[sub], c.x0[sub])
-    gy0 = np.full(ng, 1 << 62); np.minimum.at(gy0, group[sub], c.y0[sub])
-    gx1 = np.full(ng, -1); np.maximum.at(gx1, group[sub], c.x1[sub])
-    gy1 = np.full(ng, -1); np.maximum.at(gy1, group[sub], c.y1[sub])
+    gx0, gy0, gx1, gy1 = group_boxes(c, group[sub], sub, ng)
     gw = (gx1 - gx0 + 1).astype(np.float64)
     gh = (gy1 - gy0 + 1).astype(np.float64)
     block = maybe & (gw >= BLOCK_MIN_SIZE * x) & (gh >= BLOCK_MIN_SIZE * x) & (ink >= BLOCK_MIN_FILL * gw * gh)
@@ -884,11 +892,7 @@ def broken_glyph(c: Components, candidates: np.ndarray, letters: np.ndarray, ls:
     if members.size == 0:
         return out
     g = group[members]
-    big = 1 << 62
-    gx0 = np.full(c.n, big); np.minimum.at(gx0, g, c.x0[members])
-    gy0 = np.full(c.n, big); np.minimum.at(gy0, g, c.y0[members])
-    gx1 = np.full(c.n, -1); np.maximum.at(gx1, g, c.x1[members])
-    gy1 = np.full(c.n, -1); np.maximum.at(gy1, g, c.y1[members])
+    gx0, gy0, gx1, gy1 = group_boxes(c, g, members, c.n)
     # (a group one of whose members spans it is a whole glyph with a mark
     # beside it -- an 'i' and a speck in its period's place --, not pieces)
     tallest = np.zeros(c.n, np.int64)
