@@ -111,7 +111,7 @@ def test_text_pdf_passes_through_and_force_pdf_cleans_it(make_daemon, tmp_path):
     # default: copied unchanged, and the log says why
     for name, data in dropped.items():
         assert (plain.clean / name).read_bytes() == data
-        (ev,) = events_for(plain, name, "passed_through")
+        (ev,) = wait_for(lambda: events_for(plain, name, "passed_through"), 10, what=f"{name}'s passed_through event")
         assert "text" in ev["reason"], ev
         assert not events_for(plain, name, "cleaned")
     # force_pdf = true in the watch: rendered and cleaned like any scan
@@ -151,7 +151,8 @@ def test_encrypted_truncated_and_malformed_pdfs_go_to_failed(make_daemon, broken
         sidecar = json.loads((d.failed / f"{name}.error.json").read_text())
         assert sidecar["reason"] in want[name], sidecar
         assert name in sidecar["message"] and "\n" not in sidecar["message"], sidecar
-        (ev,) = events_for(d, name, "failed")
+        # (the event is logged just after the move: wait for it, don't race it)
+        (ev,) = wait_for(lambda: events_for(d, name, "failed"), 10, what=f"{name}'s failed event")
         assert ev["reason"] == sidecar["reason"]
     assert "encrypted" in json.loads((d.failed / "locked.pdf.error.json").read_text())["message"]
     assert list(d.clean.iterdir()) == [] and list(d.archive.iterdir()) == []
