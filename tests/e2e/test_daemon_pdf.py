@@ -75,6 +75,7 @@ def test_slowly_written_multipage_pdf_is_taken_once_complete(make_daemon, tmp_pa
             assert list(d.clean.iterdir()) == [] and list(d.failed.iterdir()) == []
         f.write(data[start:])
     d.wait_finished(1, timeout=20)
+    wait_for(lambda: events_for(d, "scan.pdf", "archived"), 10, what="scan.pdf's archived event")
 
     claimed = events_for(d, "scan.pdf", "claimed")
     assert [e["size"] for e in claimed] == [len(data)], "claimed more than once, or before it was complete"
