@@ -66,22 +66,21 @@ class Shape(NamedTuple):
 
     radius: np.ndarray
     holes: np.ndarray
-    deep: np.ndarray
     deep_span: np.ndarray
 
 
 def shape_measures(c: Components, select: np.ndarray, depth: np.ndarray | None = None) -> Shape:
-    """The inscribed radius, the number of holes and the deep pixels of
-    each selected component.
+    """The inscribed radius, the number of holes and the span of the deep
+    pixels of each selected component.
 
     ``radius`` is the radius (pixels) of the largest disc that fits inside:
     about half the stroke width for a letter (more at a bold figure's
     bowl), the blob's own radius for a clump of dust. ``holes`` counts the
     enclosed paper regions (4-connected): the counters of a, e, o, 6, 8, 0.
-    ``deep`` counts the pixels farther than ``depth`` (per label) from the
-    paper: none in a stroke narrower than twice ``depth``, most of a blob;
-    ``deep_span`` is the larger side of their box (a blob's knot spans the
-    blob, a dot run into a figure only the dot).
+    ``deep_span`` is the larger side of the box of the pixels farther than
+    ``depth`` (per label) from the paper -- there are none in a stroke
+    narrower than twice ``depth``: a blob's knot spans the blob, a dot run
+    into a figure only the dot.
 
     The selected components are copied side by side into one small strip
     (each in its own box, a pixel of paper around it) and measured with one
@@ -98,8 +97,8 @@ def shape_measures(c: Components, select: np.ndarray, depth: np.ndarray | None =
     Returns
     -------
     Shape
-        ``radius`` float32, ``holes``, ``deep`` and ``deep_span`` int64,
-        shape (c.n,); 0 where not selected.
+        ``radius`` float32, ``holes`` and ``deep_span`` int64, shape (c.n,);
+        0 where not selected.
 
     Examples
     --------
@@ -114,13 +113,12 @@ def shape_measures(c: Components, select: np.ndarray, depth: np.ndarray | None =
     """
     radius = np.zeros(c.n, np.float32)
     holes = np.zeros(c.n, np.int64)
-    deep = np.zeros(c.n, np.int64)
     span = np.zeros(c.n, np.int64)
     sel = select.copy()
     sel[0] = False
     si = np.flatnonzero(sel)
     if si.size == 0:
-        return Shape(radius, holes, deep, span)
+        return Shape(radius, holes, span)
     w = c.width[si] + 2
     h = c.height[si] + 2
     starts = np.cumsum(w) - w
@@ -157,7 +155,7 @@ def shape_measures(c: Components, select: np.ndarray, depth: np.ndarray | None =
         first[paper[py, px][::-1]] = px[::-1]           # a column of each hole
         owner = si[np.searchsorted(starts, first[2:], side="right") - 1]
         holes += np.bincount(owner, minlength=c.n)
-    return Shape(radius, holes, deep, span)
+    return Shape(radius, holes, span)
 
 
 def glyph_shaped(c: Components, ls: LineScale, x: float, s: float, candidates: np.ndarray | None = None) -> np.ndarray:
@@ -1362,8 +1360,8 @@ def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust
     >>> [GUARD_NAMES[k - 1] if k else None for k in g.code]
     [None, 'glyph_shaped', None]
     """
-    ls = line_scale(c, x, s)
     letters = letter_candidates(c, x, s)
+    ls = line_scale(c, x, s, letters)
     size = np.maximum(c.width, c.height)
     small = size < ls.xheight
     dotlike = small & (c.area >= 0.6 * s * s)
@@ -1393,21 +1391,21 @@ def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust
         "beside_graphic": beside_graphic(c, removing & small & dark, letters, x),
         "enclosed": enclosed(c, removing & small & ~crumb, x),
         "dot_over_stem": dot_over_stem(c, removing & small & ~crumb, ls, s),
-        # (asked of every small mark: faint pieces are judged after the guards)
-        # (pieces: no bigger than a glyph, and no whole stem -- an 'i', an
-        # 'l', a '1' -- that a speck in its period's place would join)
         "dash_row": dash_row(c, small & ~crumb, x, s),
+        # (asked of every small mark: faint pieces are judged after the
+        # guards; pieces: no bigger than a glyph, and no whole stem -- an
+        # 'i', an 'l', a '1' -- that a speck in its period's place would join)
         "broken_glyph": broken_glyph(c, small, letters, ls,
                                      (size <= FRAGMENT_HEIGHT[1] * ls.xheight)
                                      & ~((c.height >= 0.9 * ls.xheight) & (c.width <= 0.4 * ls.xheight))),
     }
     code = guard_code(claims, c.n)
     code[~removing] = 0
-    # faint: vouched for by the page's glyphs' darkness, or inside a dark
-    # field, or one of a colon's dots
-    # (glyph-sized only: a letter or a piece of one -- faded print breaks
-    # into pieces half a letter tall --, not a speck of lighter grime)
-    faint_ok = print_dark(darkest, letters, paper, PRINT_CONTRAST) & (size >= 0.5 * np.minimum(ls.xheight, x))
+    # faint: vouched for by the page's glyphs' darkness (glyph-sized only: a
+    # letter or a piece of one -- faded print breaks into pieces half a
+    # letter tall --, not a speck of lighter grime), or claimed by a guard
+    # that places marks whatever their darkness
+    faint_ok = dark & (size >= 0.5 * np.minimum(ls.xheight, x))
     faint_ok |= (claims["in_dark_field"] | claims["stacked_pair"] | claims["colon_on_line"] | claims["broken_glyph"]
                  | claims["dot_over_stem"] | claims["regular_row"] | claims["dash_row"] | claims["inside_block"])
     return Guarded(code, faint_ok)
