@@ -797,6 +797,10 @@ FRAGMENT_WIDTH = 1.2
 FRAGMENT_NEIGHBOUR = 1.2
 #: A group of at least this many pieces may be as wide as a word.
 FRAGMENT_WORD_PIECES = 4
+#: A group of at least this many pieces (crumbs aside) may stand this many
+#: line x-heights off its neighbour: a figure alone in a receipt's column.
+FRAGMENT_LONE_PIECES = 3
+FRAGMENT_LONE_NEIGHBOUR = 3.0
 #: A member this share of the group's height tall is a whole glyph.
 FRAGMENT_WHOLE = 0.8
 FRAGMENT_LEVEL = 0.3
@@ -855,8 +859,9 @@ def broken_glyph(c: Components, candidates: np.ndarray, letters: np.ndarray, ls:
         Letters of any size.
     ls : LineScale
     pieces : ndarray of bool, shape (c.n,), optional
-        What may be grouped with them (default: the candidates): the other
-        pieces of a broken glyph may be big enough to be kept anyway.
+        What may be grouped (default: the candidates): the other pieces of
+        a broken glyph may be big enough to be kept anyway; a candidate
+        outside it (a whole stem) is never grouped.
 
     Returns
     -------
@@ -878,7 +883,7 @@ def broken_glyph(c: Components, candidates: np.ndarray, letters: np.ndarray, ls:
     [False, False, True, False, True, True, False]
     """
     out = np.zeros(c.n, bool)
-    pieces = (candidates if pieces is None else pieces | candidates) & ~letters
+    pieces = (candidates if pieces is None else pieces) & ~letters
     pieces[0] = False
     group = fragment_groups(c, pieces, ls)
     members = np.flatnonzero(group >= 0)
@@ -895,6 +900,8 @@ def broken_glyph(c: Components, candidates: np.ndarray, letters: np.ndarray, ls:
     # beside it -- an 'i' and a speck in its period's place --, not pieces)
     tallest = np.zeros(c.n, np.int64)
     np.maximum.at(tallest, g, c.height[members])
+    # (pieces that are more than crumbs: half a stroke width squared)
+    solid = np.bincount(g, weights=c.area[members] >= 0.5 * ls.stroke[members] ** 2, minlength=c.n)
     roots = np.flatnonzero(count >= 2)
     if roots.size == 0:
         return out
@@ -909,7 +916,7 @@ def broken_glyph(c: Components, candidates: np.ndarray, letters: np.ndarray, ls:
     li = np.flatnonzero(letters)
     if roots.size == 0 or li.size == 0:
         return out
-    reach = FRAGMENT_NEIGHBOUR * xl
+    reach = np.where(solid[roots] >= FRAGMENT_LONE_PIECES, FRAGMENT_LONE_NEIGHBOUR, FRAGMENT_NEIGHBOUR) * xl
     # (letters looked up by centre, in the groups' boxes grown by the reach
     # and a wide letter's half width; the gap is checked after)
     half = 0.5 * float(np.max(c.width[li]))
@@ -925,6 +932,107 @@ def broken_glyph(c: Components, candidates: np.ndarray, letters: np.ndarray, ls:
     kept_root[roots[kept]] = True
     out[members] = kept_root[g]
     out &= candidates
+    return out
+
+
+#: letter_piece: a piece at most this many line x-heights (and at least a
+#: pixel) above or below a letter, or overlapping its box...
+PIECE_GAP = 0.1
+#: ...at most this share of letter and piece's joint height...
+PIECE_MAX_SHARE = 0.5
+#: ...that makes the letter as tall as a letter of its line: the joint top
+#: and bottom within this share of the joint height of a letter's whose
+#: centre is at most ``PIECE_NEIGHBOUR`` line x-heights beyond them.
+PIECE_MATCH = 0.12
+PIECE_NEIGHBOUR = 1.5
+#: A round blob (this full, this square) is not a broken stroke.
+PIECE_ROUND_FILL = 0.7
+PIECE_ROUND_ASPECT = 1.4
+
+
+def letter_piece(c: Components, candidates: np.ndarray, letters: np.ndarray, ls: LineScale, s: float) -> np.ndarray:
+    """A piece broken off a letter's top or bottom: faint print (a thermal
+    receipt's 'C', 'S', '3' or '5') thresholds with its top arc or bar a
+    pixel off the rest. The rest is a letter, a little short of its
+    neighbours; with the piece it is exactly as tall as a letter beside it,
+    so the piece is kept.
+
+    An accent-position speck joins a letter too, but only one as tall as an
+    ascender that touches the letter's top and is no wider than it makes the
+    same match; round blobs are never pieces.
+
+    Parameters
+    ----------
+    c : Components
+    candidates : ndarray of bool, shape (c.n,)
+        The marks to ask about.
+    letters : ndarray of bool, shape (c.n,)
+        Whole letters (the ones being kept).
+    ls : LineScale
+    s : float
+        The page's stroke width (pixels): the piece may stand this far out
+        of the letter's sides.
+
+    Returns
+    -------
+    ndarray of bool, shape (c.n,)
+
+    Examples
+    --------
+    >>> from despeckled.clean.components import label_components
+    >>> from despeckled.clean.lines import line_scale
+    >>> ink = np.zeros((50, 120), np.uint8)
+    >>> ink[10:31, 10:13] = ink[10:13, 10:22] = ink[10:31, 19:22] = 1   # an 'n', capital height
+    >>> ink[10:13, 30:42] = 1                                          # a '5' whose top bar broke off
+    >>> ink[14:20, 30:33] = ink[18:21, 30:42] = ink[20:31, 39:42] = ink[28:31, 30:42] = 1
+    >>> ink[10:31, 50:53] = ink[10:13, 50:62] = ink[10:31, 59:62] = 1   # an 'n'
+    >>> ink[14:18, 80:84] = ink[19:31, 80:83] = 1                      # a round speck over a short stem
+    >>> c = label_components(ink)
+    >>> letters = np.array([False, True, False, True, True, False, True])
+    >>> cand = np.array([False, False, True, False, False, True, False])
+    >>> letter_piece(c, cand, letters, line_scale(c, 21.0, 3.0, letters), 3.0).tolist()
+    [False, False, True, False, False, False, False]
+    """
+    out = np.zeros(c.n, bool)
+    fill = c.area / np.maximum(1, c.width * c.height)
+    lo = np.minimum(c.width, c.height)
+    round_ = (fill >= PIECE_ROUND_FILL) & (np.maximum(c.width, c.height) <= PIECE_ROUND_ASPECT * lo)
+    qi = np.flatnonzero(candidates & ~letters & ~round_ & (np.maximum(c.width, c.height) < ls.xheight)
+                        & (np.arange(c.n) > 0))
+    li = np.flatnonzero(letters)
+    if qi.size == 0 or li.size == 0:
+        return out
+    gap = np.maximum(1.0, PIECE_GAP * ls.xheight[qi])
+    reach = float(np.max(gap)) + float(np.max(c.height[qi]))
+    # (letters whose box, grown by the gap and a piece's height above and
+    # below and a stroke width each side, holds the piece's centre)
+    pi, bi = points_in_boxes(c.cx[qi], c.cy[qi], c.x0[li] - s, c.y0[li] - reach, c.x1[li] + s, c.y1[li] + reach,
+                             max(8.0, float(np.median(c.height[li]))))
+    q, ell = qi[pi], li[bi]
+    gy = np.maximum(c.y0[ell] - c.y1[q], c.y0[q] - c.y1[ell]) - 1
+    uy0 = np.minimum(c.y0[q], c.y0[ell])
+    uy1 = np.maximum(c.y1[q], c.y1[ell])
+    uh = (uy1 - uy0 + 1).astype(np.float64)
+    ok = ((gy <= gap[pi]) & (c.x0[q] >= c.x0[ell] - s) & (c.x1[q] <= c.x1[ell] + s)
+          & ((c.y0[q] < c.y0[ell]) | (c.y1[q] > c.y1[ell])) & (c.height[q] <= PIECE_MAX_SHARE * uh))
+    k = np.flatnonzero(ok)
+    if k.size == 0:
+        return out
+    q, ell, uy0, uy1, uh = q[k], ell[k], uy0[k], uy1[k], uh[k]
+    xl = ls.xheight[q]
+    ux0 = np.minimum(c.x0[q], c.x0[ell])
+    ux1 = np.maximum(c.x1[q], c.x1[ell])
+    # a letter beside them, by centre, on the joint rows
+    r = PIECE_NEIGHBOUR * xl
+    nb, pa = points_in_boxes(c.cx[li], c.cy[li], ux0 - r, uy0, ux1 + r, uy1, max(8.0, float(np.median(uh)) * 2))
+    n, p = li[nb], pa
+    tol = PIECE_MATCH * uh[p]
+    miss_joint = np.abs(c.y0[n] - uy0[p]) + np.abs(c.y1[n] - uy1[p])
+    miss_alone = np.abs(c.y0[n] - c.y0[ell[p]]) + np.abs(c.y1[n] - c.y1[ell[p]])
+    match = ((n != ell[p]) & (np.abs(c.y0[n] - uy0[p]) <= tol) & (np.abs(c.y1[n] - uy1[p]) <= tol)
+             # (and better than the letter alone: the piece is what it lacked)
+             & (miss_joint < miss_alone))
+    out[q[any_per(p, match, q.size)]] = True
     return out
 
 
@@ -1042,7 +1150,7 @@ def beside_letter(c: Components, candidates: np.ndarray, letters: np.ndarray, ga
 
 
 def between_glyphs(c: Components, candidates: np.ndarray, letters: np.ndarray, ls: LineScale,
-                   gap: float = 0.4, min_size: float = 0.3, dashes_only: bool = True) -> np.ndarray:
+                   gap: float = 0.4, min_size: float = 0.25, dashes_only: bool = True) -> np.ndarray:
     """A dash with a letter close on *both* sides, inside its line's x-band:
     a minus, hyphen or dash in running text ("03-2093", "-1.44" after a
     column's letter), not a speck. Only dashes (at least one and a half
@@ -1272,7 +1380,8 @@ def colon_on_line(c: Components, candidates: np.ndarray, letters: np.ndarray, ls
 #: The guards in the order they are asked; the first that claims a
 #: component is recorded as the reason it was kept.
 GUARD_NAMES = ("glyph_shaped", "stacked_pair", "regular_row", "in_dark_field", "inside_block", "beside_letter", "between_glyphs",
-               "minus_sign", "colon_on_line", "beside_graphic", "enclosed", "dot_over_stem", "broken_glyph", "dash_row")
+               "minus_sign", "colon_on_line", "beside_graphic", "enclosed", "dot_over_stem", "broken_glyph", "dash_row",
+               "letter_piece")
 
 
 def guard_code(claims: dict[str, np.ndarray], n: int) -> np.ndarray:
@@ -1293,7 +1402,7 @@ def guard_code(claims: dict[str, np.ndarray], n: int) -> np.ndarray:
 
 
 __all__ = ["GUARD_NAMES", "glyph_shaped", "shape_measures", "Shape", "guard_code", "in_dark_field", "print_dark", "regular_row",
-           "stacked_pair", "beside_letter", "between_glyphs", "minus_sign", "colon_on_line", "beside_graphic", "enclosed", "dot_over_stem", "broken_glyph", "dash_row", "guard_removals", "Guarded",
+           "stacked_pair", "beside_letter", "between_glyphs", "minus_sign", "colon_on_line", "beside_graphic", "enclosed", "dot_over_stem", "broken_glyph", "dash_row", "letter_piece", "guard_removals", "Guarded",
            "PRINT_CONTRAST", "inside_block", "guard_decision"]
 
 
@@ -1392,6 +1501,8 @@ def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust
         "enclosed": enclosed(c, removing & small & ~crumb, x),
         "dot_over_stem": dot_over_stem(c, removing & small & ~crumb, ls, s),
         "dash_row": dash_row(c, small & ~crumb, x, s),
+        # (letters: whole ones, the ones being kept)
+        "letter_piece": letter_piece(c, removing & small & ~crumb, letters & ~removing, ls, s),
         # (asked of every small mark: faint pieces are judged after the
         # guards; pieces: no bigger than a glyph, and no whole stem -- an
         # 'i', an 'l', a '1' -- that a speck in its period's place would join)
@@ -1407,7 +1518,8 @@ def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust
     # that places marks whatever their darkness
     faint_ok = dark & (size >= 0.5 * np.minimum(ls.xheight, x))
     faint_ok |= (claims["in_dark_field"] | claims["stacked_pair"] | claims["colon_on_line"] | claims["broken_glyph"]
-                 | claims["dot_over_stem"] | claims["regular_row"] | claims["dash_row"] | claims["inside_block"])
+                 | claims["dot_over_stem"] | claims["regular_row"] | claims["dash_row"] | claims["inside_block"]
+                 | claims["letter_piece"])
     return Guarded(code, faint_ok)
 
 

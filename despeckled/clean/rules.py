@@ -77,17 +77,18 @@ class Rule(IntEnum):
     DOT_OVER_STEM = 26  #: a dot straight over a narrow x-height stem: the dot of an i or a j
     BROKEN_GLYPH = 27   #: pieces of one faint glyph, together letter-tall, beside a letter of their line
     DASH_ROW = 28       #: one of several dashes on one level: a dashed separator printed faint
-    PRINT_DARK = 29     #: as dark as the page's glyphs: print, not show-through
-    TINY = 30           #: removed: smaller than ``tiny_area``
-    NO_CONTEXT = 31     #: removed: a mark where text puts none
-    TOO_LIGHT = 32      #: removed: in a text position, but lighter than the page's marks
-    DUST = 33           #: removed: a compact blob away from text
-    SCRATCH = 34        #: removed: a lone thin straight oblique stroke (a hair, a scratch)
-    FAINT = 35          #: removed: no pixel clearly darker than the threshold (hysteresis)
-    THIN = 36           #: removed: erased by the opening (``opening = true``)
+    LETTER_PIECE = 29   #: a piece off a letter's top or bottom that makes it as tall as its neighbours
+    PRINT_DARK = 30     #: as dark as the page's glyphs: print, not show-through
+    TINY = 31           #: removed: smaller than ``tiny_area``
+    NO_CONTEXT = 32     #: removed: a mark where text puts none
+    TOO_LIGHT = 33      #: removed: in a text position, but lighter than the page's marks
+    DUST = 34           #: removed: a compact blob away from text
+    SCRATCH = 35        #: removed: a lone thin straight oblique stroke (a hair, a scratch)
+    FAINT = 36          #: removed: no pixel clearly darker than the threshold (hysteresis)
+    THIN = 37           #: removed: erased by the opening (``opening = true``)
     # the trained model (``decider = "model"``, :mod:`despeckled.clean.model`)
-    MODEL = 37          #: removed: the model is confident it is a speck or dust
-    MODEL_KEPT = 38     #: kept: the cascade would remove it, the model is not confident
+    MODEL = 38          #: removed: the model is confident it is a speck or dust
+    MODEL_KEPT = 39     #: kept: the cascade would remove it, the model is not confident
 
 
 #: ``RULE_NAMES[decision.rule[label]]``: the rule's name, e.g. ``"i-dot"``.

@@ -481,3 +481,56 @@ def test_a_bold_letter_alone_and_a_thin_lattice_glyph_are_glyph_shaped_a_solid_b
     assert g[label_at(c, 30, 22)], "bold letter"
     assert g[label_at(c, 22, 152)], "thin glyph with four holes"
     assert not g[label_at(c, 30, 220)]
+
+
+def test_a_top_bar_broken_off_a_figure_is_claimed_an_accent_speck_and_a_round_dot_are_not():
+    ink = np.zeros((80, 260), np.uint8)
+    draw_n(ink, 10, 20, 21, 3)                                     # capital-height 'n's either side
+    ink[20:23, 30:42] = 1                                          # a '5' whose top bar broke off, a pixel up
+    ink[24:30, 30:33] = ink[27:30, 30:42] = ink[29:41, 39:42] = ink[38:41, 30:42] = 1
+    draw_n(ink, 50, 20, 21, 3)
+    draw_n(ink, 100, 20, 21, 3)                                    # capital 'n', then an x-height 'n' ...
+    draw_n(ink, 120, 27, 14, 3)
+    ink[24:26, 121:127] = 1                                        # ... with a flat speck touching its top
+    draw_n(ink, 150, 20, 21, 3)
+    ink[23:27, 170:174] = 1                                        # a round dot a pixel over a short stem
+    ink[28:41, 170:173] = 1
+    draw_n(ink, 190, 20, 21, 3)
+    c = comps(ink)
+    letters = letter_candidates(c, X, S)
+    ls = line_scale(c, X, S, letters)
+    cand = np.zeros(c.n, bool)
+    for y, x in ((21, 35), (25, 123), (25, 171)):
+        cand[label_at(c, y, x)] = True
+    got = G.letter_piece(c, cand, letters & ~cand, ls, S)
+    assert got[label_at(c, 21, 35)]
+    assert not got[label_at(c, 25, 123)]           # the 'n' and speck reach 16 px, the letters 21
+    assert not got[label_at(c, 25, 171)]           # round: no broken stroke
+
+
+def test_a_figure_faded_into_three_pieces_alone_in_its_column_is_claimed_two_specks_are_not():
+    ink = np.zeros((60, 260), np.uint8)
+    draw_n(ink, 10, 20, 21, 3)
+    draw_n(ink, 30, 20, 21, 3)
+    ink[20:23, 80:89] = 1                              # a '5', 45 px (two x-heights) off, in three pieces
+    ink[25:30, 80:83] = ink[27:30, 83:89] = 1
+    ink[32:41, 86:89] = ink[38:41, 80:85] = 1
+    ink[20:24, 180:184] = ink[29:33, 182:186] = 1      # two specks as far off the other way
+    draw_n(ink, 230, 20, 21, 3)
+    c = comps(ink)
+    letters = letter_candidates(c, X, S)
+    ls = line_scale(c, X, S, letters)
+    got = G.broken_glyph(c, ~letters, letters, ls)
+    assert got[label_at(c, 21, 84)] and got[label_at(c, 28, 81)] and got[label_at(c, 35, 87)]
+    assert not got[label_at(c, 21, 181)] and not got[label_at(c, 30, 183)]
+
+
+def test_a_short_hyphen_between_figures_is_claimed():
+    ink = np.zeros((60, 120), np.uint8)
+    draw_n(ink, 10, 20, 21, 3)
+    ink[30:33, 30:36] = 1                              # a hyphen 6 px long: 0.29 x-height
+    draw_n(ink, 40, 20, 21, 3)
+    c = comps(ink)
+    letters = letter_candidates(c, X, S)
+    got = G.between_glyphs(c, ~letters, letters, line_scale(c, X, S, letters))
+    assert got[label_at(c, 31, 32)]
