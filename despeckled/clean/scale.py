@@ -33,6 +33,10 @@ MIN_LETTERS = 12
 #: With fewer letters than MIN_LETTERS but at least this many, they cap the
 #: resolution's guess.
 MIN_FEW_LETTERS = 3
+#: When fewer than this share of the stroke-built candidates tested have a
+#: row neighbour, the page is mostly noise and only those in rows vote for
+#: the x-height.
+MIN_IN_ROWS = 0.5
 #: DPI tags outside this range are treated as missing (scanners write 72/96).
 PLAUSIBLE_DPI = (100.0, 2400.0)
 
@@ -198,6 +202,9 @@ def estimate_scale(comps: Components, dpi: float | None, fallback_dpi: float = 3
     nt = int(texty.sum())
     sample = np.arange(0, nt, max(1, nt // ROW_SAMPLE))
     texty[texty] = in_a_row(comps.x0[1:][texty], comps.y1[1:][texty], comps.x1[1:][texty], h[texty], sample)
+    # (most stroke-built candidates of a text page sit in rows; on a page
+    # of specks and dust with a heading or a page number, few do)
+    in_rows = float(texty.sum()) / max(1, sample.size)
     if texty.sum() < MIN_LETTERS:
         # Too little text. The resolution's guess, but never bigger than the
         # few letters there are (a tag may be missing or wrong; a too-big
@@ -220,7 +227,12 @@ def estimate_scale(comps: Components, dpi: float | None, fallback_dpi: float = 3
     nl = int(letters.sum())
     if nl < MIN_LETTERS:
         return Scale(stroke, max(4.0, 5.5 * stroke), "measured", nl)
-    hist = np.bincount(h[letters]).astype(np.float64)
+    voters = letters
+    if in_rows < MIN_IN_ROWS and int((letters & texty).sum()) >= MIN_LETTERS:
+        # (mostly noise: only the letters set in rows vote, or the specks'
+        # sizes would be taken for the text's)
+        voters = letters & texty
+    hist = np.bincount(h[voters]).astype(np.float64)
     # Smooth so two neighbouring heights (anti-aliasing) vote together.
     hist = np.convolve(hist, [1.0, 2.0, 3.0, 2.0, 1.0], mode="same")
     xheight = max(4.0, float(np.argmax(hist)))

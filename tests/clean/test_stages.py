@@ -174,3 +174,24 @@ def test_a_forms_character_boxes_do_not_outvote_its_letters():
     assert frames(c, boxes).all()
     assert not frames(c, np.flatnonzero(c.width[1:] == 10) + 1).any()
     assert estimate_scale(c, dpi=300).xheight == pytest.approx(12, abs=1.5)
+
+
+def test_a_heading_among_many_stroke_built_specks_is_measured_from_the_heading():
+    # A page of dust and thin streaks (stroke-built, so they pass for
+    # letters) around one line of 30 px letters: the specks outnumber the
+    # letters, but only the letters sit in a row, so only they vote.
+    rng = np.random.default_rng(7)
+    ink = np.zeros((1400, 1000), np.uint8)
+    for _ in range(150):                           # streaks 8-10 px long, 2 px thick
+        y, x = int(rng.integers(300, 1350)), int(rng.integers(20, 950))
+        if rng.random() < 0.5:
+            ink[y:y + 2, x:x + int(rng.integers(8, 11))] = 1
+        else:
+            ink[y:y + int(rng.integers(8, 11)), x:x + 2] = 1
+    for i in range(16):                            # a heading: sixteen 'n's, 30 px, 4 px strokes
+        x0 = 40 + 30 * i
+        ink[100:130, x0:x0 + 4] = ink[100:130, x0 + 16:x0 + 20] = ink[100:104, x0:x0 + 20] = 1
+    c = label_components(ink)
+    sc = estimate_scale(c, dpi=300)
+    assert sc.source == "measured"
+    assert sc.xheight == pytest.approx(30, abs=2)
