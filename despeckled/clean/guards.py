@@ -935,6 +935,74 @@ def broken_glyph(c: Components, candidates: np.ndarray, letters: np.ndarray, ls:
     return out
 
 
+#: like_neighbours: letters whose centre lies within this many line
+#: x-heights of a mark's box are its neighbours.
+LIKE_REACH = 1.5
+
+
+def like_neighbours(c: Components, candidates: np.ndarray, letters: np.ndarray, darkest: np.ndarray, paper: float,
+                    ls: LineScale, contrast: float = 0.4) -> np.ndarray:
+    """A mark as dark as the print right beside it is print of that kind: a
+    receipt printed in two tones has whole words in light gray, and their
+    minus signs, decimal points and broken-off pieces are lighter than the
+    page's dark print but not than their own word.
+
+    The reference is the mean darkest level of the neighbouring letters
+    (one light letter among black ones vouches for little); a mark whose
+    darkest pixel is within ``contrast`` of the reference-to-paper range is
+    claimed.
+
+    Parameters
+    ----------
+    c : Components
+    candidates : ndarray of bool, shape (c.n,)
+        The marks to ask about.
+    letters : ndarray of bool, shape (c.n,)
+        Letters that are print (not themselves faint).
+    darkest : ndarray of int, shape (c.n,)
+        Darkest gray level of each component.
+    paper : float
+        The paper's gray level.
+    ls : LineScale
+    contrast : float
+        Share of the reference-to-paper range.
+
+    Returns
+    -------
+    ndarray of bool, shape (c.n,)
+
+    Examples
+    --------
+    >>> from despeckled.clean.components import label_components
+    >>> from despeckled.clean.lines import line_scale
+    >>> ink = np.zeros((40, 200), np.uint8)
+    >>> ink[10:31, 10:13] = ink[10:13, 10:22] = ink[10:31, 19:22] = 1     # an 'n' in light print
+    >>> ink[19:22, 26:32] = 1                                           # a light dash beside it
+    >>> ink[10:31, 110:113] = ink[10:13, 110:122] = ink[10:31, 119:122] = 1  # an 'n' in black
+    >>> ink[19:22, 126:132] = 1                                         # a light dash beside that
+    >>> c = label_components(ink)
+    >>> darkest = np.array([255, 140, 0, 150, 150])
+    >>> letters = np.array([False, True, True, False, False])
+    >>> like_neighbours(c, ~letters, letters, darkest, 250.0, line_scale(c, 21.0, 3.0, letters)).tolist()
+    [False, False, False, True, False]
+    """
+    out = np.zeros(c.n, bool)
+    qi = np.flatnonzero(candidates & (np.arange(c.n) > 0))
+    li = np.flatnonzero(letters)
+    if qi.size == 0 or li.size == 0:
+        return out
+    r = LIKE_REACH * ls.xheight[qi]
+    pi, bi = points_in_boxes(c.cx[li], c.cy[li], c.x0[qi] - r, c.y0[qi] - r, c.x1[qi] + r, c.y1[qi] + r,
+                             max(8.0, float(np.median(c.height[li])) * 2))
+    count = np.bincount(bi, minlength=qi.size)
+    has = count > 0
+    ref = np.bincount(bi, weights=darkest[li[pi]].astype(np.float64), minlength=qi.size)[has] / count[has]
+    ok = np.zeros(qi.size, bool)
+    ok[has] = darkest[qi[has]] <= ref + contrast * np.maximum(paper - ref, 0.0)
+    out[qi[ok]] = True
+    return out
+
+
 #: letter_piece: a piece at most this many line x-heights (and at least a
 #: pixel) above or below a letter, or overlapping its box...
 PIECE_GAP = 0.1
@@ -1220,6 +1288,12 @@ MINUS_MAX_HEIGHT = 2.0
 #: ...between these many of the line's x-heights long...
 MINUS_MIN_LENGTH = 0.3
 MINUS_MAX_LENGTH = 1.5
+#: A bar from ``MINUS_SHORT`` up to ``MINUS_MIN_LENGTH`` is a minus only with
+#: its centre in this band above the baseline (x-heights) and a glyph at
+#: most ``MINUS_SHORT_REACH`` away.
+MINUS_SHORT = 0.22
+MINUS_SHORT_BAND = (0.25, 0.6)
+MINUS_SHORT_REACH = 0.5
 #: ...with a glyph at most this many x-heights to its left or right.
 MINUS_REACH = 1.0
 
@@ -1265,7 +1339,7 @@ def minus_sign(c: Components, candidates: np.ndarray, letters: np.ndarray, ls: L
     out = np.zeros(c.n, bool)
     w = c.width.astype(np.float64)
     h = c.height.astype(np.float64)
-    bar = ((w >= 1.2 * h) & (w >= MINUS_MIN_LENGTH * ls.xheight) & (w <= MINUS_MAX_LENGTH * ls.xheight)
+    bar = ((w >= 1.2 * h) & (w >= MINUS_SHORT * ls.xheight) & (w <= MINUS_MAX_LENGTH * ls.xheight)
            & (c.thickness <= MINUS_MAX_THICKNESS * ls.stroke) & (h <= MINUS_MAX_HEIGHT * ls.stroke)
            & (_fill(c) >= 0.6))
     li = np.flatnonzero(letters)
@@ -1280,9 +1354,15 @@ def minus_sign(c: Components, candidates: np.ndarray, letters: np.ndarray, ls: L
     xq = ls.xheight[q]
     gap = np.maximum(c.x0[q] - c.x1[g], c.x0[g] - c.x1[q]) - 1
     base = c.y1[g].astype(np.float64)
+    short = w[q] < MINUS_MIN_LENGTH * xq
     ok = ((gap >= 0) & (gap <= MINUS_REACH * xq)
           & (c.cy[q] >= base - 0.8 * xq) & (c.cy[q] <= base - 0.15 * xq)
           & (c.y0[q] >= base - 1.1 * xq) & (c.y1[q] <= base))
+    # (a short bar only at mid-line and close: on a line of figures the
+    # x-height read is the figures' height, and a minus is short beside it;
+    # a speck in a period's place sits low)
+    ok &= ~short | ((c.cy[q] >= base - MINUS_SHORT_BAND[1] * xq) & (c.cy[q] <= base - MINUS_SHORT_BAND[0] * xq)
+                    & (gap <= MINUS_SHORT_REACH * xq))
     out[qi] = any_per(pi, ok, qi.size)
     return out
 
@@ -1402,7 +1482,7 @@ def guard_code(claims: dict[str, np.ndarray], n: int) -> np.ndarray:
 
 
 __all__ = ["GUARD_NAMES", "glyph_shaped", "shape_measures", "Shape", "guard_code", "in_dark_field", "print_dark", "regular_row",
-           "stacked_pair", "beside_letter", "between_glyphs", "minus_sign", "colon_on_line", "beside_graphic", "enclosed", "dot_over_stem", "broken_glyph", "dash_row", "letter_piece", "guard_removals", "Guarded",
+           "stacked_pair", "beside_letter", "between_glyphs", "minus_sign", "colon_on_line", "beside_graphic", "enclosed", "dot_over_stem", "broken_glyph", "dash_row", "letter_piece", "like_neighbours", "guard_removals", "Guarded",
            "PRINT_CONTRAST", "inside_block", "guard_decision"]
 
 
@@ -1436,7 +1516,7 @@ class Guarded(NamedTuple):
 
 
 def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust: np.ndarray,
-                   darkest: np.ndarray, paper: float) -> Guarded:
+                   darkest: np.ndarray, paper: float, faint_level: float | None = None) -> Guarded:
     """Ask every guard about a page's components.
 
     Parameters
@@ -1452,6 +1532,10 @@ def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust
         Darkest gray level of each component.
     paper : float
         The paper's gray level.
+    faint_level : float, optional
+        The faint rule's level: a component with no pixel at least this
+        dark is faint. When given, a small faint mark as dark as the print
+        letters beside it (:func:`like_neighbours`) is spared.
 
     Returns
     -------
@@ -1520,10 +1604,15 @@ def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust
     faint_ok |= (claims["in_dark_field"] | claims["stacked_pair"] | claims["colon_on_line"] | claims["broken_glyph"]
                  | claims["dot_over_stem"] | claims["regular_row"] | claims["dash_row"] | claims["inside_block"]
                  | claims["letter_piece"])
+    if faint_level is not None:
+        # (light print: a mark as dark as the non-faint letters beside it)
+        faint_ok |= like_neighbours(c, small & (darkest > faint_level), letters & (darkest <= faint_level), darkest,
+                                    paper, ls, PRINT_CONTRAST)
     return Guarded(code, faint_ok)
 
 
-def guard_decision(c: Components, x: float, s: float, dec: Decision, darkest: np.ndarray, paper: float) -> Decision:
+def guard_decision(c: Components, x: float, s: float, dec: Decision, darkest: np.ndarray, paper: float,
+                   faint_level: float | None = None) -> Decision:
     """The rules' verdicts with every removal put to the guards: what a
     guard claims is kept, credited to that guard, and the removing rule it
     overruled is recorded (``Decision.overruled``); ``Decision.faint_ok``
@@ -1540,6 +1629,8 @@ def guard_decision(c: Components, x: float, s: float, dec: Decision, darkest: np
         Darkest gray level of each component.
     paper : float
         The paper's gray level.
+    faint_level : float, optional
+        The faint rule's level (see :func:`guard_removals`).
 
     Returns
     -------
@@ -1558,7 +1649,7 @@ def guard_decision(c: Components, x: float, s: float, dec: Decision, darkest: np
     (['glyph-shaped', 'tiny'], ['dust', 'none'])
     """
     removing = dec.speck | dec.dust
-    g = guard_removals(c, x, s, removing, dec.dust, darkest, paper)
+    g = guard_removals(c, x, s, removing, dec.dust, darkest, paper, faint_level)
     veto = g.code > 0
     rule = dec.rule.copy()
     overruled = np.zeros(c.n, np.uint8)

@@ -241,7 +241,8 @@ def clean_page(pixels: np.ndarray, params: CleanParams | None = None, dpi: float
     # every removal the rules make is put to the hard guards ("when in doubt, keep")
     dec = decide(m)
     darkest = m.darkest
-    dec = guard_decision(comps, scale.xheight, scale.stroke, dec, darkest, paper_level)
+    dec = guard_decision(comps, scale.xheight, scale.stroke, dec, darkest, paper_level,
+                         ink_level + params.faint_contrast * (paper_level - ink_level))
     del m
     speck, faint, remove_lut = _removals(comps, dec, scale, params, darkest, ink_level, paper_level, ink_a)
     faint_level = ink_level + params.faint_contrast * (paper_level - ink_level)

@@ -534,3 +534,38 @@ def test_a_short_hyphen_between_figures_is_claimed():
     letters = letter_candidates(c, X, S)
     got = G.between_glyphs(c, ~letters, letters, line_scale(c, X, S, letters))
     assert got[label_at(c, 31, 32)]
+
+
+def test_a_short_minus_at_mid_line_before_a_figure_is_claimed_the_same_bar_low_is_not():
+    # "-0.09" on a line of figures 26 px tall: the minus is 6 px, under 0.3
+    # of the height read as the line's x-height; the same bar in a period's
+    # place (low, after the figure) is a speck
+    ink = np.zeros((80, 300), np.uint8)
+    ink[33:36, 43:49] = 1                            # the minus, mid-line, 2 px before the '0'
+    draw_zero(ink, 51, 20, 26, 5)
+    draw_zero(ink, 75, 20, 26, 5)
+    draw_zero(ink, 150, 20, 26, 5)
+    ink[42:45, 172:178] = 1                          # the same bar low after a figure
+    c = comps(ink)
+    letters = letter_candidates(c, X, S)
+    ls = line_scale(c, X, S, letters)
+    m = G.minus_sign(c, ~letters, letters, ls)
+    assert ls.xheight[label_at(c, 34, 45)] * G.MINUS_MIN_LENGTH > 6
+    assert m[label_at(c, 34, 45)]
+    assert not m[label_at(c, 43, 175)]
+
+
+def test_a_light_mark_beside_light_print_is_spared_from_the_faint_rule_beside_black_print_it_is_not():
+    ink = np.zeros((60, 300), np.uint8)
+    body_line(ink, 10, 20, 3)                        # a word in light gray print
+    ink[22:26, 60:64] = 1                            # a light mark beside it
+    body_line(ink, 160, 20, 3)                       # a word in black
+    ink[22:26, 210:214] = 1                          # the same mark beside it
+    c = comps(ink)
+    letters = letter_candidates(c, X, S)
+    ls = line_scale(c, X, S, letters)
+    darkest = np.where(c.cx < 100, 130, 10).astype(int)
+    darkest[label_at(c, 23, 61)] = darkest[label_at(c, 23, 211)] = 160
+    got = G.like_neighbours(c, ~letters, letters, darkest, 250.0, ls)
+    assert got[label_at(c, 23, 61)]
+    assert not got[label_at(c, 23, 211)]
