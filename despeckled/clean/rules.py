@@ -720,6 +720,31 @@ def _after_any(m: Marks) -> np.ndarray:
             & (m.y1[q] >= m.y0[g] + AFTER_DOWN * x) & (m.y0[q] <= m.y1[g] + AFTER_BELOW * x))
 
 
+#: A solid blob (:func:`solid_blob`): at most this many times as long as
+#: its thickness (a disc is 2, a letter at least 3), at least this full.
+SOLID_MAX_SIZE = 2.5
+SOLID_MIN_FILL = 0.6
+
+
+def solid_blob(m: Marks) -> np.ndarray:
+    """Blobs with no stroke structure: no longer than ``SOLID_MAX_SIZE``
+    times their own thickness (``Components.thickness``, a disc's radius)
+    and at least ``SOLID_MIN_FILL`` of their box. No letter or figure is
+    one at any size; a bullet, a filled box or a period is, and the dust
+    rule leaves those to their neighbours (:func:`_lone`).
+
+    >>> ink = np.zeros((40, 60), np.uint8)
+    >>> ink[5:13, 5:13] = 1                                   # a solid 8 x 8 blob
+    >>> ink[5:25, 30:33] = ink[5:8, 30:42] = ink[5:25, 39:42] = 1   # an 'n'
+    >>> from despeckled.clean.marks import marks_of_ink
+    >>> solid_blob(marks_of_ink(ink, 3.0, 20.0)).tolist()
+    [False, True, False]
+    """
+    size = np.maximum(m.w, m.h)
+    out = m.real & (size <= SOLID_MAX_SIZE * m.c.thickness) & (m.fill >= SOLID_MIN_FILL)
+    return out
+
+
 @_memo
 def _lone(m: Marks) -> np.ndarray:
     """Per label: nothing within ``dust_gap``, not on a text line, not a
@@ -750,15 +775,19 @@ def dust(m: Marks, kept: np.ndarray) -> np.ndarray:
     """Dust: compact glyph-sized blobs no bigger than ``dust_max_area``
     x^2, away from text, not sitting on a text line like a lone letter
     would, not on the baseline of kept marks (a page number after a dot
-    leader). Never in gentle mode, nor with ``remove_dust`` off."""
+    leader). Never with ``remove_dust`` off. In gentle mode (the scale is
+    a guess) only solid blobs go (:func:`solid_blob`): whatever the text's
+    size, a lone glyph is built of strokes."""
     params, x, s = m.params, m.x, m.s
     out = np.zeros(m.n, bool)
-    if not params.remove_dust or m.low_res:
+    if not params.remove_dust:
         return out
     area, w, h = m.area, m.w, m.h
     blob = (m.real & ~kept & ~comma_glyph(m) & (area <= params.dust_max_area * x * x)
             & (area >= params.tiny_area * s * s) & (m.fill >= DUST_FILL) & (w <= DUST_ASPECT * h)
             & (h <= DUST_ASPECT * w))
+    if m.low_res:
+        blob &= solid_blob(m)
     lone = _lone(m).copy()
     cand = np.flatnonzero(blob & lone & ~m.mark)
     km = np.flatnonzero(kept & m.mark)

@@ -376,3 +376,17 @@ def test_page_result_table_agrees_with_the_removed_mask(layout, mode):
               & (xs[:, None] >= t.x0[gone]) & (xs[:, None] <= t.x1[gone])).any(axis=1)
     assert inside.all()
     assert {"glyph", "i-dot", "period", "dust"} <= set(t.rule_names())
+
+
+def test_gentle_mode_removes_a_lone_solid_blob_but_not_a_lone_figure_of_its_size():
+    # x-height 8 px: gentle mode (a period is a pixel or two). A lone solid
+    # blob is dust whatever the text's size; a lone ring of the same size
+    # (an '0', a page number) is built of strokes and stays.
+    ink = page(60, 160)
+    box(ink, 20, 25, 20, 25)                              # a solid 6 x 6 blob
+    box(ink, 20, 27, 100, 105); ink[22:26, 102:104] = 0   # a ring 6 x 8, strokes 2
+    m = marks_of_ink(ink, 2.0, 8.0)
+    assert m.low_res
+    out = R.dust(m, np.zeros(m.n, bool))
+    assert at(m, out, 22, 22)
+    assert not at(m, out, 21, 103)
