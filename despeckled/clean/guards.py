@@ -410,6 +410,17 @@ BLOCK_CELL = 0.25
 BLOCK_MIN_SIZE = 3.0
 BLOCK_MIN_FILL = 0.35
 BLOCK_MIN_PARTS = 6
+#: A group of at least this many components may be this many x-heights
+#: both ways (a small code beside big text).
+BLOCK_MANY_PARTS = 10
+BLOCK_SMALL_SIZE = 2.0
+#: The grids the groups are formed on (page x-heights per cell), each with
+#: the least ink fill of a block's box and the least share of its ink in
+#: letter-like components. On a half x-height grid a QR code whose modules
+#: are big beside the text holds together (a module-wide gap splits it on
+#: the finer one); lines of text join there too, but fill a fifth to a
+#: third of their box, where a code fills half.
+BLOCK_CELLS = ((BLOCK_CELL, BLOCK_MIN_FILL, 0.0), (0.5, 0.38, 0.5))
 
 
 def group_boxes(c: Components, group: np.ndarray, members: np.ndarray, size: int):
@@ -423,29 +434,39 @@ def group_boxes(c: Components, group: np.ndarray, members: np.ndarray, size: int
     return x0, y0, x1, y1
 
 
-def block_groups(c: Components, x: float) -> tuple[np.ndarray, np.ndarray]:
-    """Group components that lie within about a quarter x-height of each
+def block_groups(c: Components, x: float, cell: float = BLOCK_CELL,
+                 select: np.ndarray | None = None) -> tuple[np.ndarray, int, np.ndarray, int]:
+    """Group components that lie within about ``cell`` x-heights of each
     other (on a coarse grid: one ``bincount`` and one labelling of a page
-    ``BLOCK_CELL`` x-heights per cell).
+    ``cell`` x-heights per cell). With ``select`` (bool per label), only
+    those components are gridded and grouped; the others get group 0.
 
     Returns
     -------
     group : ndarray of int, shape (c.n,)
         Group id per label (0 for the background).
     ngroups : int
+    cells : ndarray of int, shape (ngroups,)
+        Grid cells with ink per group.
+    k : int
+        The cell's side (pixels).
     """
     hh, ww = c.labels.shape
-    k = max(1, int(round(BLOCK_CELL * x)))
+    k = max(1, int(round(cell * x)))
     gh, gw = -(-hh // k), -(-ww // k)
     if c.run_flat is not None:
         # from the horizontal runs (a sixth of the pixels on text): each run
         # marks the cells of its first and last pixels, and the few runs
         # longer than two cells the ones between
-        rows = c.run_flat // ww
-        first_col = c.run_flat % ww
+        run_flat, run_len, lab_of = c.run_flat, c.run_len, c.run_lab
+        if select is not None:
+            keep = select[lab_of]
+            run_flat, run_len, lab_of = run_flat[keep], run_len[keep], lab_of[keep]
+        rows = run_flat // ww
+        first_col = run_flat % ww
         base = (rows // k) * gw
         c0 = first_col // k
-        c1 = (first_col + c.run_len - 1) // k
+        c1 = (first_col + run_len - 1) // k
         grid = np.zeros(gh * gw, np.uint8)
         grid[base + c0] = 1
         grid[base + c1] = 1
@@ -456,23 +477,28 @@ def block_groups(c: Components, x: float) -> tuple[np.ndarray, np.ndarray]:
             grid[start + np.arange(int(span.sum()))] = 1
         grid = grid.reshape(gh, gw)
         cell_of = base + c0
-        lab_of = c.run_lab
     else:
-        rows, cols = c.flat // ww, c.flat % ww
+        flat, lab_of = c.flat, c.lab
+        if select is not None:
+            keep = select[lab_of]
+            flat, lab_of = flat[keep], lab_of[keep]
+        rows, cols = flat // ww, flat % ww
         cell_of = (rows // k) * gw + cols // k
         grid = (np.bincount(cell_of, minlength=gh * gw) > 0).astype(np.uint8).reshape(gh, gw)
-        lab_of = c.lab
     ng, glab = cv2.connectedComponents(grid, connectivity=8)
+    cells = np.bincount(glab.ravel(), minlength=ng)
     # (the group of one of a component's cells: its centre may fall in a
     # hole of its own ring)
     first = np.zeros(c.n, np.intp)
     first[lab_of] = cell_of
     group = glab.ravel()[first].astype(np.intp)
     group[0] = 0
-    return group, ng
+    if select is not None:
+        group[~select] = 0
+    return group, ng, cells, k
 
 
-def inside_block(c: Components, x: float, candidates: np.ndarray) -> np.ndarray:
+def inside_block(c: Components, x: float, candidates: np.ndarray, letters: np.ndarray | None = None) -> np.ndarray:
     """Marks inside the box of a block: a big, solid-ish group of
     components that is no text -- the body of a QR code (its lone modules
     sit among the connected clusters, its edge modules a module from them),
@@ -481,11 +507,16 @@ def inside_block(c: Components, x: float, candidates: np.ndarray) -> np.ndarray:
 
     Components a quarter x-height apart are grouped (:func:`block_groups`);
     a group is a block when it is at least ``BLOCK_MIN_SIZE`` page
-    x-heights in both directions, of at least ``BLOCK_MIN_PARTS``
+    x-heights in both directions (``BLOCK_SMALL_SIZE`` with
+    ``BLOCK_MANY_PARTS`` components), of at least ``BLOCK_MIN_PARTS``
     components (or one big one), and its ink covers ``BLOCK_MIN_FILL`` of
     its box (a paragraph of text, a table's grid or a frame is much
     emptier). So is a single component that big, a quarter full of its own
-    box.
+    box. Given ``letters``, components half an x-height apart are grouped
+    too (:data:`BLOCK_CELLS`), for codes whose modules are wider than the
+    quarter-x-height grid. A mark is inside when its centre is within a
+    quarter x-height of a block's box (an edge module a module off the
+    code's body).
 
     Parameters
     ----------
@@ -494,6 +525,9 @@ def inside_block(c: Components, x: float, candidates: np.ndarray) -> np.ndarray:
     x : float
         The page's x-height (pixels).
     candidates : ndarray of bool, shape (c.n,)
+    letters : ndarray of bool, shape (c.n,), optional
+        Letter candidates (:func:`despeckled.clean.lines.letter_candidates`):
+        the half-x-height grid is used only with them.
 
     Returns
     -------
@@ -511,31 +545,47 @@ def inside_block(c: Components, x: float, candidates: np.ndarray) -> np.ndarray:
     [False, False, True, False]
     """
     out = np.zeros(c.n, bool)
-    group, ng = block_groups(c, x)
     members = np.arange(c.n) > 0
-    ink = np.bincount(group[members], weights=c.area[members], minlength=ng)
-    parts = np.bincount(group[members], minlength=ng)
     own = (c.width >= BLOCK_MIN_SIZE * x) & (c.height >= BLOCK_MIN_SIZE * x)
-    big = np.bincount(group[members & own], minlength=ng) > 0
-    # (boxes only for the groups that could be blocks: enough parts and ink)
-    maybe = ((parts >= BLOCK_MIN_PARTS) | big) & (ink >= BLOCK_MIN_FILL * (BLOCK_MIN_SIZE * x) ** 2)
-    maybe[0] = False
-    sub = np.flatnonzero(members & maybe[group])
-    gx0, gy0, gx1, gy1 = group_boxes(c, group[sub], sub, ng)
-    gw = (gx1 - gx0 + 1).astype(np.float64)
-    gh = (gy1 - gy0 + 1).astype(np.float64)
-    block = maybe & (gw >= BLOCK_MIN_SIZE * x) & (gh >= BLOCK_MIN_SIZE * x) & (ink >= BLOCK_MIN_FILL * gw * gh)
-    bi_ = np.flatnonzero(block)
-    # (and a single big component a quarter full of its own box is a block)
-    solo = np.flatnonzero(own & (c.area >= 3 * x * x) & (_fill(c) >= 0.25) & members)
     qi = np.flatnonzero(candidates & members & ~own)
     if qi.size == 0:
         return out
-    bx = [np.concatenate(v) for v in ((gx0[bi_], c.x0[solo]), (gy0[bi_], c.y0[solo]), (gx1[bi_], c.x1[solo]),
-                                      (gy1[bi_], c.y1[solo]))]
+    boxes = []
+    # (two grids: a quarter x-height, and half of one for a code whose
+    # modules are big beside the text -- a module-wide gap splits the
+    # first grid's groups)
+    for cell, fill, lettery in BLOCK_CELLS:
+        if lettery > 0 and letters is None:
+            continue
+        group, ng, cells, k = block_groups(c, x, cell)
+        ink = np.bincount(group[members], weights=c.area[members], minlength=ng)
+        parts = np.bincount(group[members], minlength=ng)
+        big = np.bincount(group[members & own], minlength=ng) > 0
+        # (a group of many parts may be smaller: a small code beside big text)
+        least = np.where(parts >= BLOCK_MANY_PARTS, BLOCK_SMALL_SIZE, BLOCK_MIN_SIZE) * x
+        # (boxes only for the groups that could be blocks: enough parts and ink)
+        maybe = ((parts >= BLOCK_MIN_PARTS) | big) & (ink >= fill * least ** 2)
+        maybe[0] = False
+        if lettery > 0:
+            # (a QR code's module clusters pass for letters; a barcode's
+            # bars, which the fine grid keeps whole, do not)
+            let = members & letters
+            maybe &= np.bincount(group[let], weights=c.area[let], minlength=ng) >= lettery * ink
+        sub = np.flatnonzero(members & maybe[group])
+        gx0, gy0, gx1, gy1 = group_boxes(c, group[sub], sub, ng)
+        gw = (gx1 - gx0 + 1).astype(np.float64)
+        gh = (gy1 - gy0 + 1).astype(np.float64)
+        block = np.flatnonzero(maybe & (gw >= least) & (gh >= least) & (ink >= fill * gw * gh))
+        boxes.append((gx0[block], gy0[block], gx1[block], gy1[block]))
+    # (and a single big component a quarter full of its own box is a block)
+    solo = np.flatnonzero(own & (c.area >= 3 * x * x) & (_fill(c) >= 0.25) & members)
+    boxes.append((c.x0[solo], c.y0[solo], c.x1[solo], c.y1[solo]))
+    bx = [np.concatenate([b[k] for b in boxes]).astype(np.float64) for k in range(4)]
     if bx[0].size == 0:
         return out
-    pi, bi = points_in_boxes(c.cx[qi], c.cy[qi], *bx, 4 * x)
+    # (grown by a cell: a code's edge module a module off its body)
+    m = BLOCK_CELL * x
+    pi, bi = points_in_boxes(c.cx[qi], c.cy[qi], bx[0] - m, bx[1] - m, bx[2] + m, bx[3] + m, 4 * x)
     out[qi[np.unique(pi)]] = True
     return out
 
@@ -1569,7 +1619,7 @@ def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust
         "in_dark_field": in_dark_field(c, x),
         # (asked of every small component: a picture's faint hatching is
         # judged by the faint rule after the guards)
-        "inside_block": inside_block(c, x, small),
+        "inside_block": inside_block(c, x, small | removing, letters),
         # (and, in the upper half of a letter's height, comma-shaped marks
         # -- taller than wide: closing quotes after a word's period)
         "beside_letter": beside_letter(c, dust, letters, high=removing & small & dark & (c.height >= 1.3 * c.width)),

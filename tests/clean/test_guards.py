@@ -569,3 +569,49 @@ def test_a_light_mark_beside_light_print_is_spared_from_the_faint_rule_beside_bl
     got = G.like_neighbours(c, ~letters, letters, darkest, 250.0, ls)
     assert got[label_at(c, 23, 61)]
     assert not got[label_at(c, 23, 211)]
+
+
+def _code(rng, n, m, density=0.5):
+    """An n x n random module grid, modules ``m`` px, as ink."""
+    return np.kron(rng.random((n, n)) < density, np.ones((m, m), np.uint8))
+
+
+def test_a_code_with_modules_wider_than_the_fine_grid_holds_together_and_its_edge_modules_are_kept():
+    # modules of 7 px beside text 18 px tall: the quarter x-height grid
+    # (4 px) splits the code at every empty module; the half x-height grid
+    # holds it together
+    rng = np.random.default_rng(11)
+    x = 18.0
+    page = np.zeros((400, 400), np.uint8)
+    code = _code(rng, 21, 7)
+    code[:7] = 0
+    code[:7, 70:77] = 1                                # a lone module on the top edge, a module off the rest
+    page[40:40 + 147, 40:40 + 147] = code
+    page[300:307, 300:307] = 1                         # the same square on bare paper
+    c = comps(page)
+    lone, bare = label_at(c, 42, 112), label_at(c, 302, 302)
+    letters = letter_candidates(c, x, 3.0)
+    got = G.inside_block(c, x, np.ones(c.n, bool), letters)
+    assert got[lone]
+    assert not got[bare]
+
+
+def test_a_code_smaller_than_three_x_heights_is_a_block_and_a_paragraph_is_not():
+    rng = np.random.default_rng(5)
+    x = 23.0
+    page = np.zeros((400, 500), np.uint8)
+    page[20:83, 20:83] = _code(rng, 21, 3, 0.4)        # 63 px: 2.7 x-heights
+    page[100:103, 100:103] = 1                         # a module-sized speck on paper
+    for row in range(4):                               # a paragraph: four lines of 'n's
+        body_line(page, 150, 150 + 40 * row, 12, h=23, s=3, gap=4)
+    page[180:183, 200:203] = 1                         # a speck between its lines
+    c = comps(page)
+    letters = letter_candidates(c, x, 3.0)
+    got = G.inside_block(c, x, np.ones(c.n, bool), letters)
+    code_labels = np.unique(c.labels[20:83, 20:83])
+    code_labels = code_labels[code_labels > 0]
+    assert code_labels.size >= 10
+    small = code_labels[c.area[code_labels] <= 9]
+    assert small.size and got[small].all()
+    assert not got[label_at(c, 101, 101)]
+    assert not got[label_at(c, 181, 201)]
