@@ -26,6 +26,11 @@ from despeckled.clean.rules import Decision, Rule
 
 #: glyph_shaped: at least this many of the line's x-heights tall...
 GLYPH_MIN_HEIGHT = 0.7
+#: ...or this many, when the x-height is the resolution's guess (a music
+#: page's fingering digits, the only figures on it: a 200-dpi scan without
+#: a tag is read at 300 dpi, and its glyphs look two thirds their size).
+GLYPH_MIN_HEIGHT_GUESSED = 0.4
+GUESSED_STROKE_BUILT = 3.0
 #: ...with strokes no thicker than this many times the line's stroke width
 #: (a dust blob's "thickness" is its radius: several strokes)...
 GLYPH_MAX_THICKNESS = 2.0
@@ -158,7 +163,8 @@ def shape_measures(c: Components, select: np.ndarray, depth: np.ndarray | None =
     return Shape(radius, holes, span)
 
 
-def glyph_shaped(c: Components, ls: LineScale, x: float, s: float, candidates: np.ndarray | None = None) -> np.ndarray:
+def glyph_shaped(c: Components, ls: LineScale, x: float, s: float, candidates: np.ndarray | None = None,
+                 guessed: bool = False) -> np.ndarray:
     """A component as tall as its line's x-height, built of strokes as thick
     as its line's letters: a letter, digit or one-letter word -- standing
     alone in a quantity column, under a staff, or as a page number -- never
@@ -179,6 +185,10 @@ def glyph_shaped(c: Components, ls: LineScale, x: float, s: float, candidates: n
         The page's x-height and stroke width (pixels).
     candidates : ndarray of bool, shape (c.n,), optional
         Only these are tested (default: all); the rest are False.
+    guessed : bool
+        The x-height and stroke are the resolution's guess: a glyph may be
+        ``GLYPH_MIN_HEIGHT_GUESSED`` x-heights tall, and its strokes are
+        judged against its own thickness where that is thinner.
 
     Returns
     -------
@@ -202,11 +212,20 @@ def glyph_shaped(c: Components, ls: LineScale, x: float, s: float, candidates: n
     # beside a signature sees the signature's loops as its "line".
     xl = np.minimum(ls.xheight, x)
     sl = np.maximum(ls.stroke, s)
-    ok = (h >= GLYPH_MIN_HEIGHT * xl) & (size <= GLYPH_MAX_SIZE * np.maximum(ls.xheight, x))
-    ok &= (c.thickness <= GLYPH_MAX_THICKNESS * sl) & (c.thickness >= GLYPH_MIN_THICKNESS * np.minimum(ls.stroke, s))
+    thin = np.minimum(ls.stroke, s)
+    if guessed:
+        # (the scale is the resolution's guess: smaller glyphs count, a
+        # stroke is at most the glyph's own, and the glyph must be built of
+        # strokes, three times as long as thick: the guessed stroke may be
+        # a blob's radius)
+        thin = np.minimum(thin, c.thickness)
+        candidates = (size >= GUESSED_STROKE_BUILT * c.thickness) & (True if candidates is None else candidates)
+    ok = (h >= (GLYPH_MIN_HEIGHT_GUESSED if guessed else GLYPH_MIN_HEIGHT) * xl)
+    ok &= size <= GLYPH_MAX_SIZE * np.maximum(ls.xheight, x)
+    ok &= (c.thickness <= GLYPH_MAX_THICKNESS * sl) & (c.thickness >= GLYPH_MIN_THICKNESS * thin)
     # (enough ink for a stroke running the glyph's height: not a hairline
     # fibre of dust one pixel wide)
-    ok &= c.area >= 0.8 * np.minimum(ls.stroke, s) * h
+    ok &= c.area >= 0.8 * thin * h
     if candidates is not None:
         ok &= candidates
     ok[0] = False
@@ -1566,7 +1585,8 @@ class Guarded(NamedTuple):
 
 
 def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust: np.ndarray,
-                   darkest: np.ndarray, paper: float, faint_level: float | None = None) -> Guarded:
+                   darkest: np.ndarray, paper: float, faint_level: float | None = None,
+                   guessed: bool = False) -> Guarded:
     """Ask every guard about a page's components.
 
     Parameters
@@ -1586,6 +1606,9 @@ def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust
         The faint rule's level: a component with no pixel at least this
         dark is faint. When given, a small faint mark as dark as the print
         letters beside it (:func:`like_neighbours`) is spared.
+    guessed : bool
+        The x-height is the resolution's guess, not measured: a glyph may be
+        as small as ``GLYPH_MIN_HEIGHT_GUESSED`` of it.
 
     Returns
     -------
@@ -1613,7 +1636,7 @@ def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust
     # no piece of a glyph worth keeping on its own)
     crumb = c.area < CRUMB_AREA * s * s
     claims = {
-        "glyph_shaped": glyph_shaped(c, ls, x, s, removing),
+        "glyph_shaped": glyph_shaped(c, ls, x, s, removing, guessed),
         "stacked_pair": stacked_pair(c, removing & dotlike),
         "regular_row": regular_row(c, dotlike | (c.area <= 0.3 * x * x)),
         "in_dark_field": in_dark_field(c, x),
@@ -1662,7 +1685,7 @@ def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust
 
 
 def guard_decision(c: Components, x: float, s: float, dec: Decision, darkest: np.ndarray, paper: float,
-                   faint_level: float | None = None) -> Decision:
+                   faint_level: float | None = None, guessed: bool = False) -> Decision:
     """The rules' verdicts with every removal put to the guards: what a
     guard claims is kept, credited to that guard, and the removing rule it
     overruled is recorded (``Decision.overruled``); ``Decision.faint_ok``
@@ -1681,6 +1704,8 @@ def guard_decision(c: Components, x: float, s: float, dec: Decision, darkest: np
         The paper's gray level.
     faint_level : float, optional
         The faint rule's level (see :func:`guard_removals`).
+    guessed : bool
+        The x-height is the resolution's guess (see :func:`guard_removals`).
 
     Returns
     -------
@@ -1699,7 +1724,7 @@ def guard_decision(c: Components, x: float, s: float, dec: Decision, darkest: np
     (['glyph-shaped', 'tiny'], ['dust', 'none'])
     """
     removing = dec.speck | dec.dust
-    g = guard_removals(c, x, s, removing, dec.dust, darkest, paper, faint_level)
+    g = guard_removals(c, x, s, removing, dec.dust, darkest, paper, faint_level, guessed)
     veto = g.code > 0
     rule = dec.rule.copy()
     overruled = np.zeros(c.n, np.uint8)

@@ -242,7 +242,7 @@ def clean_page(pixels: np.ndarray, params: CleanParams | None = None, dpi: float
     dec = decide(m)
     darkest = m.darkest
     dec = guard_decision(comps, scale.xheight, scale.stroke, dec, darkest, paper_level,
-                         ink_level + params.faint_contrast * (paper_level - ink_level))
+                         ink_level + params.faint_contrast * (paper_level - ink_level), scale.source != "measured")
     del m
     speck, faint, remove_lut = _removals(comps, dec, scale, params, darkest, ink_level, paper_level, ink_a)
     faint_level = ink_level + params.faint_contrast * (paper_level - ink_level)

@@ -615,3 +615,19 @@ def test_a_code_smaller_than_three_x_heights_is_a_block_and_a_paragraph_is_not()
     assert small.size and got[small].all()
     assert not got[label_at(c, 101, 101)]
     assert not got[label_at(c, 181, 201)]
+
+
+def test_with_a_guessed_scale_a_figure_half_the_guessed_x_height_is_glyph_shaped_a_blob_is_not():
+    # a 200-dpi music page read at 300 dpi: x-height guessed 19 px, stroke
+    # 3.5; its fingering '3' is 9 px tall with 2 px strokes
+    ink = np.zeros((60, 120), np.uint8)
+    ink[10:12, 10:16] = ink[14:16, 11:16] = ink[17:19, 10:16] = 1   # a '3', 6 x 9
+    ink[10:19, 14:16] = 1
+    cv2.circle(ink, (60, 14), 4, 1, -1)                            # a round blob as tall
+    c = comps(ink)
+    x, s = 18.9, 3.45
+    ls = line_scale(c, x, s)
+    three, blob = label_at(c, 10, 12), label_at(c, 14, 60)
+    assert not G.glyph_shaped(c, ls, x, s)[three]
+    got = G.glyph_shaped(c, ls, x, s, guessed=True)
+    assert got[three] and not got[blob]
