@@ -1181,7 +1181,7 @@ DASH_ROW_MIN = 3
 DASH_ROW_REACH = 4.0
 
 
-def dash_row(c: Components, candidates: np.ndarray, x: float, s: float) -> np.ndarray:
+def dash_row(c: Components, candidates: np.ndarray, x: float, s: float, members: np.ndarray | None = None) -> np.ndarray:
     """Dashes in a row at one level: a dashed separator or a rule printed
     faint and broken into pieces (a receipt's ``- - - -`` line), at any
     pitch, which :func:`regular_row` wants steady.
@@ -1190,8 +1190,12 @@ def dash_row(c: Components, candidates: np.ndarray, x: float, s: float) -> np.nd
     ----------
     c : Components
     candidates : ndarray of bool, shape (c.n,)
+        The marks to ask about.
     x, s : float
         The page's x-height and stroke width (pixels).
+    members : ndarray of bool, shape (c.n,), optional
+        What else counts in a row (default: the candidates): the longer
+        dashes of the line, kept anyway.
 
     Returns
     -------
@@ -1211,7 +1215,10 @@ def dash_row(c: Components, candidates: np.ndarray, x: float, s: float) -> np.nd
     out = np.zeros(c.n, bool)
     w = c.width.astype(np.float64)
     h = c.height.astype(np.float64)
-    dash = candidates & (w >= DASH_ASPECT * h) & (w <= 2 * x)
+    shaped = (w >= DASH_ASPECT * h) & (w <= 2 * x)
+    # (the row counts every dash, the long ones too; only candidates are
+    # claimed)
+    dash = (candidates if members is None else members | candidates) & shaped
     dash[0] = False
     di = np.flatnonzero(dash)
     if di.size <= DASH_ROW_MIN:
@@ -1222,6 +1229,7 @@ def dash_row(c: Components, candidates: np.ndarray, x: float, s: float) -> np.nd
                              max(8.0, r))
     others = np.bincount(bi[pi != bi], minlength=di.size)
     out[di] = others >= DASH_ROW_MIN
+    out &= candidates
     return out
 
 
@@ -1657,7 +1665,7 @@ def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust
         "beside_graphic": beside_graphic(c, removing & small & dark, letters, x),
         "enclosed": enclosed(c, removing & small & ~crumb, x),
         "dot_over_stem": dot_over_stem(c, removing & small & ~crumb, ls, s),
-        "dash_row": dash_row(c, small & ~crumb, x, s),
+        "dash_row": dash_row(c, small & ~crumb, x, s, ~crumb),
         # (letters: whole ones, the ones being kept)
         "letter_piece": letter_piece(c, removing & small & ~crumb, letters & ~removing, ls, s),
         # (asked of every small mark: faint pieces are judged after the

@@ -15,6 +15,7 @@ import numpy as np
 
 from despeckled.clean.components import Components
 from despeckled.clean.context import points_in_boxes
+from despeckled.clean.scale import FRAME_MAX_FILL, framed, frames
 
 #: How far (in the letter's own height) a letter's line reaches sideways,
 #: above its top (i-dots, accents of that size) and below its bottom
@@ -53,8 +54,10 @@ class LineScale(NamedTuple):
 def letter_candidates(c: Components, x: float, s: float) -> np.ndarray:
     """Components shaped like letters of any size: stroke-built (thickness at
     most 1/3.5 of the height: a period or a blob is as thick as a third of
-    its height) but not a mere outline (``LETTER_MIN_FILL`` of the box),
-    about as wide as tall, sized as in ``LETTER_MIN_S`` and ``LETTER_MAX_X``.
+    its height) but not a mere outline (``LETTER_MIN_FILL`` of the box) nor
+    a frame holding a mark (:func:`despeckled.clean.scale.frames`: a ticked
+    checkbox), about as wide as tall, sized as in ``LETTER_MIN_S`` and
+    ``LETTER_MAX_X``.
 
     Parameters
     ----------
@@ -76,6 +79,17 @@ def letter_candidates(c: Components, x: float, s: float) -> np.ndarray:
     # an eighth of its box)
     ok &= c.area >= LETTER_MIN_FILL * w * h
     ok[0] = False
+    # (nor a box holding a mark a third its height -- a ticked checkbox, a
+    # character box --, nor what it holds: their sizes are the form's, and
+    # would set the line's of the labels beside them)
+    boxy = (h >= LETTER_MIN_S * s) & (h <= LETTER_MAX_X * x) & (w >= 0.3 * h) & (w <= 3.0 * h)
+    boxy[0] = False
+    airy = np.flatnonzero(boxy & (c.area <= FRAME_MAX_FILL * w * h))
+    if airy.size:
+        fr = airy[frames(c, airy)]
+        ok[fr] = False
+        li = np.flatnonzero(ok)
+        ok[li[framed(c, fr, li)]] = False
     return ok
 
 
@@ -163,6 +177,9 @@ def line_scale(c: Components, x: float, s: float, letters: np.ndarray | None = N
     med_h = np.where(np.isfinite(med_h), med_h, med_all)
     med_s = group_median(q, c.thickness[g], n, np.nan)
     has = count > 0
+    # (a letter alone on its line -- a label beside a form's boxes, its
+    # neighbours too small to be letters -- is its own line: the page's
+    # x-height may be the boxes' entries')
     xl[has] = med_h[has]
     # (stroke: a thickness is half the stroke's width at its thinnest for
     # round letters; keep the page's value as a floor)

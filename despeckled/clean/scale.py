@@ -165,6 +165,31 @@ def frames(comps: Components, labels: np.ndarray) -> np.ndarray:
     return out
 
 
+def framed(comps: Components, frame_labels: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Which of ``labels`` lie in a frame: their centre inside the box of
+    one of ``frame_labels`` (see :func:`frames`) that is taller than they
+    are (a character box's letter, a checkbox's tick).
+
+    Parameters
+    ----------
+    comps : Components
+    frame_labels, labels : ndarray of int
+
+    Returns
+    -------
+    ndarray of bool, shape (labels.size,)
+    """
+    out = np.zeros(labels.size, bool)
+    if frame_labels.size == 0 or labels.size == 0:
+        return out
+    fr = frame_labels
+    pi, bi = points_in_boxes(comps.cx[labels], comps.cy[labels], comps.x0[fr], comps.y0[fr], comps.x1[fr],
+                             comps.y1[fr], max(4.0, float(np.median(comps.height[fr]))))
+    inner = comps.height[labels[pi]] < comps.height[fr[bi]]
+    out[np.unique(pi[inner])] = True
+    return out
+
+
 def estimate_scale(comps: Components, dpi: float | None, fallback_dpi: float = 300.0) -> Scale:
     """Measure stroke width and x-height from the page's components.
 
@@ -219,11 +244,15 @@ def estimate_scale(comps: Components, dpi: float | None, fallback_dpi: float = 3
     stroke = max(1.0, float(np.median(t[cand])))
     letters = cand & (t <= 2.0 * stroke) & (h >= 2.5 * stroke) & (h <= 40 * stroke)
     # (not a frame: a form's character boxes, each holding a letter, would
-    # outvote the letters)
-    # (a frame is mostly paper: only letters at most FRAME_MAX_FILL of their
-    # box are asked)
-    airy = letters & (area <= FRAME_MAX_FILL * w * h)
-    letters[airy] = ~frames(comps, np.flatnonzero(airy) + 1)
+    # outvote the letters; nor what a frame holds: a form's entries are set
+    # in the boxes' size, often bigger than the labels' text, and as many.
+    # A frame is mostly paper: only candidates at most FRAME_MAX_FILL of
+    # their box are asked)
+    boxy = cand & (area <= FRAME_MAX_FILL * w * h)
+    fr = np.flatnonzero(boxy)[frames(comps, np.flatnonzero(boxy) + 1)] + 1
+    letters[fr - 1] = False
+    li = np.flatnonzero(letters) + 1
+    letters[li[framed(comps, fr, li)] - 1] = False
     nl = int(letters.sum())
     if nl < MIN_LETTERS:
         return Scale(stroke, max(4.0, 5.5 * stroke), "measured", nl)

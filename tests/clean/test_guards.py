@@ -631,3 +631,29 @@ def test_with_a_guessed_scale_a_figure_half_the_guessed_x_height_is_glyph_shaped
     assert not G.glyph_shaped(c, ls, x, s)[three]
     got = G.glyph_shaped(c, ls, x, s, guessed=True)
     assert got[three] and not got[blob]
+
+
+def test_a_short_dash_between_long_ones_of_a_separator_is_in_a_dash_row():
+    ink = np.zeros((40, 300), np.uint8)
+    for x0, w in ((10, 29), (45, 10), (60, 28), (95, 30), (130, 29)):   # long dashes and one short
+        ink[20:23, x0:x0 + w] = 1
+    c = comps(ink)
+    short = label_at(c, 21, 50)
+    small = np.zeros(c.n, bool); small[short] = True
+    assert not G.dash_row(c, small, X, S)[short]                # alone among candidates: no row
+    assert G.dash_row(c, small, X, S, np.ones(c.n, bool))[short]
+
+
+def test_a_ticked_checkbox_and_its_tick_are_no_letters_for_the_label_beside_it():
+    ink = np.zeros((80, 200), np.uint8)
+    ink[10:56, 10:56] = 1; ink[12:54, 12:54] = 0                 # a box 46 px
+    cv2.line(ink, (20, 20), (45, 48), 1, 2)                      # a tick 29 px inside it
+    cv2.line(ink, (45, 20), (20, 48), 1, 2)
+    draw_n(ink, 70, 40, 9, 2)                                    # a label's 9 px letters beside it
+    draw_n(ink, 80, 40, 9, 2)
+    c = comps(ink)
+    letters = letter_candidates(c, X, S)
+    tick = label_at(c, 21, 21)
+    assert not letters[label_at(c, 10, 30)] and not letters[tick]
+    ls = line_scale(c, X, S, letters)
+    assert ls.xheight[label_at(c, 45, 70)] <= 9

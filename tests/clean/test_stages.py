@@ -195,3 +195,23 @@ def test_a_heading_among_many_stroke_built_specks_is_measured_from_the_heading()
     sc = estimate_scale(c, dpi=300)
     assert sc.source == "measured"
     assert sc.xheight == pytest.approx(30, abs=2)
+
+
+def test_a_forms_entries_in_their_boxes_do_not_outvote_its_labels():
+    # forty 9 px labels' letters, and as many 23 px entries, each in a 46 px
+    # character box: the labels' size is the page's x-height
+    ink = np.zeros((400, 1300), np.uint8)
+    for i in range(40):
+        x0 = 10 + 30 * i
+        ink[20:29, x0:x0 + 2] = ink[20:29, x0 + 6:x0 + 8] = ink[20:22, x0:x0 + 8] = 1          # a label 'n'
+    for i in range(26):
+        for row in (100, 200):
+            x0 = 10 + 48 * i
+            ink[row:row + 46, x0:x0 + 46] = 1; ink[row + 2:row + 44, x0 + 2:x0 + 44] = 0     # the box
+            y0 = row + 12
+            ink[y0:y0 + 23, x0 + 14:x0 + 17] = ink[y0:y0 + 23, x0 + 28:x0 + 31] = 1          # an entry 'n'
+            ink[y0:y0 + 3, x0 + 14:x0 + 31] = 1
+    c = label_components(ink)
+    sc = estimate_scale(c, dpi=None)
+    assert sc.source == "measured"
+    assert sc.xheight == pytest.approx(9, abs=1.5)
