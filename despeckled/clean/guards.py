@@ -373,6 +373,11 @@ def regular_row(c: Components, candidates: np.ndarray) -> np.ndarray:
     return out
 
 
+#: in_dark_field: a field at least this full of its box (a band of reverse
+#: text whose light letters are big cuts out much of it).
+FIELD_MIN_FILL = 0.2
+
+
 def in_dark_field(c: Components, x: float) -> np.ndarray:
     """Components inside a dark field -- a band or box of solid ink with
     light text cut out of it (reverse text). There, an "ink" component is the
@@ -380,8 +385,8 @@ def in_dark_field(c: Components, x: float) -> np.ndarray:
     fill the letter into a blob. Nothing inside a dark field is removed.
 
     A dark field is a component at least ``1.2`` page x-heights in both
-    directions, ``16`` square x-heights in area, and at least half as solid
-    as its box.
+    directions, ``16`` square x-heights in area, and at least
+    ``FIELD_MIN_FILL`` as solid as its box.
 
     Parameters
     ----------
@@ -405,7 +410,7 @@ def in_dark_field(c: Components, x: float) -> np.ndarray:
     """
     w = c.width.astype(np.float64)
     h = c.height.astype(np.float64)
-    field = (w >= 1.2 * x) & (h >= 1.2 * x) & (c.area >= 16 * x * x) & (_fill(c) >= 0.5)
+    field = (w >= 1.2 * x) & (h >= 1.2 * x) & (c.area >= 16 * x * x) & (_fill(c) >= FIELD_MIN_FILL)
     field[0] = False
     fi = np.flatnonzero(field)
     out = np.zeros(c.n, bool)

@@ -657,3 +657,19 @@ def test_a_ticked_checkbox_and_its_tick_are_no_letters_for_the_label_beside_it()
     assert not letters[label_at(c, 10, 30)] and not letters[tick]
     ls = line_scale(c, X, S, letters)
     assert ls.xheight[label_at(c, 45, 70)] <= 9
+
+
+def test_a_counter_in_a_band_of_big_reverse_letters_is_in_a_dark_field():
+    # a gray band 300 x 120 with big light letters cut out of it: the band
+    # keeps a quarter of its box; the 'e' counter is an island inside
+    ink = np.zeros((160, 340), np.uint8)
+    ink[20:140, 20:320] = 1
+    for x0 in (30, 100, 170, 240):                     # four light letters, 60 x 100, mostly paper
+        ink[30:130, x0:x0 + 60] = 0
+    ink[60:80, 115:145] = 1                            # a counter inside the second
+    ink[150:153, 100:103] = 1                          # a speck outside the band
+    c = comps(ink)
+    band = label_at(c, 25, 25)
+    assert 0.2 <= c.area[band] / (c.width[band] * c.height[band]) < 0.5
+    got = G.in_dark_field(c, 20.0)
+    assert got[label_at(c, 70, 120)] and not got[label_at(c, 151, 101)]
