@@ -40,7 +40,7 @@ GLYPH_MIN_THICKNESS = 0.5
 GLYPH_MAX_HOLES = 2
 #: ...or this many, when no disc wider than GLYPH_THIN_RADIUS strokes fits
 #: (a lattice of thin strokes, not a porous clump).
-GLYPH_MAX_HOLES_THIN = 4
+GLYPH_MAX_HOLES_THIN = 6
 GLYPH_THIN_RADIUS = 0.75
 #: ...and at most this many x-heights across (bigger is a picture or rule)...
 GLYPH_MAX_SIZE = 4.0

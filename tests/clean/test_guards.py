@@ -673,3 +673,19 @@ def test_a_counter_in_a_band_of_big_reverse_letters_is_in_a_dark_field():
     assert 0.2 <= c.area[band] / (c.width[band] * c.height[band]) < 0.5
     got = G.in_dark_field(c, 20.0)
     assert got[label_at(c, 70, 120)] and not got[label_at(c, 151, 101)]
+
+
+def test_a_thin_glyph_with_six_small_counters_is_glyph_shaped_a_solid_blob_is_not():
+    # a bold '%' at 600 dpi, halved for analysis: its slash closes three
+    # slivers of paper against the rings, five or six holes in all
+    ink = np.zeros((80, 200), np.uint8)
+    for k in (0, 7, 14, 21):                                       # a lattice of thin strokes, 6 holes
+        ink[22 + k, 150:165] = 1
+    for k in (0, 7, 14):
+        ink[22:44, 150 + k] = 1
+    ink[20:44, 60:80] = 1                                          # a solid blob as tall
+    c = comps(ink)
+    g = G.glyph_shaped(c, line_scale(c, X, S), X, S)
+    assert G.shape_measures(c, np.arange(c.n) == label_at(c, 22, 150)).holes[label_at(c, 22, 150)] == 6
+    assert g[label_at(c, 22, 150)]
+    assert not g[label_at(c, 30, 70)]
