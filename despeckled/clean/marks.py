@@ -162,6 +162,8 @@ class Marks:
     ink_level, paper_level : float
         Typical levels of stroke cores and of paper.
     near : LetterPairs
+    guessed : bool
+        The scale was not measured from the page's letters.
     cache : dict
         Intermediate results several rules share (filled by the rules).
     """
@@ -191,6 +193,9 @@ class Marks:
     ink_level: float
     paper_level: float
     near: LetterPairs
+    #: The scale is the resolution's guess, borne out or not (dust is then
+    #: only a solid blob: :func:`despeckled.clean.rules.dust`).
+    guessed: bool = False
     #: Intermediate results several rules share, computed once.
     cache: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -250,14 +255,15 @@ def marks_of(c: Components, scale: Scale, params: CleanParams, lev_px: np.ndarra
     mark = real & ~glyph
     tiny = mark & (area < params.tiny_area * s * s)
     # Gentle mode, too, when the scale could not be measured (too few
-    # letters): the fallback x-height may be far from the real text's.
-    low_res = x < LOW_RES_XHEIGHT or scale.source != "measured"
+    # letters): the fallback x-height may be far from the real text's --
+    # unless the page's strokes bear out its DPI tag.
+    low_res = x < LOW_RES_XHEIGHT or scale.source not in ("measured", "dpi-checked")
     if low_res:
         tiny[:] = False
     letter = glyph & (h <= LETTER_MAX_HEIGHT * x) & (w <= LETTER_MAX_WIDTH * x)
     near = _letter_pairs(params, x, area, w, h, x0, y0, x1, y1, c.cx, c.cy, real & ~tiny, mark, letter)
     return Marks(c, params, s, x, low_res, area, w, h, x0, y0, x1, y1, c.cx, c.cy, fill, real, round_dot, glyph,
-                 mark, tiny, letter, lev_px, ink_level, paper_level, near)
+                 mark, tiny, letter, lev_px, ink_level, paper_level, near, scale.source != "measured")
 
 
 def _letter_pairs(params, x, area, w, h, x0, y0, x1, y1, cx, cy, query, mark, letter) -> LetterPairs:

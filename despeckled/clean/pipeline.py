@@ -120,7 +120,7 @@ class PageResult:
         ``specks_removed``, ``faint_removed``, ``dust_removed``,
         ``small_kept``, ``components``, ``removed_px`` (int);
         ``stroke_width_px``, ``x_height_px`` (float, full-resolution pixels);
-        ``scale_source`` (``measured``, ``dpi`` or ``fallback``);
+        ``scale_source`` (``measured``, ``dpi-checked``, ``dpi`` or ``fallback``);
         ``analysis_reduction`` (1, or 2 for pages analysed at half
         resolution); ``threshold`` (method), ``threshold_level`` (gray level,
         on the background-normalised page for ``adaptive``), ``ink_level``

@@ -775,9 +775,10 @@ def dust(m: Marks, kept: np.ndarray) -> np.ndarray:
     """Dust: compact glyph-sized blobs no bigger than ``dust_max_area``
     x^2, away from text, not sitting on a text line like a lone letter
     would, not on the baseline of kept marks (a page number after a dot
-    leader). Never with ``remove_dust`` off. In gentle mode (the scale is
-    a guess) only solid blobs go (:func:`solid_blob`): whatever the text's
-    size, a lone glyph is built of strokes."""
+    leader). Never with ``remove_dust`` off. When the scale is a guess
+    (gentle mode, or a DPI tag the page's strokes bear out) only solid
+    blobs go (:func:`solid_blob`): whatever the text's size, a lone glyph
+    is built of strokes."""
     params, x, s = m.params, m.x, m.s
     out = np.zeros(m.n, bool)
     if not params.remove_dust:
@@ -786,7 +787,7 @@ def dust(m: Marks, kept: np.ndarray) -> np.ndarray:
     blob = (m.real & ~kept & ~comma_glyph(m) & (area <= params.dust_max_area * x * x)
             & (area >= params.tiny_area * s * s) & (m.fill >= DUST_FILL) & (w <= DUST_ASPECT * h)
             & (h <= DUST_ASPECT * w))
-    if m.low_res:
+    if m.low_res or m.guessed:
         blob &= solid_blob(m)
     lone = _lone(m).copy()
     cand = np.flatnonzero(blob & lone & ~m.mark)

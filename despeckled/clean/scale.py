@@ -37,6 +37,10 @@ MIN_FEW_LETTERS = 3
 #: row neighbour, the page is mostly noise and only those in rows vote for
 #: the x-height.
 MIN_IN_ROWS = 0.5
+#: A DPI tag is borne out when the median thickness of the page's
+#: stroke-built components is within these factors of the stroke the tag
+#: predicts (:data:`STROKE_PER_DPI`).
+TAG_STROKE_AGREES = (0.6, 1.3)
 #: DPI tags outside this range are treated as missing (scanners write 72/96).
 PLAUSIBLE_DPI = (100.0, 2400.0)
 
@@ -52,7 +56,8 @@ class Scale:
     xheight : float
         Typical height of lowercase letters without ascenders.
     source : str
-        ``"measured"`` (from the ink), ``"dpi"`` (the file's tag) or
+        ``"measured"`` (from the ink), ``"dpi-checked"`` (the file's tag,
+        borne out by the page's stroke width), ``"dpi"`` (the file's tag) or
         ``"fallback"`` (``CleanParams.fallback_dpi``).
     letters : int
         Number of letter-sized components the measurement used.
@@ -235,6 +240,14 @@ def estimate_scale(comps: Components, dpi: float | None, fallback_dpi: float = 3
         # few letters there are (a tag may be missing or wrong; a too-big
         # x-height would make marks of letters, a too-small one only keeps
         # more specks).
+        # A tag whose stroke width the page's own strokes bear out is
+        # trusted as if measured (a music page, a page number among specks
+        # at a true 300 dpi); a missing or lying tag is not.
+        built = cand & (np.maximum(h, w) >= STROKE_BUILT * t)
+        if res_source == "dpi" and built.sum() >= MIN_LETTERS:
+            ratio = float(np.median(t[built])) / guess_s
+            if TAG_STROKE_AGREES[0] <= ratio <= TAG_STROKE_AGREES[1]:
+                res_source = "dpi-checked"
         if texty.sum() >= MIN_FEW_LETTERS:
             guess_x = max(4.0, min(guess_x, float(np.median(h[texty]))))
             guess_s = max(1.0, min(guess_s, float(np.median(t[texty]))))

@@ -390,3 +390,23 @@ def test_gentle_mode_removes_a_lone_solid_blob_but_not_a_lone_figure_of_its_size
     out = R.dust(m, np.zeros(m.n, bool))
     assert at(m, out, 22, 22)
     assert not at(m, out, 21, 103)
+
+
+def test_with_a_borne_out_dpi_tag_dust_is_only_a_solid_blob_and_tiny_specks_go():
+    # a music page read from its DPI tag: not gentle (a lone 1 px speck
+    # goes as tiny), but a bold fingering '2' as big as dust stays
+    from despeckled.clean.components import label_components
+    from despeckled.clean.marks import marks_of
+    from despeckled.clean.scale import Scale
+    ink = page(80, 200)
+    box(ink, 20, 37, 20, 29); ink[25:30, 20:26] = 0; ink[31:34, 24:30] = 0   # a bold '2'-ish blob, 10 x 18
+    box(ink, 20, 31, 100, 111)                                              # a solid 12 x 12 blob
+    ink[60, 150] = 1                                                        # a lone pixel
+    c = label_components((ink * 255).astype(np.uint8))
+    lev = np.zeros(c.lab.size, np.uint8)
+    m = marks_of(c, Scale(3.45, 18.9, "dpi-checked"), CleanParams(), lev, 0.0, 255.0)
+    assert not m.low_res and m.guessed
+    out = R.dust(m, np.zeros(m.n, bool))
+    assert at(m, out, 23, 103)
+    assert not at(m, out, 21, 22)
+    assert m.tiny[int(m.c.labels[60, 150])]

@@ -215,3 +215,22 @@ def test_a_forms_entries_in_their_boxes_do_not_outvote_its_labels():
     sc = estimate_scale(c, dpi=None)
     assert sc.source == "measured"
     assert sc.xheight == pytest.approx(9, abs=1.5)
+
+
+def test_a_dpi_tag_the_pages_strokes_bear_out_is_trusted_a_lying_one_is_not():
+    # a music-like page with no text to measure: staff lines, and notes (a
+    # 3-4 px stem with a head) a stem's height and more apart, so no row
+    ink = np.zeros((1200, 900), np.uint8)
+    for staff in range(4):
+        for line in range(5):
+            y = 60 + staff * 280 + line * 20
+            ink[y:y + 2, 50:850] = 1
+        for k in range(7):
+            x0 = 100 + 120 * k
+            y0 = 60 + staff * 280 + 110
+            ink[y0:y0 + 70, x0:x0 + 3] = 1
+            cv2.ellipse(ink, (x0 - 6, y0 + 70), (8, 6), -20, 0, 360, 1, -1)
+    c = label_components(ink)
+    assert estimate_scale(c, dpi=300).source == "dpi-checked"
+    assert estimate_scale(c, dpi=600).source == "dpi"          # strokes half what 600 dpi predicts
+    assert estimate_scale(c, dpi=None).source == "fallback"
