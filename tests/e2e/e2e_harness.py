@@ -178,12 +178,30 @@ polling = {pol}
         return [p for p in walk(work, include_hidden=True)
                 if p.name not in ("manifest.json", "lease.json") and TEMP_MARKER not in p.name] if work.exists() else []
 
-    def check_invariants(self, dropped: dict[str, bytes], *, all_done: bool = True) -> None:
+    def check_invariants(self, dropped: dict[str, bytes], *, all_done: bool = True, settle: float = 0.0) -> None:
         """Every original archived or failed exactly once (by content hash),
         every success with exactly one complete output, no temp file or
         duplicate anywhere. With ``all_done=False`` (right after a kill -9)
         originals may also still be in the inbox or claimed in the work
-        folder, and temp files may wait for the restart's recovery."""
+        folder, and temp files may wait for the restart's recovery.
+
+        ``settle``: while another daemon still works, the folders are read
+        one after another, not at one instant, so a file moved between two
+        reads is seen in neither or in both. The check is then repeated for
+        up to ``settle`` seconds and fails only when no attempt passes: a
+        real loss or double stays (the survivor takes a dead daemon's claims
+        over only when their lease has run out)."""
+        deadline = time.monotonic() + settle
+        while True:
+            try:
+                self._check_invariants(dropped, all_done=all_done)
+                return
+            except AssertionError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.02)
+
+    def _check_invariants(self, dropped: dict[str, bytes], *, all_done: bool) -> None:
         want = sorted(sha(b) for b in dropped.values())
         archived = [sha(p.read_bytes()) for p in self.visible(self.archive)]
         failed = [sha(p.read_bytes()) for p in self.visible(self.failed) if not p.name.endswith(".error.json")]
