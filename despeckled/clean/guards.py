@@ -439,12 +439,14 @@ BLOCK_MIN_PARTS = 6
 BLOCK_MANY_PARTS = 10
 BLOCK_SMALL_SIZE = 2.0
 #: The grids the groups are formed on (page x-heights per cell), each with
-#: the least ink fill of a block's box and the least share of its ink in
-#: letter-like components. On a half x-height grid a QR code whose modules
-#: are big beside the text holds together (a module-wide gap splits it on
-#: the finer one); lines of text join there too, but fill a fifth to a
-#: third of their box, where a code fills half.
+#: the least ink fill of a block's box and (when above 0) the share of its
+#: ink in barcode bars it must stay under. On a half x-height grid a QR code
+#: whose modules are big beside the text holds together (a module-wide gap
+#: splits it on the finer one); lines of text join there too, but fill a
+#: fifth to a third of their box, where a code fills half.
 BLOCK_CELLS = ((BLOCK_CELL, BLOCK_MIN_FILL, 0.0), (0.5, 0.38, 0.5))
+#: A bar of a barcode is at least this many times as tall as wide.
+BLOCK_BAR_ASPECT = 4.0
 
 
 def group_boxes(c: Components, group: np.ndarray, members: np.ndarray, size: int):
@@ -522,7 +524,7 @@ def block_groups(c: Components, x: float, cell: float = BLOCK_CELL,
     return group, ng, cells, k
 
 
-def inside_block(c: Components, x: float, candidates: np.ndarray, letters: np.ndarray | None = None) -> np.ndarray:
+def inside_block(c: Components, x: float, candidates: np.ndarray) -> np.ndarray:
     """Marks inside the box of a block: a big, solid-ish group of
     components that is no text -- the body of a QR code (its lone modules
     sit among the connected clusters, its edge modules a module from them),
@@ -536,11 +538,11 @@ def inside_block(c: Components, x: float, candidates: np.ndarray, letters: np.nd
     components (or one big one), and its ink covers ``BLOCK_MIN_FILL`` of
     its box (a paragraph of text, a table's grid or a frame is much
     emptier). So is a single component that big, a quarter full of its own
-    box. Given ``letters``, components half an x-height apart are grouped
-    too (:data:`BLOCK_CELLS`), for codes whose modules are wider than the
-    quarter-x-height grid. A mark is inside when its centre is within a
-    quarter x-height of a block's box (an edge module a module off the
-    code's body).
+    box. Components half an x-height apart are grouped too
+    (:data:`BLOCK_CELLS`; barcodes aside), for codes whose modules are wider
+    than the quarter-x-height grid. A mark is inside when it is within a
+    quarter x-height of a block's box, or within its own size (an edge
+    module a module off the code's body).
 
     Parameters
     ----------
@@ -549,9 +551,6 @@ def inside_block(c: Components, x: float, candidates: np.ndarray, letters: np.nd
     x : float
         The page's x-height (pixels).
     candidates : ndarray of bool, shape (c.n,)
-    letters : ndarray of bool, shape (c.n,), optional
-        Letter candidates (:func:`despeckled.clean.lines.letter_candidates`):
-        the half-x-height grid is used only with them.
 
     Returns
     -------
@@ -578,9 +577,7 @@ def inside_block(c: Components, x: float, candidates: np.ndarray, letters: np.nd
     # (two grids: a quarter x-height, and half of one for a code whose
     # modules are big beside the text -- a module-wide gap splits the
     # first grid's groups)
-    for cell, fill, lettery in BLOCK_CELLS:
-        if lettery > 0 and letters is None:
-            continue
+    for cell, fill, bars in BLOCK_CELLS:
         group, ng, cells, k = block_groups(c, x, cell)
         ink = np.bincount(group[members], weights=c.area[members], minlength=ng)
         parts = np.bincount(group[members], minlength=ng)
@@ -590,11 +587,11 @@ def inside_block(c: Components, x: float, candidates: np.ndarray, letters: np.nd
         # (boxes only for the groups that could be blocks: enough parts and ink)
         maybe = ((parts >= BLOCK_MIN_PARTS) | big) & (ink >= fill * least ** 2)
         maybe[0] = False
-        if lettery > 0:
-            # (a QR code's module clusters pass for letters; a barcode's
-            # bars, which the fine grid keeps whole, do not)
-            let = members & letters
-            maybe &= np.bincount(group[let], weights=c.area[let], minlength=ng) >= lettery * ink
+        if bars > 0:
+            # (not a barcode: its bars, which the fine grid keeps whole,
+            # would pull in the specks among the figures under them)
+            bar = members & (c.height >= BLOCK_BAR_ASPECT * c.width)
+            maybe &= np.bincount(group[bar], weights=c.area[bar], minlength=ng) < bars * ink
         sub = np.flatnonzero(members & maybe[group])
         gx0, gy0, gx1, gy1 = group_boxes(c, group[sub], sub, ng)
         gw = (gx1 - gx0 + 1).astype(np.float64)
@@ -607,10 +604,16 @@ def inside_block(c: Components, x: float, candidates: np.ndarray, letters: np.nd
     bx = [np.concatenate([b[k] for b in boxes]).astype(np.float64) for k in range(4)]
     if bx[0].size == 0:
         return out
-    # (grown by a cell: a code's edge module a module off its body)
-    m = BLOCK_CELL * x
+    # (within a cell of the box, or within its own size: a code's edge
+    # module a module off its body)
+    size = np.maximum(c.width[qi], c.height[qi]).astype(np.float64)
+    m = BLOCK_CELL * x + float(size.max())
     pi, bi = points_in_boxes(c.cx[qi], c.cy[qi], bx[0] - m, bx[1] - m, bx[2] + m, bx[3] + m, 4 * x)
-    out[qi[np.unique(pi)]] = True
+    q = qi[pi]
+    gap = np.maximum(np.maximum(bx[0][bi] - c.x1[q], c.x0[q] - bx[2][bi]),
+                     np.maximum(bx[1][bi] - c.y1[q], c.y0[q] - bx[3][bi])) - 1
+    reach = np.maximum(BLOCK_CELL * x - 0.5 * size[pi], size[pi])
+    out[qi[np.unique(pi[gap <= reach])]] = True
     return out
 
 
@@ -1655,7 +1658,7 @@ def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust
         "in_dark_field": in_dark_field(c, x),
         # (asked of every small component: a picture's faint hatching is
         # judged by the faint rule after the guards)
-        "inside_block": inside_block(c, x, small | removing, letters),
+        "inside_block": inside_block(c, x, small | removing),
         # (and, in the upper half of a letter's height, comma-shaped marks
         # -- taller than wide: closing quotes after a word's period)
         "beside_letter": beside_letter(c, dust, letters, high=removing & small & dark & (c.height >= 1.3 * c.width)),

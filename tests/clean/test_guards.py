@@ -590,8 +590,7 @@ def test_a_code_with_modules_wider_than_the_fine_grid_holds_together_and_its_edg
     page[300:307, 300:307] = 1                         # the same square on bare paper
     c = comps(page)
     lone, bare = label_at(c, 42, 112), label_at(c, 302, 302)
-    letters = letter_candidates(c, x, 3.0)
-    got = G.inside_block(c, x, np.ones(c.n, bool), letters)
+    got = G.inside_block(c, x, np.ones(c.n, bool))
     assert got[lone]
     assert not got[bare]
 
@@ -606,8 +605,7 @@ def test_a_code_smaller_than_three_x_heights_is_a_block_and_a_paragraph_is_not()
         body_line(page, 150, 150 + 40 * row, 12, h=23, s=3, gap=4)
     page[180:183, 200:203] = 1                         # a speck between its lines
     c = comps(page)
-    letters = letter_candidates(c, x, 3.0)
-    got = G.inside_block(c, x, np.ones(c.n, bool), letters)
+    got = G.inside_block(c, x, np.ones(c.n, bool))
     code_labels = np.unique(c.labels[20:83, 20:83])
     code_labels = code_labels[code_labels > 0]
     assert code_labels.size >= 10
