@@ -177,9 +177,6 @@ def line_scale(c: Components, x: float, s: float, letters: np.ndarray | None = N
     med_h = np.where(np.isfinite(med_h), med_h, med_all)
     med_s = group_median(q, c.thickness[g], n, np.nan)
     has = count > 0
-    # (a letter alone on its line -- a label beside a form's boxes, its
-    # neighbours too small to be letters -- is its own line: the page's
-    # x-height may be the boxes' entries')
     xl[has] = med_h[has]
     # (stroke: a thickness is half the stroke's width at its thinnest for
     # round letters; keep the page's value as a floor)

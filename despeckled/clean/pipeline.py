@@ -241,11 +241,11 @@ def clean_page(pixels: np.ndarray, params: CleanParams | None = None, dpi: float
     # every removal the rules make is put to the hard guards ("when in doubt, keep")
     dec = decide(m)
     darkest = m.darkest
-    dec = guard_decision(comps, scale.xheight, scale.stroke, dec, darkest, paper_level,
-                         ink_level + params.faint_contrast * (paper_level - ink_level), scale.source != "measured")
+    faint_level = ink_level + params.faint_contrast * (paper_level - ink_level)
+    dec = guard_decision(comps, scale.xheight, scale.stroke, dec, darkest, paper_level, faint_level,
+                         scale.source != "measured")
     del m
     speck, faint, remove_lut = _removals(comps, dec, scale, params, darkest, ink_level, paper_level, ink_a)
-    faint_level = ink_level + params.faint_contrast * (paper_level - ink_level)
     removed, kept_small, rflat = _masks(comps, remove_lut, dec.kept_small, ink, f, ink_a.shape)
     shown = marked_labels(dec.rule, dec.overruled, dec.kept_small)
     rule_map = RuleMap((h, w), comps.pixels_of(shown), dec.rule[comps.lab[comps.positions_of(shown)]], f)
