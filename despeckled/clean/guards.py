@@ -23,6 +23,7 @@ from despeckled.clean.components import Components
 from despeckled.clean.context import any_per, points_in_boxes
 from despeckled.clean.lines import LineScale, letter_candidates, line_scale
 from despeckled.clean.rules import Decision, Rule
+from despeckled.clean.scale import STROKE_BUILT
 
 #: glyph_shaped: at least this many of the line's x-heights tall...
 GLYPH_MIN_HEIGHT = 0.7
@@ -30,7 +31,6 @@ GLYPH_MIN_HEIGHT = 0.7
 #: page's fingering digits, the only figures on it: a 200-dpi scan without
 #: a tag is read at 300 dpi, and its glyphs look two thirds their size).
 GLYPH_MIN_HEIGHT_GUESSED = 0.4
-GUESSED_STROKE_BUILT = 3.0
 #: ...with strokes no thicker than this many times the line's stroke width
 #: (a dust blob's "thickness" is its radius: several strokes)...
 GLYPH_MAX_THICKNESS = 2.0
@@ -219,7 +219,7 @@ def glyph_shaped(c: Components, ls: LineScale, x: float, s: float, candidates: n
         # strokes, three times as long as thick: the guessed stroke may be
         # a blob's radius)
         thin = np.minimum(thin, c.thickness)
-        candidates = (size >= GUESSED_STROKE_BUILT * c.thickness) & (True if candidates is None else candidates)
+        candidates = (size >= STROKE_BUILT * c.thickness) & (True if candidates is None else candidates)
     ok = (h >= (GLYPH_MIN_HEIGHT_GUESSED if guessed else GLYPH_MIN_HEIGHT) * xl)
     ok &= size <= GLYPH_MAX_SIZE * np.maximum(ls.xheight, x)
     ok &= (c.thickness <= GLYPH_MAX_THICKNESS * sl) & (c.thickness >= GLYPH_MIN_THICKNESS * thin)
@@ -460,22 +460,16 @@ def group_boxes(c: Components, group: np.ndarray, members: np.ndarray, size: int
     return x0, y0, x1, y1
 
 
-def block_groups(c: Components, x: float, cell: float = BLOCK_CELL,
-                 select: np.ndarray | None = None) -> tuple[np.ndarray, int, np.ndarray, int]:
+def block_groups(c: Components, x: float, cell: float = BLOCK_CELL) -> tuple[np.ndarray, int]:
     """Group components that lie within about ``cell`` x-heights of each
     other (on a coarse grid: one ``bincount`` and one labelling of a page
-    ``cell`` x-heights per cell). With ``select`` (bool per label), only
-    those components are gridded and grouped; the others get group 0.
+    ``cell`` x-heights per cell).
 
     Returns
     -------
     group : ndarray of int, shape (c.n,)
         Group id per label (0 for the background).
     ngroups : int
-    cells : ndarray of int, shape (ngroups,)
-        Grid cells with ink per group.
-    k : int
-        The cell's side (pixels).
     """
     hh, ww = c.labels.shape
     k = max(1, int(round(cell * x)))
@@ -484,15 +478,11 @@ def block_groups(c: Components, x: float, cell: float = BLOCK_CELL,
         # from the horizontal runs (a sixth of the pixels on text): each run
         # marks the cells of its first and last pixels, and the few runs
         # longer than two cells the ones between
-        run_flat, run_len, lab_of = c.run_flat, c.run_len, c.run_lab
-        if select is not None:
-            keep = select[lab_of]
-            run_flat, run_len, lab_of = run_flat[keep], run_len[keep], lab_of[keep]
-        rows = run_flat // ww
-        first_col = run_flat % ww
+        rows = c.run_flat // ww
+        first_col = c.run_flat % ww
         base = (rows // k) * gw
         c0 = first_col // k
-        c1 = (first_col + run_len - 1) // k
+        c1 = (first_col + c.run_len - 1) // k
         grid = np.zeros(gh * gw, np.uint8)
         grid[base + c0] = 1
         grid[base + c1] = 1
@@ -503,25 +493,20 @@ def block_groups(c: Components, x: float, cell: float = BLOCK_CELL,
             grid[start + np.arange(int(span.sum()))] = 1
         grid = grid.reshape(gh, gw)
         cell_of = base + c0
+        lab_of = c.run_lab
     else:
-        flat, lab_of = c.flat, c.lab
-        if select is not None:
-            keep = select[lab_of]
-            flat, lab_of = flat[keep], lab_of[keep]
-        rows, cols = flat // ww, flat % ww
+        rows, cols = c.flat // ww, c.flat % ww
         cell_of = (rows // k) * gw + cols // k
         grid = (np.bincount(cell_of, minlength=gh * gw) > 0).astype(np.uint8).reshape(gh, gw)
+        lab_of = c.lab
     ng, glab = cv2.connectedComponents(grid, connectivity=8)
-    cells = np.bincount(glab.ravel(), minlength=ng)
     # (the group of one of a component's cells: its centre may fall in a
     # hole of its own ring)
     first = np.zeros(c.n, np.intp)
     first[lab_of] = cell_of
     group = glab.ravel()[first].astype(np.intp)
     group[0] = 0
-    if select is not None:
-        group[~select] = 0
-    return group, ng, cells, k
+    return group, ng
 
 
 def inside_block(c: Components, x: float, candidates: np.ndarray) -> np.ndarray:
@@ -578,7 +563,7 @@ def inside_block(c: Components, x: float, candidates: np.ndarray) -> np.ndarray:
     # modules are big beside the text -- a module-wide gap splits the
     # first grid's groups)
     for cell, fill, bars in BLOCK_CELLS:
-        group, ng, cells, k = block_groups(c, x, cell)
+        group, ng = block_groups(c, x, cell)
         ink = np.bincount(group[members], weights=c.area[members], minlength=ng)
         parts = np.bincount(group[members], minlength=ng)
         big = np.bincount(group[members & own], minlength=ng) > 0
@@ -1139,9 +1124,8 @@ def letter_piece(c: Components, candidates: np.ndarray, letters: np.ndarray, ls:
     [False, False, True, False, False, False, False]
     """
     out = np.zeros(c.n, bool)
-    fill = c.area / np.maximum(1, c.width * c.height)
-    lo = np.minimum(c.width, c.height)
-    round_ = (fill >= PIECE_ROUND_FILL) & (np.maximum(c.width, c.height) <= PIECE_ROUND_ASPECT * lo)
+    round_ = ((_fill(c) >= PIECE_ROUND_FILL)
+              & (np.maximum(c.width, c.height) <= PIECE_ROUND_ASPECT * np.minimum(c.width, c.height)))
     qi = np.flatnonzero(candidates & ~letters & ~round_ & (np.maximum(c.width, c.height) < ls.xheight)
                         & (np.arange(c.n) > 0))
     li = np.flatnonzero(letters)

@@ -15,7 +15,7 @@ import numpy as np
 
 from despeckled.clean.components import Components
 from despeckled.clean.context import points_in_boxes
-from despeckled.clean.scale import FRAME_MAX_FILL, framed, frames
+from despeckled.clean.scale import FRAME_MAX_FILL, in_frames
 
 #: How far (in the letter's own height) a letter's line reaches sideways,
 #: above its top (i-dots, accents of that size) and below its bottom
@@ -84,12 +84,8 @@ def letter_candidates(c: Components, x: float, s: float) -> np.ndarray:
     # would set the line's of the labels beside them)
     boxy = (h >= LETTER_MIN_S * s) & (h <= LETTER_MAX_X * x) & (w >= 0.3 * h) & (w <= 3.0 * h)
     boxy[0] = False
-    airy = np.flatnonzero(boxy & (c.area <= FRAME_MAX_FILL * w * h))
-    if airy.size:
-        fr = airy[frames(c, airy)]
-        ok[fr] = False
-        li = np.flatnonzero(ok)
-        ok[li[framed(c, fr, li)]] = False
+    li = np.flatnonzero(ok)
+    ok[li[in_frames(c, np.flatnonzero(boxy & (c.area <= FRAME_MAX_FILL * w * h)), li)]] = False
     return ok
 
 

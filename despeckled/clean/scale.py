@@ -170,6 +170,25 @@ def frames(comps: Components, labels: np.ndarray) -> np.ndarray:
     return out
 
 
+def in_frames(comps: Components, airy: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Which of ``labels`` are a frame found among ``airy`` (see
+    :func:`frames`), or lie in one (:func:`framed`): a form's character box
+    and its entry, a ticked checkbox and its tick.
+
+    Parameters
+    ----------
+    comps : Components
+    airy, labels : ndarray of int
+        Labels that may be frames (mostly paper), and labels to ask about.
+
+    Returns
+    -------
+    ndarray of bool, shape (labels.size,)
+    """
+    fr = airy[frames(comps, airy)]
+    return np.isin(labels, fr) | framed(comps, fr, labels)
+
+
 def framed(comps: Components, frame_labels: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Which of ``labels`` lie in a frame: their centre inside the box of
     one of ``frame_labels`` (see :func:`frames`) that is taller than they
@@ -227,7 +246,8 @@ def estimate_scale(comps: Components, dpi: float | None, fallback_dpi: float = 3
     # "thickness", the radius; a letter five or more) and set in a line
     # (text comes in rows, specks are strewn): a page of specks and dust
     # around a page number is not measured from the specks.
-    texty = cand & (np.maximum(h, w) >= STROKE_BUILT * t)
+    built = cand & (np.maximum(h, w) >= STROKE_BUILT * t)
+    texty = built.copy()
     # (on a page of text, a sample of them is plenty to tell)
     nt = int(texty.sum())
     sample = np.arange(0, nt, max(1, nt // ROW_SAMPLE))
@@ -243,7 +263,6 @@ def estimate_scale(comps: Components, dpi: float | None, fallback_dpi: float = 3
         # A tag whose stroke width the page's own strokes bear out is
         # trusted as if measured (a music page, a page number among specks
         # at a true 300 dpi); a missing or lying tag is not.
-        built = cand & (np.maximum(h, w) >= STROKE_BUILT * t)
         if res_source == "dpi" and built.sum() >= MIN_LETTERS:
             ratio = float(np.median(t[built])) / guess_s
             if TAG_STROKE_AGREES[0] <= ratio <= TAG_STROKE_AGREES[1]:
@@ -261,11 +280,8 @@ def estimate_scale(comps: Components, dpi: float | None, fallback_dpi: float = 3
     # in the boxes' size, often bigger than the labels' text, and as many.
     # A frame is mostly paper: only candidates at most FRAME_MAX_FILL of
     # their box are asked)
-    boxy = cand & (area <= FRAME_MAX_FILL * w * h)
-    fr = np.flatnonzero(boxy)[frames(comps, np.flatnonzero(boxy) + 1)] + 1
-    letters[fr - 1] = False
-    li = np.flatnonzero(letters) + 1
-    letters[li[framed(comps, fr, li)] - 1] = False
+    li = np.flatnonzero(letters)
+    letters[li[in_frames(comps, np.flatnonzero(cand & (area <= FRAME_MAX_FILL * w * h)) + 1, li + 1)]] = False
     nl = int(letters.sum())
     if nl < MIN_LETTERS:
         return Scale(stroke, max(4.0, 5.5 * stroke), "measured", nl)
