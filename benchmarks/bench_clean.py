@@ -306,17 +306,6 @@ def bench_speed(args) -> dict:
 # 4. batch throughput, I/O included
 
 
-def classic_batch_main(argv: list[str]) -> int:
-    """Hidden entry point: the vectorised classic recipe over files, one page
-    after another, reading and writing like a real tool (1-bit PNG out)."""
-    out_dir = Path(argv[0])
-    for f in argv[1:]:
-        gray = cv2.imread(f, cv2.IMREAD_GRAYSCALE)
-        out = scoring.classic_vectorised(gray, classic_min_area(300))
-        Image.fromarray(out).convert("1").save(out_dir / (Path(f).stem + ".png"), dpi=(300, 300))
-    return 0
-
-
 def bench_batch(args, tmp: Path) -> dict:
     src = tmp / "batch-in"
     src.mkdir()
@@ -331,7 +320,9 @@ def bench_batch(args, tmp: Path) -> dict:
     sets = [a for kv in args.sets for a in ("--set", kv)]
     cmd_d = [exe, "clean", *files, "--output-dir", str(out_d), "-q", *sets] if exe else \
         [sys.executable, "-m", "despeckled", "clean", *files, "--output-dir", str(out_d), "-q", *sets]
-    cmd_c = [sys.executable, __file__, "--_classic-batch", str(out_c), *files]
+    # the baseline is its own small script: a tool that imports only what it
+    # needs, not this benchmark's modules (whose start-up would flatter us)
+    cmd_c = [sys.executable, str(HERE / "classic_batch.py"), str(out_c), *files]
     # interleaved rounds, best of each side: drift in a shared machine's load
     # hits both alike, and the best run is the least disturbed one
     t_d = t_c = math.inf
@@ -521,8 +512,6 @@ def render_by_dpi(by_dpi: dict, markdown: bool) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["--_classic-batch"]:
-        return classic_batch_main(argv[1:])
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer pages, fewer repeats (about a minute)")
     ap.add_argument("--no-ocr", dest="ocr", action="store_false", help="skip tesseract")
