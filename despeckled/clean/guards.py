@@ -1503,7 +1503,8 @@ def colon_on_line(c: Components, candidates: np.ndarray, letters: np.ndarray, ls
     gap = c.y0[b_] - c.y1[a_] - 1
     span = (c.y1[b_] - c.y0[a_] + 1).astype(np.float64)
     pair = ((a != b) & (np.abs(h[a] - h[b]) <= tol_h) & (np.abs(w[a] - w[b]) <= tol_w)
-            & (area_r >= 0.6) & (area_r <= 1.67) & (gap >= 0.5 * np.minimum(h[a], h[b]))
+            & (((area_r >= 0.6) & (area_r <= 1.67)) | (np.abs(c.area[a_] - c.area[b_]) <= 1))
+            & (gap >= 0.5 * np.minimum(h[a], h[b]))
             & (span >= COLON_MIN_SPAN * xm[a]) & (span <= COLON_MAX_SPAN * xm[a])
             & (np.abs(c.cx[a_] - c.cx[b_]) <= 0.5 * np.maximum(w[a], w[b]) + 0.5 * ls.stroke[a_]))
     a_, b_ = a_[pair], b_[pair]
@@ -1526,11 +1527,99 @@ def colon_on_line(c: Components, candidates: np.ndarray, letters: np.ndarray, ls
     return out
 
 
+#: point_between: a dot at most this many of its line's x-heights across...
+POINT_MAX_SIZE = 0.35
+#: ...and at most this many of its line's stroke widths squared: larger
+#: points are the rules' (a period beside its letter), and a speck of that
+#: size in a word space is not put back...
+POINT_MAX_AREA = 1.0
+#: ...its longer side at least this many of the line's stroke widths (a
+#: printed point is as wide as the strokes, less a pixel of sampling)...
+POINT_MIN_SIDE = 0.9
+#: ...with a glyph at most this many x-heights off on each side (a
+#: monospaced point sits mid-cell: half a digit's advance each side), the
+#: two gaps within ``POINT_SKEW`` x-heights of each other (a speck after a
+#: word, in the word space, is close to one side only)...
+POINT_GAP = 0.6
+POINT_SKEW = 0.25
+#: ...its bottom within this many x-heights (or a pixel) of both glyphs'.
+POINT_BASELINE = 0.2
+
+
+def point_between(c: Components, candidates: np.ndarray, letters: np.ndarray, ls: LineScale) -> np.ndarray:
+    """A dot on the baseline wedged between two glyphs of its line: the
+    decimal point of "15.54", the separators of "10.2.18".
+
+    At a receipt's resolution, in a thin font, such a point is two or three
+    pixels -- smaller than the tiny rule's floor, the size of a speck. Only
+    where it lies tells them apart: a glyph close on *both* sides, and its
+    bottom on the bottom line both glyphs share. A speck at the end of a
+    word, where a sentence's period would be, is not claimed.
+
+    Parameters
+    ----------
+    c : Components
+    candidates, letters : ndarray of bool, shape (c.n,)
+        Marks asked about (e.g. the print-dark ones being removed) and the
+        page's letters.
+    ls : LineScale
+        Per-label line x-height and stroke width (pixels).
+
+    Returns
+    -------
+    ndarray of bool, shape (c.n,)
+
+    Examples
+    --------
+    >>> from despeckled.clean.components import label_components
+    >>> from despeckled.clean.lines import line_scale
+    >>> ink = np.zeros((40, 120), np.uint8)
+    >>> ink[10:30, 10:13] = ink[10:13, 10:20] = 1       # a glyph
+    >>> ink[28:30, 24:26] = 1                           # a point on the baseline
+    >>> ink[10:30, 30:33] = ink[10:13, 30:40] = 1       # a glyph
+    >>> ink[28:30, 60:62] = 1                           # the same point, a word off
+    >>> ink[12:14, 36:38] = 0
+    >>> c = label_components(ink)
+    >>> letters = c.height >= 15
+    >>> point_between(c, ~letters, letters, line_scale(c, 20.0, 3.0, letters)).tolist()
+    [False, False, False, True, False]
+    """
+    out = np.zeros(c.n, bool)
+    li = np.flatnonzero(letters)
+    h, w = c.height.astype(np.float64), c.width.astype(np.float64)
+    dot = ((np.maximum(h, w) <= POINT_MAX_SIZE * ls.xheight) & (np.maximum(h, w) >= POINT_MIN_SIDE * ls.stroke)
+           & (c.area <= POINT_MAX_AREA * ls.stroke ** 2) & (w <= 2.0 * h) & (h <= 2.0 * w))
+    qi = np.flatnonzero(candidates & ~letters & dot & (np.arange(c.n) > 0))
+    if li.size == 0 or qi.size == 0:
+        return out
+    r = POINT_GAP * ls.xheight[qi]
+    reach = float(np.max(r)) + float(np.max(w[qi]))
+    # glyphs whose rows hold the point's bottom, within reach on either side
+    pi, bi = points_in_boxes(c.cx[qi], c.y1[qi].astype(np.float64), c.x0[li] - reach, c.y0[li], c.x1[li] + reach,
+                             c.y1[li] + np.maximum(1.0, POINT_BASELINE * ls.xheight[li]),
+                             max(8.0, float(np.median(c.height[li]))))
+    q, g = qi[pi], li[bi]
+    rq = r[pi]
+    base = np.abs(c.y1[q] - c.y1[g]) <= np.maximum(1.0, POINT_BASELINE * ls.xheight[q])
+    gap_l = (c.x0[q] - c.x1[g] - 1).astype(np.float64)
+    gap_r = (c.x0[g] - c.x1[q] - 1).astype(np.float64)
+    left = base & (c.x1[g] < c.x0[q]) & (gap_l <= rq)
+    right = base & (c.x0[g] > c.x1[q]) & (gap_r <= rq)
+    # the nearest glyph on each side
+    near_l = np.full(qi.size, np.inf)
+    near_r = np.full(qi.size, np.inf)
+    np.minimum.at(near_l, pi[left], gap_l[left])
+    np.minimum.at(near_r, pi[right], gap_r[right])
+    both = np.isfinite(near_l) & np.isfinite(near_r)
+    out[qi[both]] = np.abs(near_l[both] - near_r[both]) <= POINT_SKEW * ls.xheight[qi[both]]
+    return out
+
+
 #: The guards in the order they are asked; the first that claims a
 #: component is recorded as the reason it was kept.
 GUARD_NAMES = ("glyph_shaped", "stacked_pair", "regular_row", "in_dark_field", "inside_block", "beside_letter", "between_glyphs",
                "minus_sign", "colon_on_line", "beside_graphic", "enclosed", "dot_over_stem", "broken_glyph", "dash_row",
-               "letter_piece")
+               "letter_piece", "point_between")
 
 
 def guard_code(claims: dict[str, np.ndarray], n: int) -> np.ndarray:
@@ -1551,7 +1640,7 @@ def guard_code(claims: dict[str, np.ndarray], n: int) -> np.ndarray:
 
 
 __all__ = ["GUARD_NAMES", "glyph_shaped", "shape_measures", "Shape", "guard_code", "in_dark_field", "print_dark", "regular_row",
-           "stacked_pair", "beside_letter", "between_glyphs", "minus_sign", "colon_on_line", "beside_graphic", "enclosed", "dot_over_stem", "broken_glyph", "dash_row", "letter_piece", "like_neighbours", "guard_removals", "Guarded",
+           "stacked_pair", "beside_letter", "between_glyphs", "minus_sign", "colon_on_line", "beside_graphic", "enclosed", "dot_over_stem", "broken_glyph", "dash_row", "letter_piece", "point_between", "like_neighbours", "guard_removals", "Guarded",
            "PRINT_CONTRAST", "inside_block", "guard_decision"]
 
 
@@ -1653,7 +1742,9 @@ def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust
                                             min_size=WEDGED_MIN_SIZE, dashes_only=False)),
         "minus_sign": minus_sign(c, small & removing, letters, ls),
         # (either dot may have been kept by a rule: both are asked)
-        "colon_on_line": colon_on_line(c, dotlike, letters, ls),
+        # (and points too small for the rules, as dark as the print: a
+        # thin font's colon at receipt resolution is two or three pixels)
+        "colon_on_line": colon_on_line(c, dotlike | (small & removing & dark), letters, ls),
         "beside_graphic": beside_graphic(c, removing & small & dark, letters, x),
         "enclosed": enclosed(c, removing & small & ~crumb, x),
         "dot_over_stem": dot_over_stem(c, removing & small & ~crumb, ls, s),
@@ -1663,6 +1754,9 @@ def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust
         # (asked of every small mark: faint pieces are judged after the
         # guards; pieces: no bigger than a glyph, and no whole stem -- an
         # 'i', an 'l', a '1' -- that a speck in its period's place would join)
+        # (points too small for the rules' marks, as dark as the print; no
+        # crumbs: the fleck in a tight word space is a fraction of a stroke)
+        "point_between": point_between(c, removing & small & dark & ~crumb, letters, ls),
         "broken_glyph": broken_glyph(c, small, letters, ls,
                                      (size <= FRAGMENT_HEIGHT[1] * ls.xheight)
                                      & ~((c.height >= 0.9 * ls.xheight) & (c.width <= 0.4 * ls.xheight))),

@@ -78,17 +78,18 @@ class Rule(IntEnum):
     BROKEN_GLYPH = 27   #: pieces of one faint glyph, together letter-tall, beside a letter of their line
     DASH_ROW = 28       #: one of several dashes on one level: a dashed separator printed faint
     LETTER_PIECE = 29   #: a piece off a letter's top or bottom that makes it as tall as its neighbours
-    PRINT_DARK = 30     #: as dark as the page's glyphs: print, not show-through
-    TINY = 31           #: removed: smaller than ``tiny_area``
-    NO_CONTEXT = 32     #: removed: a mark where text puts none
-    TOO_LIGHT = 33      #: removed: in a text position, but lighter than the page's marks
-    DUST = 34           #: removed: a compact blob away from text
-    SCRATCH = 35        #: removed: a lone thin straight oblique stroke (a hair, a scratch)
-    FAINT = 36          #: removed: no pixel clearly darker than the threshold (hysteresis)
-    THIN = 37           #: removed: erased by the opening (``opening = true``)
+    POINT_BETWEEN = 30  #: a point on the baseline between two glyphs: a decimal point, a date's separator
+    PRINT_DARK = 31     #: as dark as the page's glyphs: print, not show-through
+    TINY = 32           #: removed: smaller than ``tiny_area``
+    NO_CONTEXT = 33     #: removed: a mark where text puts none
+    TOO_LIGHT = 34      #: removed: in a text position, but lighter than the page's marks
+    DUST = 35           #: removed: a compact blob away from text
+    SCRATCH = 36        #: removed: a lone thin straight oblique stroke (a hair, a scratch)
+    FAINT = 37          #: removed: no pixel clearly darker than the threshold (hysteresis)
+    THIN = 38           #: removed: erased by the opening (``opening = true``)
     # the trained model (``decider = "model"``, :mod:`despeckled.clean.model`)
-    MODEL = 38          #: removed: the model is confident it is a speck or dust
-    MODEL_KEPT = 39     #: kept: the cascade would remove it, the model is not confident
+    MODEL = 39          #: removed: the model is confident it is a speck or dust
+    MODEL_KEPT = 40     #: kept: the cascade would remove it, the model is not confident
 
 
 #: ``RULE_NAMES[decision.rule[label]]``: the rule's name, e.g. ``"i-dot"``.

@@ -298,6 +298,66 @@ def test_the_same_dots_off_any_text_line_are_not_a_colon():
     assert not k.any()
 
 
+def test_a_thin_fonts_colon_of_a_two_and_a_one_pixel_dot_is_claimed():
+    # a receipt at 150 dpi in a thin font: x-height 9, stroke 2; the colon's
+    # dots came out 2 and 1 pixels (an area ratio of a half)
+    ink = np.zeros((40, 120), np.uint8)
+    for x0 in (10, 19, 28):
+        ink[10:19, x0:x0 + 2] = ink[10:12, x0:x0 + 6] = 1          # 9 px tall letters
+    ink[12:14, 38] = 1                                              # the colon's upper dot...
+    ink[18, 38] = 1                                                 # ... and its lower one, on the baseline
+    c = comps(ink)
+    letters = c.height >= 9
+    k = G.colon_on_line(c, ~letters, letters, line_scale(c, 9.0, 2.0, letters))
+    assert k[label_at(c, 12, 38)] and k[label_at(c, 18, 38)]
+
+
+def _digits_with_points(gaps):
+    """Figures 11 px tall (stroke 2) on one baseline (row 30), each pair
+    ``gaps[i]`` apart with a 1 x 2 point in the middle of the gap, or
+    (a (left, right) tuple) that far from each figure."""
+    ink = np.zeros((50, 40 + 30 * len(gaps)), np.uint8)
+    x, points = 10, []
+    for g in gaps:
+        ink[20:31, x:x + 2] = ink[20:22, x:x + 7] = ink[29:31, x:x + 7] = 1     # a '[' of a figure
+        left, right = g if isinstance(g, tuple) else (g, g)
+        px = x + 7 + left
+        ink[29:31, px] = 1
+        points.append(px)
+        x = px + 1 + right
+    ink[20:31, x:x + 2] = ink[20:22, x:x + 7] = ink[29:31, x:x + 7] = 1
+    return ink, points
+
+
+def test_a_decimal_point_between_figures_is_claimed_even_in_a_monospaced_cell():
+    ink, points = _digits_with_points([1, 5])           # "1.5" tight, then a monospaced "1 . 5"
+    c = comps(ink)
+    letters = c.height >= 9
+    got = G.point_between(c, ~letters, letters, line_scale(c, 11.0, 2.0, letters))
+    assert got[label_at(c, 30, points[0])] and got[label_at(c, 30, points[1])]
+
+
+def test_a_point_close_to_one_side_only_or_off_the_baseline_is_not_claimed():
+    ink, points = _digits_with_points([(1, 6), 2])      # a speck after a figure, in the space; ...
+    ink[29:31, points[1]] = 0
+    ink[24:26, points[1]] = 1                           # ... a point at mid-height
+    c = comps(ink)
+    letters = c.height >= 9
+    got = G.point_between(c, ~letters, letters, line_scale(c, 11.0, 2.0, letters))
+    assert not got[label_at(c, 30, points[0])]
+    assert not got[label_at(c, 25, points[1])]
+
+
+def test_a_fleck_a_fraction_of_a_stroke_between_letters_is_not_claimed():
+    ink, points = _digits_with_points([3])
+    ink[29:31, points[0]] = 0
+    ink[30, points[0]] = 1                              # one pixel, where strokes are 3 wide
+    c = comps(ink)
+    letters = c.height >= 9
+    ls = line_scale(c, 11.0, 3.0, letters)
+    assert not G.point_between(c, ~letters, letters, ls)[label_at(c, 30, points[0])]
+
+
 def test_guard_removals_keeps_minus_and_colon_and_removes_an_isolated_speck():
     ink = np.zeros((200, 400), np.uint8)
     end = body_line(ink, 10, 30, 4)
