@@ -1575,9 +1575,9 @@ def point_between(c: Components, candidates: np.ndarray, letters: np.ndarray, ls
     >>> from despeckled.clean.lines import line_scale
     >>> ink = np.zeros((40, 120), np.uint8)
     >>> ink[10:30, 10:13] = ink[10:13, 10:20] = 1       # a glyph
-    >>> ink[28:30, 24:26] = 1                           # a point on the baseline
+    >>> ink[27:30, 23:25] = 1                           # a point on the baseline
     >>> ink[10:30, 30:33] = ink[10:13, 30:40] = 1       # a glyph
-    >>> ink[28:30, 60:62] = 1                           # the same point, a word off
+    >>> ink[27:30, 60:62] = 1                           # the same point, a word off
     >>> ink[12:14, 36:38] = 0
     >>> c = label_components(ink)
     >>> letters = c.height >= 15
