@@ -41,7 +41,7 @@ GLYPH_MAX_HOLES = 2
 #: ...or this many, when no disc wider than GLYPH_THIN_RADIUS strokes fits
 #: (a lattice of thin strokes, not a porous clump).
 GLYPH_MAX_HOLES_THIN = 6
-GLYPH_THIN_RADIUS = 0.75
+GLYPH_THIN_RADIUS = 0.9
 #: ...and at most this many x-heights across (bigger is a picture or rule)...
 GLYPH_MAX_SIZE = 4.0
 #: ...and no disc of more than this many stroke widths' radius fits inside
@@ -1615,11 +1615,92 @@ def point_between(c: Components, candidates: np.ndarray, letters: np.ndarray, ls
     return out
 
 
+#: ring_beside_stroke: a ring at least this many of its line's x-heights
+#: across...
+RING_MIN_SIZE = 0.25
+#: ...and at most this many (a letter-sized ring, an 'o' or '0', is a
+#: glyph too)...
+RING_MAX_SIZE = 1.5
+#: ...drawn with a stroke at most this many line strokes thick...
+RING_MAX_THICKNESS = 1.4
+#: ...filling at most this share of its box (a ring of even stroke: about
+#: a half)...
+RING_MAX_FILL = 0.68
+#: ...with a glyph's box at most this many x-heights off.
+RING_REACH = 0.3
+
+
+def ring_beside_stroke(c: Components, candidates: np.ndarray, letters: np.ndarray, ls: LineScale) -> np.ndarray:
+    """A small ring drawn with a letter's stroke, touching or next to a
+    glyph: the circles of a '%' or '‰' that came apart from the slash, a
+    degree sign by its figure.
+
+    A speck is a solid blob, and a ring that forms by chance (a porous
+    clump) is drawn with blotches, not an even stroke as thin as the
+    print's. Both conditions -- a counter, and walls a stroke thick -- must
+    hold, and a glyph of the line must be beside it.
+
+    Parameters
+    ----------
+    c : Components
+    candidates, letters : ndarray of bool, shape (c.n,)
+    ls : LineScale
+        Per-label line x-height and stroke width (pixels).
+
+    Returns
+    -------
+    ndarray of bool, shape (c.n,)
+
+    Examples
+    --------
+    >>> from despeckled.clean.components import label_components
+    >>> from despeckled.clean.lines import line_scale
+    >>> ink = np.zeros((40, 140), np.uint8)
+    >>> ink[8:32, 10:13] = ink[8:11, 10:20] = 1             # a glyph
+    >>> ink[8:18, 22:32] = 1; ink[10:16, 24:30] = 0         # ... and a ring by it
+    >>> ink[8:18, 60:70] = 1; ink[10:16, 62:68] = 0         # the same ring far off
+    >>> ink[20:28, 100:108] = 1                             # a solid blob by a glyph
+    >>> ink[8:32, 110:113] = 1
+    >>> c = label_components(ink)
+    >>> letters = c.height >= 20
+    >>> ring_beside_stroke(c, ~letters, letters, line_scale(c, 24.0, 3.0, letters)).tolist()
+    [False, False, True, False, False, False]
+    """
+    out = np.zeros(c.n, bool)
+    h, w = c.height.astype(np.float64), c.width.astype(np.float64)
+    size = np.maximum(h, w)
+    ok = (candidates & (size >= RING_MIN_SIZE * ls.xheight) & (size <= RING_MAX_SIZE * ls.xheight)
+          & (c.thickness <= RING_MAX_THICKNESS * ls.stroke) & (w <= 2.0 * h) & (h <= 2.0 * w))
+    ok[0] = False
+    # (beside a letter, or a stroke half a letter long: a '%''s slash at
+    # low resolution is no letter)
+    stroke = (size >= 0.5 * ls.xheight) & (c.thickness <= RING_MAX_THICKNESS * ls.stroke) & (size >= STROKE_BUILT * c.thickness)
+    li = np.flatnonzero(letters | stroke)
+    if not ok.any() or li.size == 0:
+        return out
+    # one counter, a real one: a porous clump's pinholes leave it nearly
+    # solid (a stroke ring's fill is about a half)
+    ok &= _fill(c) <= RING_MAX_FILL
+    ok &= shape_measures(c, ok).holes == 1
+    qi = np.flatnonzero(ok)
+    if qi.size == 0:
+        return out
+    r = RING_REACH * ls.xheight[li]
+    half = 0.5 * float(np.max(size[qi]))
+    pi, bi = points_in_boxes(c.cx[qi], c.cy[qi], c.x0[li] - r - half, c.y0[li] - r - half,
+                             c.x1[li] + r + half, c.y1[li] + r + half,
+                             max(8.0, float(np.median(c.height[li]))))
+    # (not itself: a ring may pass for a letter)
+    pi = pi[li[bi] != qi[pi]]
+    out[qi[np.unique(pi)]] = True
+    return out
+
+
 #: The guards in the order they are asked; the first that claims a
 #: component is recorded as the reason it was kept.
 GUARD_NAMES = ("glyph_shaped", "stacked_pair", "regular_row", "in_dark_field", "inside_block", "beside_letter", "between_glyphs",
                "minus_sign", "colon_on_line", "beside_graphic", "enclosed", "dot_over_stem", "broken_glyph", "dash_row",
-               "letter_piece", "point_between")
+               "letter_piece", "point_between", "ring_beside_stroke")
 
 
 def guard_code(claims: dict[str, np.ndarray], n: int) -> np.ndarray:
@@ -1640,7 +1721,7 @@ def guard_code(claims: dict[str, np.ndarray], n: int) -> np.ndarray:
 
 
 __all__ = ["GUARD_NAMES", "glyph_shaped", "shape_measures", "Shape", "guard_code", "in_dark_field", "print_dark", "regular_row",
-           "stacked_pair", "beside_letter", "between_glyphs", "minus_sign", "colon_on_line", "beside_graphic", "enclosed", "dot_over_stem", "broken_glyph", "dash_row", "letter_piece", "point_between", "like_neighbours", "guard_removals", "Guarded",
+           "stacked_pair", "beside_letter", "between_glyphs", "minus_sign", "colon_on_line", "beside_graphic", "enclosed", "dot_over_stem", "broken_glyph", "dash_row", "letter_piece", "point_between", "ring_beside_stroke", "like_neighbours", "guard_removals", "Guarded",
            "PRINT_CONTRAST", "inside_block", "guard_decision"]
 
 
@@ -1757,6 +1838,7 @@ def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust
         # (points too small for the rules' marks, as dark as the print; no
         # crumbs: the fleck in a tight word space is a fraction of a stroke)
         "point_between": point_between(c, removing & small & dark & ~crumb, letters, ls),
+        "ring_beside_stroke": ring_beside_stroke(c, removing & small & ~crumb, letters, ls),
         "broken_glyph": broken_glyph(c, small, letters, ls,
                                      (size <= FRAGMENT_HEIGHT[1] * ls.xheight)
                                      & ~((c.height >= 0.9 * ls.xheight) & (c.width <= 0.4 * ls.xheight))),

@@ -747,3 +747,32 @@ def test_a_thin_glyph_with_six_small_counters_is_glyph_shaped_a_solid_blob_is_no
     assert G.shape_measures(c, np.arange(c.n) == label_at(c, 22, 150)).holes[label_at(c, 22, 150)] == 6
     assert g[label_at(c, 22, 150)]
     assert not g[label_at(c, 30, 70)]
+
+
+
+
+
+def test_a_percent_signs_rings_apart_from_the_slash_are_claimed_a_porous_speck_is_not():
+    ink = np.zeros((70, 260), np.uint8)
+    body_line(ink, 10, 20, 3)                                      # letters of the line, x-height 21
+    ink[20:30, 100:110] = 1
+    ink[22:28, 102:108] = 0                                        # upper ring, 10 px, stroke 2
+    for k in range(18):                                            # the slash, a pixel or more off each ring
+        ink[40 - k, 104 + k:107 + k] = 1
+    ink[31:41, 118:128] = 1
+    ink[33:39, 120:126] = 0                                        # lower ring
+    ink[20:30, 200:210] = 1
+    ink[22:28, 202:208] = 0                                        # the same ring, alone
+    rng = np.random.default_rng(3)
+    blob = (rng.random((10, 10)) < 0.85).astype(np.uint8)          # a porous speck by a letter
+    blob[0, :] = blob[-1, :] = blob[:, 0] = blob[:, -1] = 1
+    ink[30:40, 75:85] = blob
+    c = comps(ink)
+    letters = letter_candidates(c, X, S)
+    ls = line_scale(c, X, S, letters)
+    cand = np.ones(c.n, bool)
+    cand[0] = False
+    got = G.ring_beside_stroke(c, cand, letters, ls)
+    assert got[label_at(c, 20, 100)] and got[label_at(c, 31, 118)]
+    assert not got[label_at(c, 20, 200)]
+    assert not got[label_at(c, 30, 75)]
