@@ -1230,8 +1230,34 @@ def dash_row(c: Components, candidates: np.ndarray, x: float, s: float, members:
 BESIDE_MIN_THICKNESS = 0.8
 
 
+#: beside_letter: a mark in the upper half of a letter's height, after it,
+#: may stand this many of the letter's heights off (closing quotes after a
+#: period: the period's width and two spaces).
+BESIDE_QUOTE_GAP = 0.7
+#: ...and its top this many of the letter's heights above the letter's
+#: (quotes at capital height after an x-height letter; other marks 0.2).
+BESIDE_QUOTE_RISE = 0.6
+
+
+def _punct_between(c: Components, g: np.ndarray, q: np.ndarray, punct: np.ndarray) -> np.ndarray:
+    """Per (letter ``g``, mark ``q``) pair: a mark of ``punct`` stands
+    between them, in the lower half of the letter's height (the period or
+    comma that closing quotes follow)."""
+    out = np.zeros(g.size, bool)
+    pi = np.flatnonzero(punct)
+    room = np.flatnonzero(c.x0[q] - c.x1[g] >= 2)       # (a mark fits between)
+    if pi.size == 0 or room.size == 0:
+        return out
+    g, q = g[room], q[room]
+    h = c.height[g].astype(np.float64)
+    _, j = points_in_boxes(c.cx[pi], c.cy[pi], c.x1[g] + 0.5, c.y0[g] + 0.5 * h, c.x0[q] - 0.5,
+                           c.y1[g] + 0.35 * h, max(8.0, float(np.median(h))))
+    out[room] = any_per(j, np.ones(j.size, bool), room.size)
+    return out
+
+
 def beside_letter(c: Components, candidates: np.ndarray, letters: np.ndarray, gap: float = 0.35,
-                  high: np.ndarray | None = None) -> np.ndarray:
+                  high: np.ndarray | None = None, punct: np.ndarray | None = None) -> np.ndarray:
     """Blobs within a text line, closer to a letter than a word space
     measured in *that letter's* height: a headline's period or colon, a
     minus sign before a price, a bullet -- text, not dust, however big it
@@ -1249,6 +1275,11 @@ def beside_letter(c: Components, candidates: np.ndarray, letters: np.ndarray, ga
         Candidates claimed only in the upper half of their letter's height
         (closing quotes after a word's period; not a speck in a period's
         place).
+    punct : ndarray of bool, shape (c.n,), optional
+        Kept punctuation: a mark in the upper half after a letter, with one
+        of these between them low on the line (closing quotes after a
+        period or comma), may stand ``BESIDE_QUOTE_GAP`` letter heights
+        off and rise ``BESIDE_QUOTE_RISE`` above the letter.
 
     Returns
     -------
@@ -1272,16 +1303,29 @@ def beside_letter(c: Components, candidates: np.ndarray, letters: np.ndarray, ga
     if li.size == 0 or qi.size == 0:
         return out
     hl = c.height[li].astype(np.float64)
-    pi, bi = points_in_boxes(c.cx[qi], c.cy[qi], c.x0[li] - gap * hl - 0.5 * hl, c.y0[li] - 0.2 * hl,
-                             c.x1[li] + gap * hl + 0.5 * hl, c.y1[li] + 0.2 * hl, max(8.0, float(np.median(hl))))
+    pi, bi = points_in_boxes(c.cx[qi], c.cy[qi], c.x0[li] - gap * hl - 0.5 * hl, c.y0[li] - BESIDE_QUOTE_RISE * hl,
+                             c.x1[li] + max(gap, BESIDE_QUOTE_GAP if punct is not None else 0.0) * hl + 0.5 * hl,
+                             c.y1[li] + 0.2 * hl, max(8.0, float(np.median(hl))))
     q, g = qi[pi], li[bi]
     hgap = np.maximum(c.x0[q] - c.x1[g], c.x0[g] - c.x1[q]) - 1
+    # (closing quotes after a word's period or comma, in the upper half of
+    # the letter's height, stand that punctuation's width further off)
+    upper = c.y1[q] <= c.y0[g] + 0.5 * c.height[g]
+    quote = upper & (c.x0[q] > c.x1[g])
+    if punct is not None and quote.any():
+        sel = np.flatnonzero(quote)
+        quote[sel] = _punct_between(c, g[sel], q[sel], punct)
+    else:
+        quote[:] = False
+    reach = np.where(quote, BESIDE_QUOTE_GAP, gap) * c.height[g]
+    # (and as high as capitals stand over an x-height letter)
+    top = np.where(quote, BESIDE_QUOTE_RISE, 0.2) * c.height[g]
     # (a period is about as thick as its letter's strokes: a speck beside a
     # big letter is much thinner)
-    ok = ((q != g) & (hgap <= gap * c.height[g]) & (c.area[q] <= c.area[g])
+    ok = ((q != g) & (hgap <= reach) & (c.area[q] <= c.area[g])
           & (np.minimum(c.width[q], c.height[q]) >= BESIDE_MIN_THICKNESS * c.thickness[g])
-          & (c.y0[q] >= c.y0[g] - 0.2 * c.height[g]) & (c.y1[q] <= c.y1[g] + 0.35 * c.height[g])
-          & (candidates[q] | ((c.y1[q] <= c.y0[g] + 0.5 * c.height[g]) & (hgap >= 0))))
+          & (c.y0[q] >= c.y0[g] - top) & (c.y1[q] <= c.y1[g] + 0.35 * c.height[g])
+          & (candidates[q] | (upper & (hgap >= 0))))
     out[qi] = any_per(pi, ok, qi.size)
     return out
 
@@ -1815,7 +1859,8 @@ def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust
         "inside_block": inside_block(c, x, small | removing),
         # (and, in the upper half of a letter's height, comma-shaped marks
         # -- taller than wide: closing quotes after a word's period)
-        "beside_letter": beside_letter(c, dust, letters, high=removing & small & dark & (c.height >= 1.3 * c.width)),
+        "beside_letter": beside_letter(c, dust, letters, high=removing & small & dark & (c.height >= 1.3 * c.width),
+                                       punct=small & ~removing & ~crumb),
         # (a dash a word space off either side; any other mark wedged in
         # tight: the asterisk of "7.90*3")
         "between_glyphs": (between_glyphs(c, small & removing, letters, ls)

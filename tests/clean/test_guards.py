@@ -776,3 +776,32 @@ def test_a_percent_signs_rings_apart_from_the_slash_are_claimed_a_porous_speck_i
     assert got[label_at(c, 20, 100)] and got[label_at(c, 31, 118)]
     assert not got[label_at(c, 20, 200)]
     assert not got[label_at(c, 30, 75)]
+
+
+def test_closing_quotes_after_a_period_are_claimed_the_same_blob_without_the_period_is_not():
+    # 'sir."' in a book face: x-height letters 20 px, the period on the
+    # baseline, then a closing double quote (two commas joined at the top,
+    # 13 x 11) at capital height, 12 px off the 'r'
+    ink = np.zeros((70, 260), np.uint8)
+    for x0 in (10, 40):                                           # two words of x-height letters...
+        for k in range(3):
+            draw_n(ink, x0 + k * 16 + (120 if x0 == 40 else 0), 30, 20, 3)
+    end = 10 + 2 * 16 + 13                                        # ... the first ends at x = 55
+    ink[45:50, end + 3:end + 8] = 1                               # its period
+    q0 = end + 12
+    ink[22:25, q0:q0 + 13] = 1                                    # the quote: a bar over two tails
+    ink[25:33, q0:q0 + 4] = ink[25:33, q0 + 8:q0 + 12] = 1
+    qe = 10 + 120 + 40 + 2 * 16 + 13                              # the same blob after the second word, no period
+    ink[22:25, qe + 12:qe + 25] = 1
+    ink[25:33, qe + 12:qe + 16] = ink[25:33, qe + 20:qe + 24] = 1
+    c = comps(ink)
+    letters = letter_candidates(c, X, S)
+    quote, alone, period = label_at(c, 22, q0), label_at(c, 22, qe + 12), label_at(c, 45, end + 3)
+    dust = np.zeros(c.n, bool)
+    dust[[quote, alone]] = True
+    punct = np.zeros(c.n, bool)
+    punct[period] = True
+    got = G.beside_letter(c, dust, letters & ~dust, punct=punct)
+    assert got[quote]
+    assert not got[alone]
+    assert not G.beside_letter(c, dust, letters & ~dust)[quote]      # (no punctuation given: the old reach)
