@@ -1580,6 +1580,10 @@ POINT_MAX_AREA = 1.0
 #: ...its longer side at least this many of the line's stroke widths (a
 #: printed point is as wide as the strokes, less a pixel of sampling)...
 POINT_MIN_SIDE = 0.9
+#: ...and, where the rules placed at least POINT_REFERENCE periods on the
+#: page, at least POINT_LIKE of their lower quartile's area...
+POINT_REFERENCE = 5
+POINT_LIKE = 0.33
 #: ...with a glyph at most this many x-heights off on each side (a
 #: monospaced point sits mid-cell: half a digit's advance each side), the
 #: two gaps within ``POINT_SKEW`` x-heights of each other (a speck after a
@@ -1588,6 +1592,25 @@ POINT_GAP = 0.6
 POINT_SKEW = 0.25
 #: ...its bottom within this many x-heights (or a pixel) of both glyphs'.
 POINT_BASELINE = 0.2
+
+
+def like_periods(c: Components, periods: np.ndarray | None) -> np.ndarray:
+    """Components at least ``POINT_LIKE`` of the area of the page's own
+    smaller periods (the lower quartile: a receipt's light decimal points
+    are among its smallest marks), all of them when the page has fewer
+    than ``POINT_REFERENCE`` periods or none is given.
+
+    >>> from despeckled.clean.components import label_components
+    >>> ink = np.zeros((10, 60), np.uint8)
+    >>> for x in range(0, 50, 8): ink[2:5, x:x + 3] = 1    # seven periods of 9 px
+    >>> ink[8, 55] = ink[8, 57:59] = 1                      # 1 and 2 px (3 is a third)
+    >>> c = label_components(ink)
+    >>> like_periods(c, c.area == 9).tolist()
+    [False, True, True, True, True, True, True, True, False, False]
+    """
+    if periods is None or np.count_nonzero(periods) < POINT_REFERENCE:
+        return np.ones(c.n, bool)
+    return c.area >= POINT_LIKE * float(np.percentile(c.area[periods], 25))
 
 
 def point_between(c: Components, candidates: np.ndarray, letters: np.ndarray, ls: LineScale) -> np.ndarray:
@@ -1765,7 +1788,7 @@ def guard_code(claims: dict[str, np.ndarray], n: int) -> np.ndarray:
 
 
 __all__ = ["GUARD_NAMES", "glyph_shaped", "shape_measures", "Shape", "guard_code", "in_dark_field", "print_dark", "regular_row",
-           "stacked_pair", "beside_letter", "between_glyphs", "minus_sign", "colon_on_line", "beside_graphic", "enclosed", "dot_over_stem", "broken_glyph", "dash_row", "letter_piece", "point_between", "ring_beside_stroke", "like_neighbours", "guard_removals", "Guarded",
+           "stacked_pair", "beside_letter", "between_glyphs", "minus_sign", "colon_on_line", "beside_graphic", "enclosed", "dot_over_stem", "broken_glyph", "dash_row", "letter_piece", "point_between", "like_periods", "ring_beside_stroke", "like_neighbours", "guard_removals", "Guarded",
            "PRINT_CONTRAST", "inside_block", "guard_decision"]
 
 
@@ -1800,7 +1823,7 @@ class Guarded(NamedTuple):
 
 def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust: np.ndarray,
                    darkest: np.ndarray, paper: float, faint_level: float | None = None,
-                   guessed: bool = False) -> Guarded:
+                   guessed: bool = False, periods: np.ndarray | None = None) -> Guarded:
     """Ask every guard about a page's components.
 
     Parameters
@@ -1823,6 +1846,12 @@ def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust
     guessed : bool
         The x-height is the resolution's guess, not measured: a glyph may be
         as small as ``GLYPH_MIN_HEIGHT_GUESSED`` of it.
+    periods : ndarray of bool, shape (c.n,), optional
+        The periods and commas the rules placed: where a page has
+        ``POINT_REFERENCE`` of them, a point between glyphs
+        (:func:`point_between`) must be at least ``POINT_LIKE`` of their
+        lower quartile's area -- a fleck in a word space is smaller than
+        the page's own periods.
 
     Returns
     -------
@@ -1882,7 +1911,7 @@ def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust
         # 'i', an 'l', a '1' -- that a speck in its period's place would join)
         # (points too small for the rules' marks, as dark as the print; no
         # crumbs: the fleck in a tight word space is a fraction of a stroke)
-        "point_between": point_between(c, removing & small & dark & ~crumb, letters, ls),
+        "point_between": point_between(c, removing & small & dark & ~crumb & like_periods(c, periods), letters, ls),
         "ring_beside_stroke": ring_beside_stroke(c, removing & small & ~crumb, letters, ls),
         "broken_glyph": broken_glyph(c, small, letters, ls,
                                      (size <= FRAGMENT_HEIGHT[1] * ls.xheight)
@@ -1945,7 +1974,8 @@ def guard_decision(c: Components, x: float, s: float, dec: Decision, darkest: np
     (['glyph-shaped', 'tiny'], ['dust', 'none'])
     """
     removing = dec.speck | dec.dust
-    g = guard_removals(c, x, s, removing, dec.dust, darkest, paper, faint_level, guessed)
+    g = guard_removals(c, x, s, removing, dec.dust, darkest, paper, faint_level, guessed,
+                       periods=(dec.rule == Rule.PERIOD) & dec.kept_small)
     veto = g.code > 0
     rule = dec.rule.copy()
     overruled = np.zeros(c.n, np.uint8)
