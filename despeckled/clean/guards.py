@@ -21,9 +21,9 @@ import numpy as np
 
 from despeckled.clean.components import Components
 from despeckled.clean.context import any_per, points_in_boxes
-from despeckled.clean.lines import LineScale, letter_candidates, line_scale
+from despeckled.clean.lines import LineScale, frame_candidates, letter_candidates, line_scale
 from despeckled.clean.rules import Decision, Rule
-from despeckled.clean.scale import STROKE_BUILT
+from despeckled.clean.scale import STROKE_BUILT, frames
 
 #: glyph_shaped: at least this many of the line's x-heights tall...
 GLYPH_MIN_HEIGHT = 0.7
@@ -1763,11 +1763,61 @@ def ring_beside_stroke(c: Components, candidates: np.ndarray, letters: np.ndarra
     return out
 
 
+#: in_frame: a mark at least this share of its frame's height is an entry.
+FRAME_ENTRY = 1.0 / 3.0
+
+
+def in_frame(c: Components, candidates: np.ndarray, x: float, s: float) -> np.ndarray:
+    """A mark a third of its frame's height or more inside a form's frame:
+    the character in a one-character box, a checkbox's tick or cross.
+
+    A form is filled in to be read: what stands in its boxes is the data.
+    The frames are the components :func:`despeckled.clean.scale.frames`
+    finds (boxes holding a mark a third their height); a speck smaller than
+    that in a box still goes.
+
+    Parameters
+    ----------
+    c : Components
+    candidates : ndarray of bool, shape (c.n,)
+    x, s : float
+        The page's x-height and stroke width (pixels).
+
+    Returns
+    -------
+    ndarray of bool, shape (c.n,)
+
+    Examples
+    --------
+    >>> from despeckled.clean.components import label_components
+    >>> ink = np.zeros((60, 140), np.uint8)
+    >>> ink[5:50, 5:50] = 1; ink[8:47, 8:47] = 0          # a character box...
+    >>> ink[15:37, 20:34] = 1                             # ... holding a bold figure
+    >>> ink[40:42, 40:42] = 1                             # ... and a speck
+    >>> ink[15:37, 90:104] = 1                            # the same figure off any box
+    >>> c = label_components(ink)
+    >>> in_frame(c, c.area < 400, 20.0, 3.0).tolist()      # (labels in raster order)
+    [False, False, True, False, False]
+    """
+    out = np.zeros(c.n, bool)
+    cand = frame_candidates(c, x, s)
+    fr = cand[frames(c, cand)]
+    qi = np.flatnonzero(candidates & (np.arange(c.n) > 0))
+    if fr.size == 0 or qi.size == 0:
+        return out
+    pi, bi = points_in_boxes(c.cx[qi], c.cy[qi], c.x0[fr], c.y0[fr], c.x1[fr], c.y1[fr],
+                             max(4.0, float(np.median(c.height[fr]))))
+    q, f = qi[pi], fr[bi]
+    ok = (q != f) & (c.height[q] < c.height[f]) & (c.height[q] >= FRAME_ENTRY * c.height[f])
+    out[qi] = any_per(pi, ok, qi.size)
+    return out
+
+
 #: The guards in the order they are asked; the first that claims a
 #: component is recorded as the reason it was kept.
 GUARD_NAMES = ("glyph_shaped", "stacked_pair", "regular_row", "in_dark_field", "inside_block", "beside_letter", "between_glyphs",
                "minus_sign", "colon_on_line", "beside_graphic", "enclosed", "dot_over_stem", "broken_glyph", "dash_row",
-               "letter_piece", "point_between", "ring_beside_stroke")
+               "letter_piece", "point_between", "ring_beside_stroke", "in_frame")
 
 
 def guard_code(claims: dict[str, np.ndarray], n: int) -> np.ndarray:
@@ -1788,7 +1838,7 @@ def guard_code(claims: dict[str, np.ndarray], n: int) -> np.ndarray:
 
 
 __all__ = ["GUARD_NAMES", "glyph_shaped", "shape_measures", "Shape", "guard_code", "in_dark_field", "print_dark", "regular_row",
-           "stacked_pair", "beside_letter", "between_glyphs", "minus_sign", "colon_on_line", "beside_graphic", "enclosed", "dot_over_stem", "broken_glyph", "dash_row", "letter_piece", "point_between", "like_periods", "ring_beside_stroke", "like_neighbours", "guard_removals", "Guarded",
+           "stacked_pair", "beside_letter", "between_glyphs", "minus_sign", "colon_on_line", "beside_graphic", "enclosed", "dot_over_stem", "broken_glyph", "dash_row", "letter_piece", "point_between", "like_periods", "ring_beside_stroke", "in_frame", "like_neighbours", "guard_removals", "Guarded",
            "PRINT_CONTRAST", "inside_block", "guard_decision"]
 
 
@@ -1913,6 +1963,7 @@ def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust
         # crumbs: the fleck in a tight word space is a fraction of a stroke)
         "point_between": point_between(c, removing & small & dark & ~crumb & like_periods(c, periods), letters, ls),
         "ring_beside_stroke": ring_beside_stroke(c, removing & small & ~crumb, letters, ls),
+        "in_frame": in_frame(c, removing, x, s),
         "broken_glyph": broken_glyph(c, small, letters, ls,
                                      (size <= FRAGMENT_HEIGHT[1] * ls.xheight)
                                      & ~((c.height >= 0.9 * ls.xheight) & (c.width <= 0.4 * ls.xheight))),

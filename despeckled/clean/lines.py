@@ -82,11 +82,31 @@ def letter_candidates(c: Components, x: float, s: float) -> np.ndarray:
     # (nor a box holding a mark a third its height -- a ticked checkbox, a
     # character box --, nor what it holds: their sizes are the form's, and
     # would set the line's of the labels beside them)
+    li = np.flatnonzero(ok)
+    ok[li[in_frames(c, frame_candidates(c, x, s), li)]] = False
+    return ok
+
+
+def frame_candidates(c: Components, x: float, s: float) -> np.ndarray:
+    """Labels that may be a form's frames (see
+    :func:`despeckled.clean.scale.frames`): sized like letters, up to three
+    times as wide as tall (a row of character boxes), and mostly paper.
+
+    Parameters
+    ----------
+    c : Components
+    x, s : float
+        The page's x-height and stroke width (pixels).
+
+    Returns
+    -------
+    ndarray of int64
+    """
+    h = c.height.astype(np.float64)
+    w = c.width.astype(np.float64)
     boxy = (h >= LETTER_MIN_S * s) & (h <= LETTER_MAX_X * x) & (w >= 0.3 * h) & (w <= 3.0 * h)
     boxy[0] = False
-    li = np.flatnonzero(ok)
-    ok[li[in_frames(c, np.flatnonzero(boxy & (c.area <= FRAME_MAX_FILL * w * h)), li)]] = False
-    return ok
+    return np.flatnonzero(boxy & (c.area <= FRAME_MAX_FILL * w * h))
 
 
 def group_median(group: np.ndarray, values: np.ndarray, size: int, fill: float) -> np.ndarray:

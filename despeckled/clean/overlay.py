@@ -102,7 +102,7 @@ RULE_RGB = {
     "glyph-shaped": (0, 50, 255), "stacked-pair": (0, 210, 255), "regular-row": (120, 0, 255),
     "in-dark-field": (255, 230, 0), "inside-block": (0, 255, 200), "beside-letter": (0, 110, 200),
     "between-glyphs": (100, 160, 255), "minus-sign": (60, 200, 255), "colon-on-line": (0, 170, 170),
-    "beside-graphic": (80, 130, 230), "enclosed": (0, 90, 150), "dot-over-stem": (30, 150, 110), "broken-glyph": (90, 60, 200), "dash-row": (60, 120, 180), "letter-piece": (120, 90, 40), "point-between": (150, 60, 120), "ring-beside-stroke": (110, 140, 60), "print-dark": (40, 40, 170),
+    "beside-graphic": (80, 130, 230), "enclosed": (0, 90, 150), "dot-over-stem": (30, 150, 110), "broken-glyph": (90, 60, 200), "dash-row": (60, 120, 180), "letter-piece": (120, 90, 40), "point-between": (150, 60, 120), "ring-beside-stroke": (110, 140, 60), "in-frame": (60, 160, 160), "print-dark": (40, 40, 170),
     "model": (255, 100, 100), "model-kept": (160, 110, 255),
 }
 _LEGEND_ROW = 22

@@ -80,17 +80,18 @@ class Rule(IntEnum):
     LETTER_PIECE = 29   #: a piece off a letter's top or bottom that makes it as tall as its neighbours
     POINT_BETWEEN = 30  #: a point on the baseline between two glyphs: a decimal point, a date's separator
     RING_BESIDE_STROKE = 31  #: a ring drawn with a letter's stroke beside a glyph: the circle of a '%', a degree sign
-    PRINT_DARK = 32     #: as dark as the page's glyphs: print, not show-through
-    TINY = 33           #: removed: smaller than ``tiny_area``
-    NO_CONTEXT = 34     #: removed: a mark where text puts none
-    TOO_LIGHT = 35      #: removed: in a text position, but lighter than the page's marks
-    DUST = 36           #: removed: a compact blob away from text
-    SCRATCH = 37        #: removed: a lone thin straight oblique stroke (a hair, a scratch)
-    FAINT = 38          #: removed: no pixel clearly darker than the threshold (hysteresis)
-    THIN = 39           #: removed: erased by the opening (``opening = true``)
+    IN_FRAME = 32       #: a third of its frame's height inside a form's frame: a boxed character, a tick
+    PRINT_DARK = 33     #: as dark as the page's glyphs: print, not show-through
+    TINY = 34           #: removed: smaller than ``tiny_area``
+    NO_CONTEXT = 35     #: removed: a mark where text puts none
+    TOO_LIGHT = 36      #: removed: in a text position, but lighter than the page's marks
+    DUST = 37           #: removed: a compact blob away from text
+    SCRATCH = 38        #: removed: a lone thin straight oblique stroke (a hair, a scratch)
+    FAINT = 39          #: removed: no pixel clearly darker than the threshold (hysteresis)
+    THIN = 40           #: removed: erased by the opening (``opening = true``)
     # the trained model (``decider = "model"``, :mod:`despeckled.clean.model`)
-    MODEL = 40          #: removed: the model is confident it is a speck or dust
-    MODEL_KEPT = 41     #: kept: the cascade would remove it, the model is not confident
+    MODEL = 41          #: removed: the model is confident it is a speck or dust
+    MODEL_KEPT = 42     #: kept: the cascade would remove it, the model is not confident
 
 
 #: ``RULE_NAMES[decision.rule[label]]``: the rule's name, e.g. ``"i-dot"``.

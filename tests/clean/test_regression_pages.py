@@ -71,6 +71,7 @@ UNSEEN = [
     ("table", "office", None, 20010),   # a '%' alone in a cell, its slash crossing a ring: removed as dust
     ("table", "archive", None, 20025),  # '%' rings apart from their slashes: 5 glyphs
     ("table", "fax", None, 20022),      # the same at 200 dpi, the slash too short for a letter: 2 glyphs
+    ("form", "fax", None, 22005),       # a bold '7' alone in a character box, taken for dust: 1 digit
 ]
 
 
