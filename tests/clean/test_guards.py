@@ -805,3 +805,21 @@ def test_closing_quotes_after_a_period_are_claimed_the_same_blob_without_the_per
     assert got[quote]
     assert not got[alone]
     assert not G.beside_letter(c, dust, letters & ~dust)[quote]      # (no punctuation given: the old reach)
+
+
+def test_a_character_in_its_box_is_claimed_a_speck_in_the_box_and_the_character_off_the_form_are_not():
+    ink = np.zeros((70, 260), np.uint8)
+    for x0 in (10, 60, 110):                                       # a row of three character boxes
+        ink[10:56, x0:x0 + 46] = 1
+        ink[13:53, x0 + 3:x0 + 43] = 0
+    ink[20:45, 25:42] = 1                                          # a bold figure in the first (a blob)
+    ink[20:45, 75:78] = ink[20:23, 75:90] = 1                      # a thin one in the second
+    ink[48:50, 130:132] = 1                                        # a speck in the third
+    ink[20:45, 200:217] = 1                                        # the bold figure off the form
+    c = comps(ink)
+    cand = np.ones(c.n, bool)
+    got = G.in_frame(c, cand, X, S)
+    assert got[label_at(c, 20, 25)] and got[label_at(c, 20, 75)]
+    assert not got[label_at(c, 48, 130)]
+    assert not got[label_at(c, 20, 200)]
+    assert not got[label_at(c, 10, 10)]                            # (the frame itself)
