@@ -1581,6 +1581,9 @@ POINT_MAX_AREA = 1.0
 #: ...its longer side at least this many of the line's stroke widths (a
 #: printed point is as wide as the strokes, less a pixel of sampling)...
 POINT_MIN_SIDE = 0.9
+#: ...at most this many times as long as wide (a light point thresholds to
+#: a sliver a pixel wide and three tall)...
+POINT_ASPECT = 3.0
 #: ...and, where the rules placed at least POINT_REFERENCE periods on the
 #: page, at least POINT_LIKE of their lower quartile's area...
 POINT_REFERENCE = 5
@@ -1655,7 +1658,7 @@ def point_between(c: Components, candidates: np.ndarray, letters: np.ndarray, ls
     li = np.flatnonzero(letters)
     h, w = c.height.astype(np.float64), c.width.astype(np.float64)
     dot = ((np.maximum(h, w) <= POINT_MAX_SIZE * ls.xheight) & (np.maximum(h, w) >= POINT_MIN_SIDE * ls.stroke)
-           & (c.area <= POINT_MAX_AREA * ls.stroke ** 2) & (w <= 2.0 * h) & (h <= 2.0 * w))
+           & (c.area <= POINT_MAX_AREA * ls.stroke ** 2) & (w <= POINT_ASPECT * h) & (h <= POINT_ASPECT * w))
     qi = np.flatnonzero(candidates & ~letters & dot & (np.arange(c.n) > 0))
     if li.size == 0 or qi.size == 0:
         return out

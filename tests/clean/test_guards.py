@@ -823,3 +823,12 @@ def test_a_character_in_its_box_is_claimed_a_speck_in_the_box_and_the_character_
     assert not got[label_at(c, 48, 130)]
     assert not got[label_at(c, 20, 200)]
     assert not got[label_at(c, 10, 10)]                            # (the frame itself)
+
+
+def test_a_light_point_thresholded_to_a_one_pixel_sliver_is_claimed():
+    # "19.90" in light receipt print: the point came out 1 x 3 px
+    ink, points = _digits_with_points([2])
+    ink[28, points[0]] = 1
+    c = comps(ink)
+    letters = c.height >= 9
+    assert G.point_between(c, ~letters, letters, line_scale(c, 11.0, 2.0, letters))[label_at(c, 29, points[0])]
