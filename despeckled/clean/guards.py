@@ -1707,8 +1707,9 @@ def ring_beside_stroke(c: Components, candidates: np.ndarray, letters: np.ndarra
 
     A speck is a solid blob, and a ring that forms by chance (a porous
     clump) is drawn with blotches, not an even stroke as thin as the
-    print's. Both conditions -- a counter, and walls a stroke thick -- must
-    hold, and a glyph of the line must be beside it.
+    print's. Both conditions -- one counter (filling the ring's box at most
+    ``RING_MAX_FILL``), and walls a stroke thick -- must hold, and a glyph
+    of the line, or a stroke half an x-height long, must be beside it.
 
     Parameters
     ----------
@@ -1744,7 +1745,8 @@ def ring_beside_stroke(c: Components, candidates: np.ndarray, letters: np.ndarra
     ok[0] = False
     # (beside a letter, or a stroke half a letter long: a '%''s slash at
     # low resolution is no letter)
-    stroke = (size >= 0.5 * ls.xheight) & (c.thickness <= RING_MAX_THICKNESS * ls.stroke) & (size >= STROKE_BUILT * c.thickness)
+    stroke = ((size >= 0.5 * ls.xheight) & (c.thickness <= RING_MAX_THICKNESS * ls.stroke)
+              & (size >= STROKE_BUILT * c.thickness))
     li = np.flatnonzero(letters | stroke)
     if not ok.any() or li.size == 0:
         return out
