@@ -86,17 +86,25 @@ def test_a_killed_daemons_claims_are_finished_by_the_other(make_daemon, where):
     for name, data in dropped.items():
         a.drop(name, data)
     # kill -9 b while it holds claims, and never start it again
-    wait_for(lambda: len(leases_of(a, b.proc.pid)) >= 2, 60, interval=0.005, what="b holding two claims")
+    wait_for(lambda: any((d / "manifest.json").exists() for d in leases_of(a, b.proc.pid)), 60, interval=0.005,
+             what="b holding a claimed file")
     killed_at = time.time()
     b.kill9()
     held = leases_of(a, b.proc.pid)
     assert held, "b died holding no claim: nothing to take over"
-    print(f"\n{where}: b held {len(held)} claim(s) when killed")
+    # (a folder with a manifest holds a file b moved in: it must be taken
+    # over. A bare reservation holds none and may go either way: once, under
+    # a full test run's load, b's lease was in the reservation folder of a
+    # file a had just claimed and finished, and a never took that folder
+    # over. The invariants below still find nothing left over.)
+    holding = [d for d in held if (d / "manifest.json").exists()]
+    print(f"\n{where}: b held {len(held)} claim folder(s) when killed, {len(holding)} holding a file")
     a.wait_finished(len(dropped), timeout=180)
     assert a.stop() == 0
     a.check_invariants(dropped)
     takeovers = [e for e in a.events() if e.get("event") == "claim_taken_over"]
-    assert len(takeovers) >= len(held)
+    assert takeovers, "none of b's claims was taken over"
+    assert {e["previous_claim_id"] for e in takeovers} >= {d.name for d in holding}
     assert {e["why"] for e in takeovers} <= ({"dead"} if where == "same_host" else {"expired"})
     print(f"{where}: {len(takeovers)} takeover(s), first after "
           f"{min(_wall(e['timestamp']) for e in takeovers) - killed_at:.2f} s (lease {LEASE} s)")
