@@ -94,9 +94,9 @@ def test_a_killed_daemons_claims_are_finished_by_the_other(make_daemon, where):
     assert held, "b died holding no claim: nothing to take over"
     # (a folder with a manifest holds a file b moved in: it must be taken
     # over. A bare reservation holds none and may go either way: once, under
-    # a full test run's load, b's lease was in the reservation folder of a
-    # file a had just claimed and finished, and a never took that folder
-    # over. The invariants below still find nothing left over.)
+    # a full test run's load, b re-reserved the name of a file a had just
+    # finished, and a -- which takes a folder over only after watching it
+    # for a whole lease -- had finished every file and stopped first.)
     holding = [d for d in held if (d / "manifest.json").exists()]
     print(f"\n{where}: b held {len(held)} claim folder(s) when killed, {len(holding)} holding a file")
     a.wait_finished(len(dropped), timeout=180)
