@@ -23,7 +23,7 @@ from despeckled.clean.components import Components
 from despeckled.clean.context import any_per, points_in_boxes
 from despeckled.clean.lines import LineScale, frame_candidates, letter_candidates, line_scale
 from despeckled.clean.rules import Decision, Rule
-from despeckled.clean.scale import STROKE_BUILT, frames
+from despeckled.clean.scale import STROKE_BUILT, framed, frames
 
 #: glyph_shaped: at least this many of the line's x-heights tall...
 GLYPH_MIN_HEIGHT = 0.7
@@ -1304,9 +1304,10 @@ def beside_letter(c: Components, candidates: np.ndarray, letters: np.ndarray, ga
     if li.size == 0 or qi.size == 0:
         return out
     hl = c.height[li].astype(np.float64)
-    pi, bi = points_in_boxes(c.cx[qi], c.cy[qi], c.x0[li] - gap * hl - 0.5 * hl, c.y0[li] - BESIDE_QUOTE_RISE * hl,
-                             c.x1[li] + max(gap, BESIDE_QUOTE_GAP if punct is not None else 0.0) * hl + 0.5 * hl,
-                             c.y1[li] + 0.2 * hl, max(8.0, float(np.median(hl))))
+    # (closing quotes after punctuation are looked for further right and higher)
+    right, rise = (max(gap, BESIDE_QUOTE_GAP), BESIDE_QUOTE_RISE) if punct is not None else (gap, 0.2)
+    pi, bi = points_in_boxes(c.cx[qi], c.cy[qi], c.x0[li] - gap * hl - 0.5 * hl, c.y0[li] - rise * hl,
+                             c.x1[li] + right * hl + 0.5 * hl, c.y1[li] + 0.2 * hl, max(8.0, float(np.median(hl))))
     q, g = qi[pi], li[bi]
     hgap = np.maximum(c.x0[q] - c.x1[g], c.x0[g] - c.x1[q]) - 1
     # (closing quotes after a word's period or comma, in the upper half of
@@ -1806,15 +1807,8 @@ def in_frame(c: Components, candidates: np.ndarray, x: float, s: float) -> np.nd
     """
     out = np.zeros(c.n, bool)
     cand = frame_candidates(c, x, s)
-    fr = cand[frames(c, cand)]
     qi = np.flatnonzero(candidates & (np.arange(c.n) > 0))
-    if fr.size == 0 or qi.size == 0:
-        return out
-    pi, bi = points_in_boxes(c.cx[qi], c.cy[qi], c.x0[fr], c.y0[fr], c.x1[fr], c.y1[fr],
-                             max(4.0, float(np.median(c.height[fr]))))
-    q, f = qi[pi], fr[bi]
-    ok = (q != f) & (c.height[q] < c.height[f]) & (c.height[q] >= FRAME_ENTRY * c.height[f])
-    out[qi] = any_per(pi, ok, qi.size)
+    out[qi] = framed(c, cand[frames(c, cand)], qi, FRAME_ENTRY)
     return out
 
 
@@ -1961,14 +1955,14 @@ def guard_removals(c: Components, x: float, s: float, removing: np.ndarray, dust
         "dash_row": dash_row(c, small & ~crumb, x, s, ~crumb),
         # (letters: whole ones, the ones being kept)
         "letter_piece": letter_piece(c, removing & small & ~crumb, letters & ~removing, ls, s),
-        # (asked of every small mark: faint pieces are judged after the
-        # guards; pieces: no bigger than a glyph, and no whole stem -- an
-        # 'i', an 'l', a '1' -- that a speck in its period's place would join)
         # (points too small for the rules' marks, as dark as the print; no
         # crumbs: the fleck in a tight word space is a fraction of a stroke)
         "point_between": point_between(c, removing & small & dark & ~crumb & like_periods(c, periods), letters, ls),
         "ring_beside_stroke": ring_beside_stroke(c, removing & small & ~crumb, letters, ls),
         "in_frame": in_frame(c, removing, x, s),
+        # (asked of every small mark: faint pieces are judged after the
+        # guards; pieces: no bigger than a glyph, and no whole stem -- an
+        # 'i', an 'l', a '1' -- that a speck in its period's place would join)
         "broken_glyph": broken_glyph(c, small, letters, ls,
                                      (size <= FRAGMENT_HEIGHT[1] * ls.xheight)
                                      & ~((c.height >= 0.9 * ls.xheight) & (c.width <= 0.4 * ls.xheight))),

@@ -189,7 +189,7 @@ def in_frames(comps: Components, airy: np.ndarray, labels: np.ndarray) -> np.nda
     return np.isin(labels, fr) | framed(comps, fr, labels)
 
 
-def framed(comps: Components, frame_labels: np.ndarray, labels: np.ndarray) -> np.ndarray:
+def framed(comps: Components, frame_labels: np.ndarray, labels: np.ndarray, min_share: float = 0.0) -> np.ndarray:
     """Which of ``labels`` lie in a frame: their centre inside the box of
     one of ``frame_labels`` (see :func:`frames`) that is taller than they
     are (a character box's letter, a checkbox's tick).
@@ -198,6 +198,9 @@ def framed(comps: Components, frame_labels: np.ndarray, labels: np.ndarray) -> n
     ----------
     comps : Components
     frame_labels, labels : ndarray of int
+    min_share : float
+        Only labels at least this share of their frame's height count (a
+        form's entry, not a speck in its box).
 
     Returns
     -------
@@ -209,7 +212,8 @@ def framed(comps: Components, frame_labels: np.ndarray, labels: np.ndarray) -> n
     fr = frame_labels
     pi, bi = points_in_boxes(comps.cx[labels], comps.cy[labels], comps.x0[fr], comps.y0[fr], comps.x1[fr],
                              comps.y1[fr], max(4.0, float(np.median(comps.height[fr]))))
-    inner = comps.height[labels[pi]] < comps.height[fr[bi]]
+    hq, hf = comps.height[labels[pi]], comps.height[fr[bi]]
+    inner = (hq < hf) & (hq >= min_share * hf)
     out[np.unique(pi[inner])] = True
     return out
 
