@@ -1771,11 +1771,74 @@ def ring_beside_stroke(c: Components, candidates: np.ndarray, letters: np.ndarra
 
 #: in_frame: a mark at least this share of its frame's height is an entry.
 FRAME_ENTRY = 1.0 / 3.0
+#: in_frame, a table's cell: rays from the mark's box up and down meet the
+#: same ruled component within this many x-heights (a table's row), left
+#: and right within the second (a column of right-aligned figures is wide).
+CELL_REACH = (3.0, 20.0)
+
+
+def in_cell(c: Components, labels: np.ndarray, x: float, min_share: float = FRAME_ENTRY) -> np.ndarray:
+    """Which of ``labels`` stand in a cell of a ruled table: a ray from the
+    middle of each side of its box meets, within :data:`CELL_REACH`
+    x-heights (up and down; left and right) and before any other ink, one
+    and the same component on all
+    four sides, and the mark is at least ``min_share`` of the cell's
+    height (a figure alone in its cell; not a speck in a tall box).
+
+    Parameters
+    ----------
+    c : Components
+    labels : ndarray of int, shape (K,)
+    x : float
+        The page's x-height (pixels).
+    min_share : float
+
+    Returns
+    -------
+    ndarray of bool, shape (K,)
+
+    Examples
+    --------
+    >>> from despeckled.clean.components import label_components
+    >>> ink = np.zeros((40, 120), np.uint8)
+    >>> ink[2, :] = ink[37, :] = ink[:, 2] = ink[:, 60] = ink[:, 117] = 1  # a table row, two cells
+    >>> ink[12:28, 25:35] = 1                                            # a figure in the first
+    >>> ink[30:32, 90:92] = 1                                            # a speck in the second
+    >>> c = label_components(ink)
+    >>> in_cell(c, np.array([2, 3]), 12.0).tolist()
+    [True, False]
+    """
+    K = labels.size
+    out = np.zeros(K, bool)
+    if K == 0:
+        return out
+    H, W = c.labels.shape
+    rv, rh = (max(1, int(np.ceil(r * x))) for r in CELL_REACH)
+    sv, sh = np.arange(1, rv + 1), np.arange(1, rh + 1)
+    x0, y0, x1, y1 = c.x0[labels], c.y0[labels], c.x1[labels], c.y1[labels]
+    cx, cy = (x0 + x1) // 2, (y0 + y1) // 2
+    rays = ((np.broadcast_to(cy[:, None], (K, rh)), x0[:, None] - sh),      # left
+            (np.broadcast_to(cy[:, None], (K, rh)), x1[:, None] + sh),      # right
+            (y0[:, None] - sv, np.broadcast_to(cx[:, None], (K, rv))),      # up
+            (y1[:, None] + sv, np.broadcast_to(cx[:, None], (K, rv))))      # down
+    hits, dists = [], []
+    for rows, cols in rays:
+        inside = (rows >= 0) & (rows < H) & (cols >= 0) & (cols < W)
+        lab = np.where(inside, c.labels[np.clip(rows, 0, H - 1), np.clip(cols, 0, W - 1)], 0)
+        first = np.argmax(lab > 0, axis=1)
+        hit = lab[np.arange(K), first]
+        hits.append(hit)
+        dists.append(first + 1)
+    same = (hits[0] > 0) & (hits[0] == hits[1]) & (hits[0] == hits[2]) & (hits[0] == hits[3]) & (hits[0] != labels)
+    cell = (y1 + dists[3]) - (y0 - dists[2]) - 1
+    out[same & ((y1 - y0 + 1) >= min_share * cell)] = True
+    return out
 
 
 def in_frame(c: Components, candidates: np.ndarray, x: float, s: float) -> np.ndarray:
     """A mark a third of its frame's height or more inside a form's frame:
-    the character in a one-character box, a checkbox's tick or cross.
+    the character in a one-character box, a checkbox's tick or cross; or in
+    a ruled table's cell (:func:`in_cell`): a figure alone in its cell.
 
     A form is filled in to be read: what stands in its boxes is the data.
     The frames are the components :func:`despeckled.clean.scale.frames`
@@ -1809,6 +1872,8 @@ def in_frame(c: Components, candidates: np.ndarray, x: float, s: float) -> np.nd
     cand = frame_candidates(c, x, s)
     qi = np.flatnonzero(candidates & (np.arange(c.n) > 0))
     out[qi] = framed(c, cand[frames(c, cand)], qi, FRAME_ENTRY)
+    rest = qi[~out[qi]]
+    out[rest] = in_cell(c, rest, x)
     return out
 
 
@@ -1837,7 +1902,7 @@ def guard_code(claims: dict[str, np.ndarray], n: int) -> np.ndarray:
 
 
 __all__ = ["GUARD_NAMES", "glyph_shaped", "shape_measures", "Shape", "guard_code", "in_dark_field", "print_dark", "regular_row",
-           "stacked_pair", "beside_letter", "between_glyphs", "minus_sign", "colon_on_line", "beside_graphic", "enclosed", "dot_over_stem", "broken_glyph", "dash_row", "letter_piece", "point_between", "like_periods", "ring_beside_stroke", "in_frame", "like_neighbours", "guard_removals", "Guarded",
+           "stacked_pair", "beside_letter", "between_glyphs", "minus_sign", "colon_on_line", "beside_graphic", "enclosed", "dot_over_stem", "broken_glyph", "dash_row", "letter_piece", "point_between", "like_periods", "ring_beside_stroke", "in_frame", "in_cell", "like_neighbours", "guard_removals", "Guarded",
            "PRINT_CONTRAST", "inside_block", "guard_decision"]
 
 

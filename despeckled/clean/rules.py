@@ -80,7 +80,7 @@ class Rule(IntEnum):
     LETTER_PIECE = 29   #: a piece off a letter's top or bottom that makes it as tall as its neighbours
     POINT_BETWEEN = 30  #: a point on the baseline between two glyphs: a decimal point, a date's separator
     RING_BESIDE_STROKE = 31  #: a ring drawn with a letter's stroke beside a glyph: the circle of a '%', a degree sign
-    IN_FRAME = 32       #: a third of its frame's height inside a form's frame: a boxed character, a tick
+    IN_FRAME = 32       #: a third of its frame's height inside a form's frame or a table's cell: a boxed character, a tick
     PRINT_DARK = 33     #: as dark as the page's glyphs: print, not show-through
     TINY = 34           #: removed: smaller than ``tiny_area``
     NO_CONTEXT = 35     #: removed: a mark where text puts none

@@ -825,6 +825,26 @@ def test_a_character_in_its_box_is_claimed_a_speck_in_the_box_and_the_character_
     assert not got[label_at(c, 10, 10)]                            # (the frame itself)
 
 
+def test_a_figure_alone_in_a_table_cell_is_claimed_a_speck_there_and_a_blob_in_a_tall_box_are_not():
+    ink = np.zeros((200, 700), np.uint8)
+    ink[10, 5:695] = ink[55, 5:695] = ink[100, 5:695] = 1          # a ruled table: two rows...
+    ink[10:101, 5] = ink[10:101, 400] = ink[10:101, 694] = 1       # ...of two cells, the first wide
+    ink[20:45, 360:377] = 1                                        # a bold figure, right-aligned in a wide cell
+    ink[48:51, 600:603] = 1                                        # a speck in a cell
+    ink[65:90, 500:517] = 1                                        # a figure in the next row...
+    ink[76:79, 450:452] = 1                                        # ...with a speck between it and the rule
+    ink[120, 5:300] = ink[195, 5:300] = ink[120:196, 5] = ink[120:196, 299] = 1   # a tall box (a picture's frame)
+    ink[150:162, 140:152] = 1                                      # a blob in it, under a third of its height
+    c = comps(ink)
+    cand = np.ones(c.n, bool)
+    got = G.in_frame(c, cand, X, S)
+    assert got[label_at(c, 20, 360)]
+    assert not got[label_at(c, 48, 600)]
+    assert not got[label_at(c, 150, 140)]
+    assert not got[label_at(c, 65, 500)]                           # (a speck in the way: not asked further)
+    assert not got[label_at(c, 10, 5)]                             # (the table itself)
+
+
 def test_a_light_point_thresholded_to_a_one_pixel_sliver_is_claimed():
     # "19.90" in light receipt print: the point came out 1 x 3 px
     ink, points = _digits_with_points([2])
