@@ -7,6 +7,7 @@ One command, one report::
     nice .venv/bin/python benchmarks/bench_engine.py --quick         # ~3 minutes
     nice .venv/bin/python benchmarks/bench_engine.py --ocr --markdown --json out.json
     .venv/bin/python benchmarks/bench_engine.py --families office --pages 11 --no-real --no-speed  # tuning
+    .venv/bin/python benchmarks/bench_engine.py --families office archive fax --dpi 150 600 --no-real --no-speed  # resolution sweep
 
 What it measures, all in one run, engine in process (``clean_page`` with
 the default profile and the page's DPI tag as the hint):
@@ -114,13 +115,13 @@ def debug_picture(page, res) -> np.ndarray:
 
 
 def bench_family(name: str, n_pages: int, size_mm, seed0: int, only: list[str] | None = None,
-                 debug: Path | None = None) -> dict:
+                 debug: Path | None = None, dpis: list[float] | None = None) -> dict:
     fam = FAMILIES[name]
     types = [t for t in fam.page_types() if not only or t in only] or list(only or [])
     rows, otsu_rows, by_type, ms = [], [], {}, []
     for i in range(n_pages):
         t = types[i % len(types)]
-        page = make_page(name, seed0 + i, page_type=t, size_mm=size_mm)
+        page = make_page(name, seed0 + i, page_type=t, size_mm=size_mm, dpi=dpis[i % len(dpis)] if dpis else None)
         t0 = time.perf_counter()
         res = engine(page.image, page.dpi_tag)
         ms.append(1000 * (time.perf_counter() - t0))
@@ -395,6 +396,9 @@ def parse_args(argv=None):
     ap.add_argument("--held-out-pages", type=int, default=22, help="pages of the held-out family (2 per page type)")
     ap.add_argument("--types", nargs="+", choices=sorted(PAGE_TYPES), help="only these page types")
     ap.add_argument("--size", choices=list(SIZES), default="a5", help="generated page size")
+    ap.add_argument("--dpi", type=float, nargs="+", default=None, metavar="DPI",
+                    help="draw the pages at these resolutions in turn instead of each family's own (a sweep: "
+                         "a family's fonts and noise at resolutions it never draws)")
     ap.add_argument("--seed", type=int, default=1000)
     ap.add_argument("--quick", action="store_true", help="fewer pages, 3 speed repeats")
     ap.add_argument("--ocr", action="store_true", help="OCR held-out prose pages with tesseract")
@@ -426,7 +430,8 @@ def main(argv=None) -> int:
     for name in args.families:
         n = args.held_out_pages if name == HELD_OUT else args.pages
         print(f"family {name}{' (held-out)' if name == HELD_OUT else ''}: {n} pages ...", file=sys.stderr)
-        res["families"][name] = family_figures(bench_family(name, n, SIZES[args.size], args.seed, args.types, args.debug))
+        res["families"][name] = family_figures(bench_family(name, n, SIZES[args.size], args.seed, args.types, args.debug,
+                                                                args.dpi))
     if args.ocr:
         if shutil.which("tesseract"):
             import tempfile
@@ -467,7 +472,8 @@ def main(argv=None) -> int:
     print(render(["target (issue 10)", "measured", "target", ""], targets(res), md))
     load = os.getloadavg()[0]
     print(f"\n({time.perf_counter() - t_start:.0f} s; {os.cpu_count()} cores, load {load:.1f}; pages {args.size}, "
-          f"seeds from {args.seed}; {'with ' + ' '.join(args.sets) if args.sets else 'default profile'})")
+          f"seeds from {args.seed}; {'with ' + ' '.join(args.sets) if args.sets else 'default profile'}"
+          f"{'; drawn at ' + ', '.join(f'{d:g}' for d in args.dpi) + ' dpi' if args.dpi else ''})")
     if args.json:
         args.json.write_text(json.dumps(res, indent=1, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)))
     return 0
