@@ -1775,6 +1775,9 @@ FRAME_ENTRY = 1.0 / 3.0
 #: same ruled component within this many x-heights (a table's row), left
 #: and right within the second (a column of right-aligned figures is wide).
 CELL_REACH = (3.0, 20.0)
+#: Only marks at least this many x-heights tall are asked (a figure or a
+#: letter; a speck is not, and the rays cost time).
+CELL_MIN_HEIGHT = 0.5
 
 
 def in_cell(c: Components, labels: np.ndarray, x: float, min_share: float = FRAME_ENTRY) -> np.ndarray:
@@ -1872,7 +1875,7 @@ def in_frame(c: Components, candidates: np.ndarray, x: float, s: float) -> np.nd
     cand = frame_candidates(c, x, s)
     qi = np.flatnonzero(candidates & (np.arange(c.n) > 0))
     out[qi] = framed(c, cand[frames(c, cand)], qi, FRAME_ENTRY)
-    rest = qi[~out[qi]]
+    rest = qi[~out[qi] & (c.height[qi] >= CELL_MIN_HEIGHT * x)]
     out[rest] = in_cell(c, rest, x)
     return out
 
