@@ -1784,9 +1784,9 @@ def in_cell(c: Components, labels: np.ndarray, x: float, min_share: float = FRAM
     """Which of ``labels`` stand in a cell of a ruled table: a ray from the
     middle of each side of its box meets, within :data:`CELL_REACH`
     x-heights (up and down; left and right) and before any other ink, one
-    and the same component on all
-    four sides, and the mark is at least ``min_share`` of the cell's
-    height (a figure alone in its cell; not a speck in a tall box).
+    and the same component on all four sides, and the mark is at least
+    ``min_share`` of the cell's height (a figure alone in its cell; not a
+    speck in a tall box).
 
     Parameters
     ----------
@@ -1812,9 +1812,8 @@ def in_cell(c: Components, labels: np.ndarray, x: float, min_share: float = FRAM
     [True, False]
     """
     K = labels.size
-    out = np.zeros(K, bool)
     if K == 0:
-        return out
+        return np.zeros(0, bool)
     H, W = c.labels.shape
     rv, rh = (max(1, int(np.ceil(r * x))) for r in CELL_REACH)
     sv, sh = np.arange(1, rv + 1), np.arange(1, rh + 1)
@@ -1828,14 +1827,13 @@ def in_cell(c: Components, labels: np.ndarray, x: float, min_share: float = FRAM
     for rows, cols in rays:
         inside = (rows >= 0) & (rows < H) & (cols >= 0) & (cols < W)
         lab = np.where(inside, c.labels[np.clip(rows, 0, H - 1), np.clip(cols, 0, W - 1)], 0)
-        first = np.argmax(lab > 0, axis=1)
-        hit = lab[np.arange(K), first]
-        hits.append(hit)
+        first = np.argmax(lab > 0, axis=1)        # (0 when the ray meets nothing: its hit is then 0)
+        hits.append(lab[np.arange(K), first])
         dists.append(first + 1)
-    same = (hits[0] > 0) & (hits[0] == hits[1]) & (hits[0] == hits[2]) & (hits[0] == hits[3]) & (hits[0] != labels)
-    cell = (y1 + dists[3]) - (y0 - dists[2]) - 1
-    out[same & ((y1 - y0 + 1) >= min_share * cell)] = True
-    return out
+    left, right, up, down = hits
+    same = (left > 0) & (left == right) & (left == up) & (left == down) & (left != labels)
+    cell = (y1 + dists[3]) - (y0 - dists[2]) - 1  # the cell's inner height, between the up and down hits
+    return same & ((y1 - y0 + 1) >= min_share * cell)
 
 
 def in_frame(c: Components, candidates: np.ndarray, x: float, s: float) -> np.ndarray:

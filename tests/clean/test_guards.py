@@ -841,7 +841,7 @@ def test_a_figure_alone_in_a_table_cell_is_claimed_a_speck_there_and_a_blob_in_a
     assert got[label_at(c, 20, 360)]
     assert not got[label_at(c, 48, 600)]
     assert not got[label_at(c, 150, 140)]
-    assert not got[label_at(c, 65, 500)]                           # (a speck in the way: not asked further)
+    assert not got[label_at(c, 65, 500)]                           # (its left ray meets the speck, not the rule)
     assert not got[label_at(c, 10, 5)]                             # (the table itself)
 
 
